@@ -1,0 +1,34 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+/**
+ * DRF's `Throttled`: 429 Too Many Requests. The body is
+ * `{"detail": "Request was throttled. Expected available in 42 seconds."}`
+ * and, through `ThrottledExceptionFilter`, `Retry-After: 42`.
+ */
+export class ThrottledException extends HttpException {
+  /** DRF's error code. */
+  readonly code = 'throttled';
+  /** Whole seconds to wait (rounded up), or `null` when unknown. */
+  readonly wait: number | null;
+  /** The full message sent as `detail`. */
+  readonly detail: string;
+
+  /**
+   * @param wait seconds until a retry may succeed; rounded up. `null`/omitted: no estimate.
+   * @param detail replaces the first sentence, `"Request was throttled."`.
+   */
+  constructor(wait?: number | null, detail?: string) {
+    const seconds = wait === undefined || wait === null ? null : Math.ceil(wait);
+    const first = detail ?? 'Request was throttled.';
+    const message =
+      seconds === null ? first : `${first} Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
+    super({ detail: message }, HttpStatus.TOO_MANY_REQUESTS);
+    this.wait = seconds;
+    this.detail = message;
+  }
+
+  /** DRF's `get_full_details()`. */
+  getFullDetails(): { message: string; code: string } {
+    return { message: this.detail, code: this.code };
+  }
+}

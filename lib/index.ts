@@ -1,0 +1,34 @@
+/**
+ * restflow-throttle: Django REST framework's throttling for NestJS.
+ * Everything public is exported here; the README maps each name to DRF.
+ */
+export { RestflowThrottleModule } from './restflow-throttle.module';
+export type {
+  CacheErrorPolicy,
+  RestflowThrottleAsyncOptions,
+  RestflowThrottleOptions,
+  ThrottleCache,
+} from './restflow-throttle.options';
+export { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
+export { ThrottleGuard } from './throttle.guard';
+
+export { Throttle } from './decorators/throttle.decorator';
+export { SkipThrottle } from './decorators/skip-throttle.decorator';
+export { ThrottleScope } from './decorators/throttle-scope.decorator';
+export { ActionConfig, type ActionConfigMap, type ActionConfigOptions } from './decorators/action-config.decorator';
+
+export { BaseThrottle, type ThrottleType } from './throttles/base.throttle';
+export { SimpleRateThrottle, computeWait } from './throttles/simple-rate.throttle';
+export { AnonRateThrottle } from './throttles/anon-rate.throttle';
+export { UserRateThrottle } from './throttles/user-rate.throttle';
+export { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
+export { parseRate, type ParsedRate } from './throttles/rate';
+export type { ThrottleRequest, ThrottleUser } from './throttles/throttle-request';
+
+export { ThrottledException } from './exceptions/throttled.exception';
+export { ThrottledExceptionFilter } from './exceptions/throttled-exception.filter';
+export { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
+export { CacheUnavailableException } from './exceptions/cache-unavailable.exception';
+
+export { MemoryThrottleStore } from './stores/memory.store';
+export type { HitResult, ThrottleStore } from './stores/throttle-store';

@@ -1,0 +1,73 @@
+import { Logger } from '@nestjs/common';
+import { CacheUnavailableException } from '../exceptions/cache-unavailable.exception';
+import type { CacheErrorPolicy } from '../restflow-throttle.options';
+import type { HitResult, ThrottleStore } from './throttle-store';
+
+/**
+ * Puts a deadline and a failure policy around a remote store. A call that
+ * throws or outlasts `timeoutMs` is a fault: the request is let through
+ * (`'allow'`) or refused with 503 (`'deny'`), never a 500, and never waits on
+ * a dead cache past the deadline. One warning when an outage starts, one when
+ * the cache answers again; nothing to restart.
+ */
+export class FaultTolerantStore implements ThrottleStore {
+  private down = false;
+
+  constructor(
+    private readonly inner: ThrottleStore,
+    private readonly options: { timeoutMs: number; policy: CacheErrorPolicy; name: string; logger?: Logger },
+  ) {}
+
+  get ownClock(): boolean {
+    return this.inner.ownClock;
+  }
+
+  /** Whether the last call to the cache failed. */
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  async hit(key: string, limit: number, durationSec: number, now: number | undefined): Promise<HitResult> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pending = Promise.resolve().then(() => this.inner.hit(key, limit, durationSec, now));
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${this.options.timeoutMs} ms`)),
+          this.options.timeoutMs,
+        );
+      });
+      // A late rejection of the abandoned call must not become an unhandled one.
+      pending.catch(() => undefined);
+      const result = await Promise.race([pending, deadline]);
+      if (this.down) this.recovered();
+      return result;
+    } catch (error) {
+      return this.fault(error, now);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private fault(error: unknown, now: number | undefined): HitResult {
+    if (!this.down) {
+      this.down = true;
+      const reason = error instanceof Error ? error.message : String(error);
+      const outcome = this.options.policy === 'allow' ? 'letting requests through' : 'answering 503';
+      this.logger.warn(`Throttle cache '${this.options.name}' is unavailable (${reason}); ${outcome} until it recovers.`);
+    }
+    if (this.options.policy === 'deny') throw new CacheUnavailableException();
+    return { allowed: true, now: now ?? Date.now() / 1000, count: 0, oldest: null };
+  }
+
+  private recovered(): void {
+    this.down = false;
+    this.logger.warn(`Throttle cache '${this.options.name}' is available again; throttling resumed.`);
+  }
+
+  private get logger(): Logger {
+    return this.options.logger ?? defaultLogger;
+  }
+}
+
+const defaultLogger = new Logger('RestflowThrottle');

@@ -1,0 +1,16 @@
+import type { ThrottleRequest } from './throttle-request';
+import { SimpleRateThrottle } from './simple-rate.throttle';
+
+/**
+ * Limits anonymous clients by address (scope `anon`). Authenticated requests
+ * are not counted at all, so an anonymous and an authenticated quota can
+ * stand side by side on one route.
+ */
+export class AnonRateThrottle extends SimpleRateThrottle {
+  override scope = 'anon';
+
+  getCacheKey(request: ThrottleRequest): string | null {
+    if (this.isAuthenticated(request)) return null;
+    return this.formatKey(this.getIdent(request));
+  }
+}

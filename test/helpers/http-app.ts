@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+
+export type Platform = 'express' | 'fastify';
+export const PLATFORMS: Platform[] = ['express', 'fastify'];
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  text: string;
+}
+
+/** A real Nest application on a real port, and a tiny HTTP client for it. */
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  request(path: string, init?: { method?: string; headers?: Record<string, string> }): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/** Builds the module, starts the app on 127.0.0.1 on a free port, on Express or Fastify. */
+export async function startApp(platform: Platform, metadata: ModuleMetadata, logger: false | undefined = false): Promise<TestApp> {
+  const moduleRef = await Test.createTestingModule(metadata).compile();
+  const app =
+    platform === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), { logger })
+      : moduleRef.createNestApplication({ logger });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    url,
+    async request(path, init = {}) {
+      const response = await fetch(url + path, { method: init.method ?? 'GET', headers: init.headers });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      return { status: response.status, headers: response.headers, body, text };
+    },
+    close: () => app.close(),
+  };
+}
+
+/** A clock the tests move by hand; throttles read it through an overridden `timer()`. */
+export class FakeClock {
+  constructor(public now = 1_000_000) {}
+  advance(seconds: number): void {
+    this.now += seconds;
+  }
+}
