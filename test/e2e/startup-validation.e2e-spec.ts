@@ -1,0 +1,136 @@
+/** Misconfiguration fails app.init() with a message naming what to fix. */
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  AnonRateThrottle,
+  ImproperlyConfiguredError,
+  RestflowThrottleModule,
+  ScopedRateThrottle,
+  SimpleRateThrottle,
+  Throttle,
+  ThrottleGuard,
+  ThrottleScope,
+  type RestflowThrottleOptions,
+} from 'restflow-throttle';
+
+async function init(options: RestflowThrottleOptions, controllers: Function[]): Promise<void> {
+  @Module({ imports: [RestflowThrottleModule.forRoot(options)], controllers: controllers as never[] })
+  class AppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  try {
+    await app.init();
+  } finally {
+    await app.close();
+  }
+}
+
+@Controller('articles')
+class ArticlesController {
+  @Get() @Throttle([AnonRateThrottle]) list() { return []; }
+}
+
+@Controller('uploads')
+class UploadsController {
+  @Get() @Throttle([ScopedRateThrottle]) @ThrottleScope('uploads') upload() { return 'ok'; }
+}
+
+class NoScopeThrottle extends SimpleRateThrottle {
+  getCacheKey(): string {
+    return 'k';
+  }
+}
+
+@Controller('custom')
+class CustomController {
+  @Get() @Throttle([NoScopeThrottle]) get() { return 'ok'; }
+}
+
+describe('startup validation', () => {
+  it('a missing rate for a throttle scope names the scope, controller and handler', async () => {
+    const failure = init({ rates: { user: '5/min' } }, [ArticlesController]);
+    await expect(failure).rejects.toThrow(ImproperlyConfiguredError);
+    await expect(init({ rates: {} }, [ArticlesController])).rejects.toThrow(
+      "No default throttle rate set for 'anon' scope (on ArticlesController.list)",
+    );
+  });
+
+  it('a missing rate for a @ThrottleScope scope used by ScopedRateThrottle', async () => {
+    await expect(init({ rates: { anon: '1/s' } }, [UploadsController])).rejects.toThrow(
+      "No default throttle rate set for 'uploads' scope (on UploadsController.upload)",
+    );
+  });
+
+  it('a malformed rate names the rate and the scope', async () => {
+    await expect(init({ rates: { uploads: '10/fortnight' } }, [UploadsController])).rejects.toThrow(
+      /Invalid throttle rate '10\/fortnight' for scope 'uploads'/,
+    );
+  });
+
+  it('a throttle with neither scope nor rate', async () => {
+    await expect(init({}, [CustomController])).rejects.toThrow(
+      "You must set either `.scope` or `.rate` for 'NoScopeThrottle' throttle (on CustomController.get)",
+    );
+  });
+
+  it('null rates are allowed and mean unthrottled', async () => {
+    await expect(init({ rates: { anon: null, uploads: null } }, [ArticlesController, UploadsController])).resolves.toBeUndefined();
+  });
+
+  it('a default throttle is checked on every route that uses it', async () => {
+    @Controller('plain')
+    class PlainController {
+      @Get() get() { return 'ok'; }
+    }
+    await expect(init({ defaultThrottles: [AnonRateThrottle], rates: {} }, [PlainController])).rejects.toThrow(
+      "No default throttle rate set for 'anon' scope (on PlainController.get)",
+    );
+  });
+
+  it('an unknown cache alias', async () => {
+    class Isolated extends SimpleRateThrottle {
+      override scope = 'isolated';
+      override cache = 'throttling';
+      getCacheKey(): string {
+        return 'k';
+      }
+    }
+    @Controller('iso')
+    class IsoController {
+      @Get() @Throttle([Isolated]) get() { return 'ok'; }
+    }
+    await expect(init({ rates: { isolated: '1/s' } }, [IsoController])).rejects.toThrow(
+      "Unknown throttle cache alias 'throttling'; the caches configured are: default. (on IsoController.get)",
+    );
+  });
+
+  it('a class that is not a throttle', async () => {
+    class NotAThrottle {}
+    @Controller('bad')
+    class BadController {
+      @Get() @Throttle([NotAThrottle as never]) get() { return 'ok'; }
+    }
+    await expect(init({}, [BadController])).rejects.toThrow(/'NotAThrottle' is not a throttle class/);
+  });
+
+  it('ThrottleGuard bound on both the controller and the handler would count twice', async () => {
+    @Controller('twice')
+    @UseGuards(ThrottleGuard)
+    class TwiceController {
+      @Get() @UseGuards(ThrottleGuard) @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+    }
+    await expect(init({ rates: { anon: '1/s' } }, [TwiceController])).rejects.toThrow(/ThrottleGuard is bound 2 times on TwiceController.get/);
+  });
+
+  it.each([
+    [{ rate: { anon: '1/s' } }, /unknown option 'rate'/],
+    [{ numProxies: -1 }, /numProxies must be a whole number >= 0/],
+    [{ numProxies: 1.5 }, /numProxies must be a whole number >= 0/],
+    [{ onCacheError: 'ignore' }, /onCacheError must be 'allow' or 'deny'/],
+    [{ cacheTimeoutMs: 0 }, /cacheTimeoutMs must be a positive number/],
+    [{ rates: { anon: '5/y' } }, /Invalid throttle rate '5\/y' for scope 'anon'/],
+    [{ cache: {} }, /cache must be a cache-manager cache/],
+  ])('bad option %j', (options, message) => {
+    expect(() => RestflowThrottleModule.forRoot(options as RestflowThrottleOptions)).toThrow(message);
+  });
+});
