@@ -38,6 +38,7 @@ export class ThrottleRegistry implements OnModuleInit, ThrottleRuntime {
   private readonly plans = new Map<Function, Map<Function, ThrottlePlan>>();
   private readonly instances = new Map<ThrottleType, BaseThrottle>();
   private readonly stores = new Map<ThrottleCache, ThrottleStore>();
+  private warnedForwardedFor = false;
 
   constructor(
     @Inject(RESTFLOW_THROTTLE_OPTIONS) private readonly options: RestflowThrottleOptions,
@@ -67,6 +68,15 @@ export class ThrottleRegistry implements OnModuleInit, ThrottleRuntime {
   /** The plan of a handler; handlers unknown at startup are planned on first use. */
   planFor(controller: Function, handler: Function): ThrottlePlan | Promise<ThrottlePlan> {
     return this.plans.get(controller)?.get(handler) ?? this.buildPlan(controller, handler, this.moduleRef);
+  }
+
+  forwardedForIgnored(): void {
+    if (this.warnedForwardedFor) return;
+    this.warnedForwardedFor = true;
+    this.logger.warn(
+      'Requests carry X-Forwarded-For, but throttling keys on the connection address: numProxies is not set and the platform does not trust the proxy. ' +
+        'Behind a proxy every client would share one bucket; set numProxies (or your platform\'s trust proxy). See "Behind a proxy" in the README.',
+    );
   }
 
   scopeOf(context: ExecutionContext): string | undefined {

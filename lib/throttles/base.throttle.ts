@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { clientIdent } from './client-ident';
+import { clientIdent, remoteAddress } from './client-ident';
 import type { ThrottleRequest } from './throttle-request';
 import { ATTACH_RUNTIME, type ThrottleRuntime } from './throttle-runtime';
 
@@ -32,7 +32,13 @@ export abstract class BaseThrottle {
    * X-Forwarded-For rule when `numProxies` is set (see the README, "Behind a proxy").
    */
   getIdent(request: ThrottleRequest): string {
-    return clientIdent(request, this.runtime?.numProxies);
+    const runtime = this.runtime;
+    const ident = clientIdent(request, runtime?.numProxies);
+    if (runtime !== undefined && runtime.numProxies === undefined && request.headers['x-forwarded-for'] !== undefined) {
+      // The platform's trust-proxy setting may have used the header for request.ip; if not, say so once.
+      if (ident === remoteAddress(request)) runtime.forwardedForIgnored();
+    }
+    return ident;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { safeIdent } from './cache-key';
 import type { ThrottleRequest } from './throttle-request';
 
 /**
@@ -8,19 +9,32 @@ import type { ThrottleRequest } from './throttle-request';
  * n`, DRF's rule: the n-th address from the right of X-Forwarded-For.
  */
 export function clientIdent(request: ThrottleRequest, numProxies: number | undefined): string {
-  const remote = remoteAddress(request);
-  if (numProxies === undefined) return normalizeAddress(request.ip ?? '') || remote;
+  if (numProxies === undefined) {
+    const ip = typeof request.ip === 'string' ? normalizeAddress(request.ip) : '';
+    return ip === '' ? remoteAddress(request) : safeIdent(ip);
+  }
   const xff = header(request, 'x-forwarded-for');
-  if (numProxies === 0 || xff === undefined) return remote;
-  const addrs = xff.split(',');
-  const client = addrs[addrs.length - Math.min(numProxies, addrs.length)].trim();
-  return normalizeAddress(client) || remote;
+  if (numProxies === 0 || xff === undefined) return remoteAddress(request);
+  // Only the entry we need is cut out: an 8 KB header of commas costs no array.
+  const client = nthFromRight(xff, Math.max(numProxies, 1)).trim();
+  return client === '' ? remoteAddress(request) : safeIdent(normalizeAddress(client));
 }
 
-/** The peer address of the connection, never a header. */
+/** The peer address of the connection, never a header; `unknown` once the socket is gone. */
 export function remoteAddress(request: ThrottleRequest): string {
   const address = request.socket?.remoteAddress ?? request.raw?.socket?.remoteAddress ?? '';
-  return normalizeAddress(address);
+  return address === '' ? 'unknown' : safeIdent(normalizeAddress(address));
+}
+
+/** DRF's `xff.split(',')[-min(n, len)]`: the n-th comma-separated entry from the right, or the first. */
+function nthFromRight(list: string, n: number): string {
+  let end = list.length;
+  for (let i = 1; i < n; i++) {
+    const comma = list.lastIndexOf(',', end - 1);
+    if (comma < 0) return list.slice(0, end);
+    end = comma;
+  }
+  return list.slice(list.lastIndexOf(',', end - 1) + 1, end);
 }
 
 /** One request header as a string (several values joined as Node joins them). */

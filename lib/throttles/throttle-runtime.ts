@@ -12,6 +12,8 @@ export interface ThrottleRuntime {
   readonly numProxies: number | undefined;
   /** The store for a cache or alias (`undefined` = the default cache). Throws for an unknown alias. */
   storeFor(cache: ThrottleCache | string | undefined): ThrottleStore;
+  /** Called when a request carries X-Forwarded-For that the configuration ignores; warns once. */
+  forwardedForIgnored(): void;
   /** The handler's resolved throttle scope (`@ThrottleScope`/`@ActionConfig`), resolved at startup. */
   scopeOf(context: ExecutionContext): string | undefined;
 }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 
@@ -22,12 +22,17 @@ export interface TestApp {
 }
 
 /** Builds the module, starts the app on 127.0.0.1 on a free port, on Express or Fastify. */
-export async function startApp(platform: Platform, metadata: ModuleMetadata, logger: false | undefined = false): Promise<TestApp> {
+export async function startApp(platform: Platform, metadata: ModuleMetadata, logger: LoggerService | false = false): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
     platform === 'fastify'
       ? moduleRef.createNestApplication(new FastifyAdapter(), { logger })
       : moduleRef.createNestApplication({ logger });
+  return serve(app);
+}
+
+/** Starts an application built elsewhere (e.g. the sample's factory) on 127.0.0.1 on a free port. */
+export async function serve(app: INestApplication): Promise<TestApp> {
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
@@ -54,5 +59,18 @@ export class FakeClock {
   constructor(public now = 1_000_000) {}
   advance(seconds: number): void {
     this.now += seconds;
+  }
+}
+
+/** A Nest logger that keeps what it is told, for tests about warnings. */
+export class CapturingLogger implements LoggerService {
+  readonly warnings: string[] = [];
+  readonly errors: string[] = [];
+  log(): void {}
+  warn(message: unknown): void {
+    this.warnings.push(String(message));
+  }
+  error(message: unknown): void {
+    this.errors.push(String(message));
   }
 }
