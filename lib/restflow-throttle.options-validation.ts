@@ -45,6 +45,9 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   if (caches !== undefined) {
     if (typeof caches !== 'object' || caches === null || Array.isArray(caches)) fail('caches must map alias names to caches.');
     for (const [alias, named] of Object.entries(caches)) checkCache(named, `caches.${alias}`, fail);
+    if (cache !== undefined && caches.default !== undefined && caches.default !== cache) {
+      fail("caches.default and cache name two different caches; 'default' is the alias of cache, so set one of them.");
+    }
   }
   if (numProxies !== undefined && (!Number.isInteger(numProxies) || numProxies < 0)) {
     fail(`numProxies must be a whole number >= 0 (the proxies in front of the app), got ${String(numProxies)}.`);

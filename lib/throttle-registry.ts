@@ -47,7 +47,9 @@ export class ThrottleRegistry implements OnModuleInit, ThrottleRuntime {
     private readonly moduleRef: ModuleRef,
   ) {
     this.defaultCache =
-      options.cache ?? createCache(new MemoryThrottleStore(options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS));
+      options.cache ??
+      options.caches?.default ??
+      createCache(new MemoryThrottleStore(options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS));
     this.rates = Object.freeze({ ...(options.rates ?? {}) });
     this.numProxies = options.numProxies;
   }

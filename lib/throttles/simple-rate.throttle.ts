@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { ThrottleCache } from '../restflow-throttle.options';
+import { MemoryThrottleStore } from '../stores/memory.store';
 import { monotonicSeconds, type HitResult, type ThrottleStore } from '../stores/throttle-store';
 import { BaseThrottle } from './base.throttle';
 import { safeIdent, safeKey } from './cache-key';
@@ -147,15 +148,16 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   private store(): ThrottleStore {
     if (this.storeRef === undefined) {
-      if (this.runtime === undefined) {
-        throw new ImproperlyConfiguredError(
-          `'${this.constructor.name}' is not attached to RestflowThrottleModule: import RestflowThrottleModule.forRoot() in your application.`,
-        );
-      }
-      this.storeRef = this.runtime.storeFor(this.cache);
+      // Outside the module (a throttle unit-tested on its own) the count lives in a process-wide memory store.
+      this.storeRef = this.runtime?.storeFor(this.cache) ?? standaloneStore();
     }
     return this.storeRef;
   }
+}
+
+let standalone: MemoryThrottleStore | undefined;
+function standaloneStore(): MemoryThrottleStore {
+  return (standalone ??= new MemoryThrottleStore());
 }
 
 /**

@@ -1,0 +1,94 @@
+/** DRF's SimpleRateThrottleTests and AnonRateThrottleTests, on throttles used outside a Nest app. */
+import type { ExecutionContext } from '@nestjs/common';
+import { AnonRateThrottle, SimpleRateThrottle, UserRateThrottle, type ThrottleRequest } from 'restflow-throttle';
+
+const context = {} as ExecutionContext;
+const anonymous: ThrottleRequest = { headers: {}, ip: '1.2.3.4' };
+
+class KeyThrottle extends SimpleRateThrottle {
+  override rate: string | null = '2/min';
+  now = 100;
+  key: string | null = 'throttle_test_k';
+  override timer = () => this.now;
+  getCacheKey(): string | null {
+    return this.key;
+  }
+}
+
+describe('SimpleRateThrottle on its own', () => {
+  it('parseRate(null) is [null, null]', () => {
+    expect(new KeyThrottle().parseRate(null)).toEqual([null, null]);
+  });
+
+  it('allows without asking for a key when the rate is null', () => {
+    class Unthrottled extends KeyThrottle {
+      override rate: string | null = null;
+      override getRate(): string | null {
+        return null;
+      }
+      override getCacheKey(): string {
+        throw new Error('the key must not be asked for');
+      }
+    }
+    expect(new Unthrottled().allowRequest(anonymous, context)).toBe(true);
+  });
+
+  it('a null rate without a scope is the DRF configuration error', () => {
+    const throttle = new KeyThrottle();
+    throttle.rate = null;
+    expect(() => throttle.allowRequest(anonymous, context)).toThrow("You must set either `.scope` or `.rate` for 'KeyThrottle' throttle");
+  });
+
+  it('allows when the key is null', () => {
+    const throttle = new KeyThrottle();
+    throttle.key = null;
+    for (let i = 0; i < 5; i++) expect(throttle.allowRequest(anonymous, context)).toBe(true);
+  });
+
+  it('counts in a process-wide memory store, and wait() answers per request', () => {
+    const throttle = new KeyThrottle();
+    throttle.key = `throttle_test_${Math.random()}`;
+    const requests: ThrottleRequest[] = [0, 1, 2].map(() => ({ headers: {} }));
+    expect(throttle.allowRequest(requests[0], context)).toBe(true);
+    throttle.now = 130;
+    expect(throttle.allowRequest(requests[1], context)).toBe(true);
+    throttle.now = 150;
+    expect(throttle.allowRequest(requests[2], context)).toBe(false);
+    expect(throttle.wait(requests[2])).toBe(10); // 60 - (150 - 100)
+    expect(throttle.wait(requests[1])).toBeNull(); // allowed: no estimate kept
+  });
+});
+
+describe('AnonRateThrottle and UserRateThrottle keys', () => {
+  class Anon extends AnonRateThrottle {
+    override rate = '1/min';
+  }
+  class User extends UserRateThrottle {
+    override rate = '1/min';
+  }
+
+  it('anon: the address for anonymous requests, null (skipped) for authenticated ones', () => {
+    const throttle = new Anon();
+    expect(throttle.getCacheKey(anonymous)).toBe('throttle_anon_1.2.3.4');
+    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7 } })).toBeNull();
+    // An explicitly unauthenticated user object is anonymous.
+    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7, isAuthenticated: false } })).toBe('throttle_anon_1.2.3.4');
+  });
+
+  it('user: the user id (id, pk, sub, userId), else the address', () => {
+    const throttle = new User();
+    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7 } })).toBe('throttle_user_7');
+    expect(throttle.getCacheKey({ ...anonymous, user: { pk: 8 } })).toBe('throttle_user_8');
+    expect(throttle.getCacheKey({ ...anonymous, user: { sub: 'auth0|9' } })).toBe('throttle_user_auth0|9');
+    expect(throttle.getCacheKey({ ...anonymous, user: { userId: 10 } })).toBe('throttle_user_10');
+    expect(throttle.getCacheKey(anonymous)).toBe('throttle_user_1.2.3.4');
+    expect(throttle.getCacheKey({ ...anonymous, user: null })).toBe('throttle_user_1.2.3.4');
+  });
+
+  it('a custom cacheFormat is honoured', () => {
+    class Custom extends AnonRateThrottle {
+      override cacheFormat = 'rl:{scope}:{ident}';
+    }
+    expect(new Custom().getCacheKey(anonymous)).toBe('rl:anon:1.2.3.4');
+  });
+});
