@@ -135,7 +135,9 @@ export class ThrottleRegistry implements OnModuleInit, ThrottleRuntime {
     } catch (error) {
       if (error instanceof ImproperlyConfiguredError && !error.message.includes(`(on ${where})`)) {
         const wrapped = new ImproperlyConfiguredError(`${error.message} (on ${where})`);
-        wrapped.stack = error.stack;
+        // Keep where the problem was found, under the message that names the handler.
+        const frames = error.stack?.split('\n').slice(1) ?? [];
+        wrapped.stack = [`${wrapped.name}: ${wrapped.message}`, ...frames].join('\n');
         throw wrapped;
       }
       throw error;
