@@ -3,6 +3,8 @@ import type { CacheErrorPolicy, ThrottleCache } from '../restflow-throttle.optio
 import { CacheManagerStore } from './cache-manager.store';
 import { FaultTolerantStore } from './fault-tolerant.store';
 import { MemoryThrottleStore } from './memory.store';
+import { redisClientOf } from './redis-client';
+import { RedisThrottleStore } from './redis.store';
 import type { ThrottleStore } from './throttle-store';
 
 export interface StoreOptions {
@@ -14,10 +16,14 @@ export interface StoreOptions {
 
 /**
  * Picks the fastest correct store for a cache: the in-process memory store
- * is used directly (synchronous, cannot fail); anything remote gets the
- * deadline and failure policy of `FaultTolerantStore`.
+ * is used directly (synchronous, cannot fail); a cache with an ioredis
+ * client behind it (`cache-manager-ioredis-yet`) gets the atomic Lua store;
+ * any other cache goes through its get/set. Remote stores get the deadline
+ * and failure policy of `FaultTolerantStore`.
  */
 export function storeForCache(cache: ThrottleCache, options: StoreOptions): ThrottleStore {
   if (cache.store instanceof MemoryThrottleStore) return cache.store;
+  const redis = redisClientOf(cache);
+  if (redis !== undefined) return new FaultTolerantStore(new RedisThrottleStore(redis), options);
   return new FaultTolerantStore(new CacheManagerStore(cache), options);
 }

@@ -1,0 +1,46 @@
+/**
+ * Why several processes need a shared cache, shown with real processes:
+ * 4 Node processes serve the same Nest app (limit 100 per minute), and 400
+ * concurrent requests from one client are spread over them, first with the
+ * default in-memory cache, then with Redis.
+ *
+ *   npx ts-node --transpile-only scripts/multi-process.ts
+ *
+ * Starts its own redis-server on a free port, or uses REDIS_URL when set.
+ * Exits non-zero unless Redis admits exactly 100 of the 400.
+ */
+import { RedisServer } from '../test/helpers/redis-server';
+import { runMultiProcess, type MultiProcessResult } from './lib/multi-process-run';
+
+const PROCESSES = 4;
+const REQUESTS = 400;
+const RATE = '100/min';
+
+async function main(): Promise<void> {
+  const server = process.env.REDIS_URL ? undefined : await RedisServer.start();
+  const redisUrl = process.env.REDIS_URL ?? server?.url;
+  try {
+    console.log(`${PROCESSES} processes, ${REQUESTS} concurrent requests from one client, limit ${RATE}\n`);
+    report('in-memory cache', await runMultiProcess({ processes: PROCESSES, requests: REQUESTS, rate: RATE }));
+    const shared = await runMultiProcess({ redisUrl, processes: PROCESSES, requests: REQUESTS, rate: RATE });
+    report(`Redis (${redisUrl})`, shared);
+    if (shared.statuses[200] !== 100 || shared.statuses[429] !== 300) {
+      console.error('\nRedis should have admitted exactly 100: something is wrong.');
+      process.exitCode = 1;
+    }
+  } finally {
+    await server?.dispose();
+  }
+}
+
+function report(label: string, result: MultiProcessResult): void {
+  const statuses = Object.entries(result.statuses)
+    .map(([status, n]) => `${n} x ${status}`)
+    .join(', ');
+  console.log(`${label.padEnd(40)} ${statuses.padEnd(24)} admitted per process: ${result.admittedPerProcess.join(' / ')}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

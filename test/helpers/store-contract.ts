@@ -1,0 +1,172 @@
+import { Controller, Get, Inject, Injectable, type Type } from '@nestjs/common';
+import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleCache, type ThrottleRequest } from 'restflow-throttle';
+import { FakeClock, startApp, type HttpResponse, type TestApp } from './http-app';
+
+/** The cache under test, and how to let go of it. `cache: undefined` is the module's default. */
+export interface ContractCache {
+  cache?: ThrottleCache;
+  close?(): Promise<void>;
+}
+
+/** A throttle keyed by the `x-client` header: every test case picks its own bucket. */
+export abstract class ClientHeaderThrottle extends SimpleRateThrottle {
+  getCacheKey(request: ThrottleRequest): string {
+    return this.formatKey(String(request.headers['x-client']));
+  }
+}
+
+/**
+ * A client-header throttle on the contract's fake clock, injected through
+ * Nest's DI as a user's dependency would be. Keys stay unique per case, so a
+ * Redis that outlives a case cannot leak counts into the next.
+ */
+@Injectable()
+abstract class ClockedThrottle extends ClientHeaderThrottle {
+  constructor(@Inject(FakeClock) private readonly clock: FakeClock) {
+    super();
+  }
+  override timer(): number {
+    return this.clock.now;
+  }
+}
+
+/** A clocked throttle for `scope`, counting in the log named by `cacheFormat`. */
+function clocked(scope: string, cacheFormat = 'throttle_{scope}_{ident}'): Type<ClockedThrottle> {
+  return class extends ClockedThrottle {
+    override scope = scope;
+    override cacheFormat = cacheFormat;
+  };
+}
+
+const PerSecond = clocked('c_sec');
+const PerMinute = clocked('c_min');
+const Fifty = clocked('c_fifty');
+/** Huge and Gate count in one log: Gate reads how long Huge's log grew. */
+const Huge = clocked('c_huge', 'throttle_big_{ident}');
+const Gate = clocked('c_gate', 'throttle_big_{ident}');
+/** Five and Three count in one log, to reach a log longer than a limit. */
+const SharedFive = clocked('c_five', 'throttle_shared_{ident}');
+const SharedThree = clocked('c_three', 'throttle_shared_{ident}');
+
+const RATES = { c_sec: '3/sec', c_min: '3/min', c_fifty: '50/min', c_huge: '100000/min', c_gate: '600/min', c_five: '5/min', c_three: '3/min' };
+
+@Controller('contract')
+class ContractViews {
+  @Get('sec') @Throttle([PerSecond]) sec() { return 'ok'; }
+  @Get('min') @Throttle([PerMinute]) min() { return 'ok'; }
+  @Get('fifty') @Throttle([Fifty]) fifty() { return 'ok'; }
+  @Get('huge') @Throttle([Huge]) huge() { return 'ok'; }
+  @Get('gate') @Throttle([Gate]) gate() { return 'ok'; }
+  @Get('five') @Throttle([SharedFive]) five() { return 'ok'; }
+  @Get('three') @Throttle([SharedThree]) three() { return 'ok'; }
+}
+
+let clients = 0;
+
+/**
+ * The behaviour every cache must show, through the real guard and HTTP:
+ * DRF's sliding log, its `wait()` values, exact admission under concurrency
+ * and a limit of 100000. Run for the default memory cache, a get/set
+ * cache-manager cache, Redis and Redis Cluster, so they cannot drift apart.
+ */
+export function describeStoreContract(name: string, makeCache: () => Promise<ContractCache>): void {
+  describe(`store contract: ${name}`, () => {
+    const clock = new FakeClock(1_000_000);
+    let t: TestApp;
+    let env: ContractCache;
+    let client: string;
+
+    beforeAll(async () => {
+      env = await makeCache();
+      t = await startApp('express', {
+        imports: [RestflowThrottleModule.forRoot({ rates: RATES, cache: env.cache })],
+        controllers: [ContractViews],
+        providers: [{ provide: FakeClock, useValue: clock }],
+      });
+    });
+    afterAll(async () => {
+      await t?.close();
+      await env?.close?.();
+    });
+    beforeEach(() => {
+      client = `c${process.pid}-${Date.now()}-${++clients}`;
+      clock.now = 1_000_000 + clients * 1000;
+    });
+
+    const hit = (path: string): Promise<HttpResponse> => t.request(`/contract/${path}`, { headers: { 'x-client': client } });
+    const statuses = async (path: string, n: number): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await hit(path)).status);
+      return out;
+    };
+
+    it('3/sec admits three, denies the fourth, and admits again once the first is 1 s old', async () => {
+      expect(await statuses('sec', 3)).toEqual([200, 200, 200]);
+      const denied = await hit('sec');
+      expect(denied.status).toBe(429);
+      expect(denied.headers.get('retry-after')).toBe('1');
+      clock.advance(0.5);
+      expect((await hit('sec')).status).toBe(429);
+      clock.advance(0.5); // the first three are now exactly `duration` old: dropped
+      expect(await statuses('sec', 4)).toEqual([200, 200, 200, 429]);
+    });
+
+    it('3/min at t=0,0,0: the fourth waits the whole 60 s', async () => {
+      expect(await statuses('min', 3)).toEqual([200, 200, 200]);
+      const denied = await hit('min');
+      expect(denied.status).toBe(429);
+      expect(denied.headers.get('retry-after')).toBe('60');
+      expect(denied.body).toEqual({ detail: 'Request was throttled. Expected available in 60 seconds.' });
+    });
+
+    it("waits follow DRF's formula as the window slides", async () => {
+      for (const step of [0, 10, 10]) {
+        clock.advance(step);
+        expect((await hit('min')).status).toBe(200); // t = 0, 10, 20
+      }
+      clock.advance(10); // t = 30: oldest is t = 0, 30 s left
+      expect((await hit('min')).headers.get('retry-after')).toBe('30');
+      clock.advance(30); // t = 60: t = 0 has left the window
+      expect((await hit('min')).status).toBe(200);
+      clock.advance(5); // t = 65: log 10, 20, 60; oldest leaves in 5 s
+      expect((await hit('min')).headers.get('retry-after')).toBe('5');
+    });
+
+    it('denied requests are not recorded', async () => {
+      expect(await statuses('min', 3)).toEqual([200, 200, 200]);
+      expect(await statuses('min', 5)).toEqual([429, 429, 429, 429, 429]);
+      clock.advance(60);
+      expect(await statuses('min', 4)).toEqual([200, 200, 200, 429]);
+    });
+
+    it('no wait estimate when the log is longer than the limit', async () => {
+      expect(await statuses('five', 5)).toEqual([200, 200, 200, 200, 200]);
+      const denied = await hit('three');
+      expect(denied.status).toBe(429);
+      expect(denied.headers.get('retry-after')).toBeNull();
+      expect(denied.body).toEqual({ detail: 'Request was throttled.' });
+    });
+
+    it('200 concurrent requests on one key with a limit of 50 admit exactly 50', async () => {
+      const all = await Promise.all(Array.from({ length: 200 }, () => hit('fifty')));
+      const counts = tally(all.map((r) => r.status));
+      expect(counts).toEqual({ 200: 50, 429: 150 });
+    });
+
+    it('a limit of 100000 counts like any other', async () => {
+      const all: number[] = [];
+      for (let round = 0; round < 6; round++) {
+        all.push(...(await Promise.all(Array.from({ length: 100 }, () => hit('huge')))).map((r) => r.status));
+      }
+      expect(tally(all)).toEqual({ 200: 600 });
+      // All 600 are in the log: a 600/min throttle on the same log is full.
+      expect((await hit('gate')).headers.get('retry-after')).toBe('60');
+    });
+  });
+}
+
+export function tally(statuses: readonly number[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const status of statuses) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
