@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CacheUnavailableException } from '../exceptions/cache-unavailable.exception';
 import type { CacheErrorPolicy } from '../restflow-throttle.options';
+import { withDeadline } from './deadline';
 import type { HitResult, ThrottleStore } from './throttle-store';
 
 /** A success ends an outage only after this long without a fault, so a flapping cache is one outage. */
@@ -38,24 +39,14 @@ export class FaultTolerantStore implements ThrottleStore {
 
   async hit(key: string, limit: number, durationSec: number, now: number | undefined): Promise<HitResult> {
     const startedAt = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
       const pending = Promise.resolve().then(() => this.inner.hit(key, limit, durationSec, now));
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${this.options.timeoutMs} ms`)),
-          this.options.timeoutMs,
-        );
-      });
-      // A late rejection of the abandoned call must not become an unhandled one.
-      pending.catch(() => undefined);
-      const result = await Promise.race([pending, deadline]);
+      // A store that queues work per key bounds each of its calls itself, so waiting in its queue is not a fault.
+      const result = await (this.inner.boundsItsCalls === true ? pending : withDeadline(pending, this.options.timeoutMs));
       if (this.down && performance.now() - this.lastFaultAt >= RECOVERY_QUIET_MS) this.recovered();
       return result;
     } catch (error) {
       return this.fault(error, now, startedAt);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

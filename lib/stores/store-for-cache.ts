@@ -25,5 +25,5 @@ export function storeForCache(cache: ThrottleCache, options: StoreOptions): Thro
   if (cache.store instanceof MemoryThrottleStore) return cache.store;
   const redis = redisClientOf(cache);
   if (redis !== undefined) return new FaultTolerantStore(new RedisThrottleStore(redis), options);
-  return new FaultTolerantStore(new CacheManagerStore(cache), options);
+  return new FaultTolerantStore(new CacheManagerStore(cache, options.timeoutMs), options);
 }

@@ -23,6 +23,12 @@ export interface ThrottleStore {
    * `timer()` still passes its own `now`, which then wins.
    */
   readonly ownClock: boolean;
+  /**
+   * `true` when the store puts the deadline on each remote call itself and
+   * fails queued work fast after a fault (a per-key queue), so the time a
+   * request waits its turn is not counted against the cache.
+   */
+  readonly boundsItsCalls?: boolean;
   /** Check and record one request, atomically per key. `now` in seconds. */
   hit(key: string, limit: number, durationSec: number, now: number | undefined): HitResult | Promise<HitResult>;
 }

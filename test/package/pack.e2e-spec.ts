@@ -4,17 +4,24 @@
  * compiled with tsc against the shipped .d.ts and run with plain Node (CJS).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Jest runs from the repository root (npm test).
 const root = process.cwd();
-const work = join(root, 'test', '.pack-tmp');
+let work: string;
 
 describe('the npm package', () => {
   beforeAll(() => {
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(join(work, 'node_modules'), { recursive: true });
+    // Outside the repository: inside it, Node would resolve 'restflow-throttle' to the repository itself
+    // (package self-reference) instead of the installed tarball.
+    work = mkdtempSync(join(tmpdir(), 'restflow-pack-'));
+    mkdirSync(join(work, 'node_modules'));
+    // The app's other dependencies (Nest, rxjs...) are the repository's, linked in as an install would put them.
+    for (const name of readdirSync(join(root, 'node_modules'))) {
+      if (!name.startsWith('.')) symlinkSync(join(root, 'node_modules', name), join(work, 'node_modules', name));
+    }
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
