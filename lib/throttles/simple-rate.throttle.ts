@@ -76,7 +76,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   /** `cacheFormat` with the scope and ident filled in; long or unprintable idents are hashed. */
   formatKey(ident: string | number, scope: string | undefined = this.scope): string {
     const safe = safeIdent(String(ident));
-    if (this.cacheFormat === 'throttle_{scope}_{ident}') return `throttle_${scope ?? ''}_${safe}`;
+    // Joined, not concatenated: a template literal makes a rope that the key check and the
+    // store's Map first copy into a flat string, and that the Map would keep as two objects.
+    if (this.cacheFormat === 'throttle_{scope}_{ident}') return ['throttle_', scope ?? '', '_', safe].join('');
     return this.cacheFormat.replaceAll('{scope}', scope ?? '').replaceAll('{ident}', safe);
   }
 
@@ -127,7 +129,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   private record(request: ThrottleRequest, key: string, numRequests: number, duration: number): boolean | Promise<boolean> {
     const store = this.store();
-    const now = store.ownClock && this.timer === SimpleRateThrottle.prototype.timer ? undefined : this.timer();
+    // A store with its own clock (Redis: the server's TIME) is used unless timer() was replaced (a test clock).
+    const now = store.ownClock && this.timer === DEFAULT_TIMER ? undefined : this.timer();
     const result = store.hit(safeKey(key), numRequests, duration, now);
     if (result instanceof Promise) return result.then((r) => this.remember(request, r, numRequests, duration));
     return this.remember(request, result, numRequests, duration);
@@ -154,6 +157,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return this.storeRef;
   }
 }
+
+/** The timer as shipped; a subclass override or a spy on the prototype both differ from it. */
+const DEFAULT_TIMER = SimpleRateThrottle.prototype.timer;
 
 let standalone: MemoryThrottleStore | undefined;
 function standaloneStore(): MemoryThrottleStore {

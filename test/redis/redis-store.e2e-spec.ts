@@ -3,7 +3,7 @@ import { Controller, Get } from '@nestjs/common';
 import { caching } from 'cache-manager';
 import { redisInsStore, redisStore } from 'cache-manager-ioredis-yet';
 import { Cluster, Redis } from 'ioredis';
-import { RestflowThrottleModule, Throttle, type ThrottleCache } from 'restflow-throttle';
+import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleCache } from 'restflow-throttle';
 import { startApp, type TestApp } from '../helpers/http-app';
 import { redisClientOf, type RedisScriptClient } from '../../lib/stores/redis-client';
 import { RedisServer } from '../helpers/redis-server';
@@ -109,6 +109,16 @@ it("times requests with the server's TIME, not the process clock", async () => {
   }
   const [stamp] = (await server.command('LRANGE', 'throttle_small_clock', '0', '0')) as string[];
   expect(Math.abs(Number(stamp) - (await serverSeconds()))).toBeLessThan(5);
+});
+
+it('uses a replaced timer() instead of the server clock (a spy on the prototype, as the README shows)', async () => {
+  const spy = jestSpy(SimpleRateThrottle.prototype, 'timer', () => 1234.5);
+  try {
+    expect((await hit('small', 'spied')).status).toBe(200);
+  } finally {
+    spy.restore();
+  }
+  expect(await server.command('LRANGE', 'throttle_small_spied', '0', '-1')).toEqual(['1234.5']);
 });
 
 it('finds the client behind redisStore() given as a named alias', async () => {
