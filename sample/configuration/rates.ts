@@ -1,0 +1,18 @@
+/**
+ * DRF's `DEFAULT_THROTTLE_RATES` for the sample. The scopes are the docs';
+ * `anon` and `user` are per minute instead of per hour so that a few `curl`s
+ * show a 429 (`anon` at 3/min: the 4th anonymous request is throttled).
+ * Every scope a route can reach must be here, or the app refuses to start.
+ */
+export const SAMPLE_RATES = {
+  anon: '3/min', // docs: 100/hour
+  user: '10/min', // docs: 1000/hour
+  uploads: '10/min',
+  downloads: '100/hour',
+  list: '1000/hour',
+  destroy: '20/hour',
+  exports: '5/min',
+  tenant: '5/min',
+  api_key: '5/min',
+  isolated: '5/min',
+} as const satisfies Record<string, string | null>;
