@@ -23,6 +23,7 @@ export { AnonRateThrottle } from './throttles/anon-rate.throttle';
 export { UserRateThrottle } from './throttles/user-rate.throttle';
 export { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
 export { parseRate, type ParsedRate } from './throttles/rate';
+export { hashIdent } from './throttles/cache-key';
 export type { ThrottleRequest, ThrottleUser } from './throttles/throttle-request';
 
 export { ThrottledException } from './exceptions/throttled.exception';

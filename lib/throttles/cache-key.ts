@@ -9,7 +9,15 @@ const SAFE = /^[\x21-\x7e]*$/;
 
 /** An ident safe to put in a key: short printable ones as they are, others as a SHA-256. */
 export function safeIdent(ident: string): string {
-  return ident.length <= MAX_IDENT && SAFE.test(ident) ? ident : `h:${digest(ident)}`;
+  return ident.length <= MAX_IDENT && SAFE.test(ident) ? ident : hashIdent(ident);
+}
+
+/**
+ * `h:` and the SHA-256 of a value, for idents that must not be stored as
+ * written (API keys, tokens): `this.formatKey(hashIdent(apiKey))`.
+ */
+export function hashIdent(value: string): string {
+  return `h:${digest(value)}`;
 }
 
 /** A whole key held to the same rule, for keys a subclass built by itself. */

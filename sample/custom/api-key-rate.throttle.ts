@@ -1,10 +1,10 @@
-import { SimpleRateThrottle, type ThrottleRequest } from 'restflow-throttle';
+import { hashIdent, SimpleRateThrottle, type ThrottleRequest } from 'restflow-throttle';
 
 /**
  * The docs' `ApiKeyRateThrottle`: partners are counted by the key they send
  * in `X-API-Key`, at the `api_key` rate. No key, no throttling by this class.
- * (Long or odd keys are hashed by `formatKey`, so a key never lands in the
- * cache as written.)
+ * An API key is a secret, so only its SHA-256 (`hashIdent`) reaches the
+ * cache, where anyone who can read the cache could otherwise copy it.
  */
 export class ApiKeyRateThrottle extends SimpleRateThrottle {
   override scope = 'api_key';
@@ -13,6 +13,6 @@ export class ApiKeyRateThrottle extends SimpleRateThrottle {
     const header = request.headers['x-api-key'];
     const apiKey = Array.isArray(header) ? header[0] : header;
     if (!apiKey) return null;
-    return this.formatKey(apiKey);
+    return this.formatKey(hashIdent(apiKey));
   }
 }
