@@ -1,8 +1,18 @@
 import type { Store } from 'cache-manager';
 import { monotonicSeconds, type HitResult, type ThrottleStore } from './throttle-store';
 
+/**
+ * Every entry is also a node of the recency list: its key (to leave the map
+ * when found at the cold end) and its older and newer neighbours.
+ */
+interface Links {
+  readonly k: string;
+  o: Entry | null;
+  n: Entry | null;
+}
+
 /** One key's sliding log: timestamps `t[h..]`, oldest first, and when the key expires. */
-interface LogEntry {
+interface LogEntry extends Links {
   t: number[];
   h: number;
   /** Expiry in the throttle clock's seconds. */
@@ -10,7 +20,7 @@ interface LogEntry {
 }
 
 /** A plain cached value, for the cache-manager `Store` side of this class. */
-interface ValueEntry {
+interface ValueEntry extends Links {
   t: null;
   v: unknown;
   /** Expiry in `Date.now()` milliseconds, `Infinity` for none. */
@@ -30,12 +40,22 @@ const COMPACT_AT = 32;
  * array used as a queue. Keys are bounded: least recently used first out,
  * expired ones swept a few at a time from the cold end. No timer anywhere.
  *
+ * Recency is a doubly linked list through the entries, not the Map's
+ * insertion order: re-inserting a key on every hit leaves a deleted slot
+ * behind, and V8 walks over those slots from the front whenever the cold end
+ * is looked at, so clients that come back in turn (pollers, 10 000 clients
+ * round-robin) made every hit O(keys). A touch now moves two pointers and
+ * the Map changes only when a key comes or goes.
+ *
  * It is also a cache-manager `Store`, so the module's default cache is a
  * regular cache-manager cache (`createCache(new MemoryThrottleStore())`).
  */
 export class MemoryThrottleStore implements ThrottleStore, Store {
   readonly ownClock = false;
   private readonly entries = new Map<string, Entry>();
+  /** Least and most recently used entries: the ends of the recency list. */
+  private cold: Entry | null = null;
+  private hot: Entry | null = null;
 
   /**
    * @param maxKeys most keys kept; the least recently used goes first.
@@ -56,25 +76,19 @@ export class MemoryThrottleStore implements ThrottleStore, Store {
   }
 
   hit(key: string, limit: number, durationSec: number, now: number = this.clock()): HitResult {
-    const entries = this.entries;
     this.sweep(now);
-    let entry = entries.get(key);
-    if (entry !== undefined) {
-      entries.delete(key); // re-inserted below: most recently used
-    }
-    let log: LogEntry;
+    const entry = this.entries.get(key);
     if (entry === undefined || entry.t === null || entry.exp <= now) {
-      log = { t: [], h: 0, exp: 0 };
-    } else {
-      log = entry;
-      const cutoff = now - durationSec;
-      const t = log.t;
-      let h = log.h;
-      while (h < t.length && t[h] <= cutoff) h++;
-      log.h = h;
+      if (entry !== undefined) this.remove(entry);
+      return this.first(key, limit, durationSec, now);
     }
-    entries.set(key, log);
-    if (entries.size > this.maxKeys) this.evict();
+    const log = entry;
+    const cutoff = now - durationSec;
+    const t = log.t;
+    let h = log.h;
+    while (h < t.length && t[h] <= cutoff) h++;
+    log.h = h;
+    this.touch(log);
 
     const count = log.t.length - log.h;
     if (count >= limit) {
@@ -89,25 +103,67 @@ export class MemoryThrottleStore implements ThrottleStore, Store {
     return { allowed: true, now, count: count + 1, oldest: log.t[log.h] };
   }
 
-  /** Drops expired keys from the cold end, then the least recently used above the bound. */
+  /**
+   * A key's first request (or first since its log expired). The log is
+   * created holding its timestamp, `[now]`: an empty array grown by `push`
+   * would reserve 17 slots, and most keys (one visit per client) never use
+   * more than one, which is most of the memory a million clients take.
+   */
+  private first(key: string, limit: number, durationSec: number, now: number): HitResult {
+    if (0 >= limit) {
+      this.insert({ k: key, o: null, n: null, t: [], h: 0, exp: 0 });
+      return { allowed: false, now, count: 0, oldest: null };
+    }
+    this.insert({ k: key, o: null, n: null, t: [now], h: 0, exp: now + durationSec });
+    return { allowed: true, now, count: 1, oldest: now };
+  }
+
+  /** Drops expired keys from the cold end, a few per call. */
   private sweep(now: number): void {
-    const entries = this.entries;
-    let looked = 0;
-    for (const [key, entry] of entries) {
-      if (looked++ >= SWEEP_PER_HIT) break;
+    for (let looked = 0; looked < SWEEP_PER_HIT; looked++) {
+      const entry = this.cold;
+      if (entry === null) return;
       const expired = entry.t === null ? entry.exp <= Date.now() : entry.exp <= now;
-      if (!expired) break;
-      entries.delete(key);
+      if (!expired) return;
+      this.remove(entry);
     }
   }
 
-  /** Least recently used out until the bound holds. */
-  private evict(): void {
-    const entries = this.entries;
-    for (const key of entries.keys()) {
-      if (entries.size <= this.maxKeys) break;
-      entries.delete(key);
-    }
+  /** A new entry, most recently used; then least recently used out until the bound holds. */
+  private insert(entry: Entry): void {
+    this.entries.set(entry.k, entry);
+    this.append(entry);
+    while (this.entries.size > this.maxKeys && this.cold !== null) this.remove(this.cold);
+  }
+
+  /** Makes an entry the most recently used. */
+  private touch(entry: Entry): void {
+    if (entry === this.hot) return;
+    this.unlink(entry);
+    this.append(entry);
+  }
+
+  private remove(entry: Entry): void {
+    this.entries.delete(entry.k);
+    this.unlink(entry);
+  }
+
+  private append(entry: Entry): void {
+    entry.o = this.hot;
+    entry.n = null;
+    if (this.hot === null) this.cold = entry;
+    else this.hot.n = entry;
+    this.hot = entry;
+  }
+
+  private unlink(entry: Entry): void {
+    const { o, n } = entry;
+    if (o === null) this.cold = n;
+    else o.n = n;
+    if (n === null) this.hot = o;
+    else n.o = o;
+    entry.o = null;
+    entry.n = null;
   }
 
   // --- cache-manager Store -------------------------------------------------
@@ -121,11 +177,13 @@ export class MemoryThrottleStore implements ThrottleStore, Store {
   }
 
   async del(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.delete(key);
   }
 
   async reset(): Promise<void> {
     this.entries.clear();
+    this.cold = null;
+    this.hot = null;
   }
 
   async mset(pairs: Array<[string, unknown]>, ttl?: number): Promise<void> {
@@ -137,7 +195,7 @@ export class MemoryThrottleStore implements ThrottleStore, Store {
   }
 
   async mdel(...keys: string[]): Promise<void> {
-    for (const key of keys) this.entries.delete(key);
+    for (const key of keys) this.delete(key);
   }
 
   async keys(pattern?: string): Promise<string[]> {
@@ -163,7 +221,7 @@ export class MemoryThrottleStore implements ThrottleStore, Store {
       return entry.t.slice(entry.h).reverse();
     }
     if (entry.exp <= Date.now()) {
-      this.entries.delete(key);
+      this.remove(entry);
       return undefined;
     }
     return entry.v;
@@ -172,10 +230,14 @@ export class MemoryThrottleStore implements ThrottleStore, Store {
   private write(key: string, value: unknown, ttl?: number): void {
     if (value === undefined) throw new TypeError(`no cacheable value for key '${key}'`);
     const exp = ttl === undefined || ttl <= 0 ? Infinity : Date.now() + ttl;
-    this.entries.delete(key);
+    this.delete(key);
     this.sweep(this.clock());
-    this.entries.set(key, { t: null, v: value, exp });
-    if (this.entries.size > this.maxKeys) this.evict();
+    this.insert({ k: key, o: null, n: null, t: null, v: value, exp });
+  }
+
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.remove(entry);
   }
 }
 
