@@ -97,7 +97,8 @@ describe.each(PLATFORMS)('an app on %s', (platform) => {
     const leaked = () =>
       Object.entries(count(process.getActiveResourcesInfo())).filter(([kind, n]) => n > (before[kind] ?? 0));
     // The client side of the keep-alive sockets closes a moment after the server.
-    for (let i = 0; i < 100 && leaked().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // Generous on a loaded machine: a leak stays, a closing socket goes.
+    for (let i = 0; i < 250 && leaked().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(leaked()).toEqual([]);
   });
 
