@@ -1,36 +1,47 @@
 /**
  * The one seam between *what* is counted (a throttle: scope, key, rate) and
- * *how* it is counted (a store). A store makes the whole DRF sliding-log step
- * atomic for a key: drop timestamps `<= now - duration`; if `count >= limit`
- * deny and record nothing; otherwise record `now` and keep the key alive for
- * `duration`. It returns what `wait()` needs, so no throttle keeps state.
+ * *how* it is counted (a store). A store makes one whole step atomic for a
+ * key and returns what `wait()` and the rate-limit headers need, so no
+ * throttle keeps state.
+ *
+ * `'sliding-log'` is DRF's algorithm: drop timestamps `<= now - duration`;
+ * if `count >= limit` deny and record nothing; otherwise record `now` and
+ * keep the key alive for `duration`. `'gcra'` keeps one number per key (the
+ * theoretical arrival time) and reports its state in the same shape: a
+ * denied hit has `count = limit` and `oldest = nextAllowedAt - duration`, so
+ * DRF's wait formula gives GCRA's exact wait.
  */
 export interface HitResult {
   /** Whether the request is admitted. */
   readonly allowed: boolean;
   /** The clock reading the decision used, in seconds. */
   readonly now: number;
-  /** Timestamps in the log after this call (the denied request is not counted). */
+  /** Requests counted in the window after this call (the denied request is not counted). */
   readonly count: number;
-  /** The oldest timestamp still in the log, or `null` for an empty log. */
+  /** The oldest timestamp still counted, or `null` for an empty window. */
   readonly oldest: number | null;
 }
+
+/** How a store counts: DRF's exact sliding log, or constant-memory GCRA. */
+export type ThrottleAlgorithm = 'sliding-log' | 'gcra';
 
 export interface ThrottleStore {
   /**
    * `true` when the store reads its own clock (Redis: the server's `TIME`),
-   * so that processes with skewed clocks agree. A throttle with an overridden
-   * `timer()` still passes its own `now`, which then wins.
+   * so that processes with skewed clocks agree. A throttle given an explicit
+   * clock still passes its own `now`, which then wins.
    */
   readonly ownClock: boolean;
-  /**
-   * `true` when the store puts the deadline on each remote call itself and
-   * fails queued work fast after a fault (a per-key queue), so the time a
-   * request waits its turn is not counted against the cache.
-   */
-  readonly boundsItsCalls?: boolean;
   /** Check and record one request, atomically per key. `now` in seconds. */
-  hit(key: string, limit: number, durationSec: number, now: number | undefined): HitResult | Promise<HitResult>;
+  hit(
+    key: string,
+    limit: number,
+    durationSec: number,
+    now: number | undefined,
+    algorithm?: ThrottleAlgorithm,
+  ): HitResult | Promise<HitResult>;
+  /** Forgets every count this store holds (tests). */
+  reset?(): void | Promise<void>;
 }
 
 /** A process-wide clock in seconds that never jumps: wall time at start plus monotonic time since. */
