@@ -1,0 +1,59 @@
+/**
+ * GCRA (the generic cell rate algorithm), written as literally as possible:
+ * the reference model every store's `'gcra'` algorithm (memory, get/set,
+ * Redis) is property-tested against. It keeps one number per key, the
+ * theoretical arrival time `tat`, and never forgets it (a store may forget a
+ * key once `tat <= now`: `max(tat, now)` makes that the same state).
+ *
+ * - emission interval `T = duration / limit`, burst = `limit`;
+ * - a request at `now` is allowed iff `max(tat, now) + T - now <= duration`,
+ *   and then `tat = max(tat, now) + T`; a denied request changes nothing;
+ * - `limit = 0` denies everything, reported as the sliding log reports it
+ *   (`count = 0`, `oldest = null`, so DRF's formula waits `duration`).
+ *
+ * The result has the store seam's shape (`HitResult`, see
+ * `lib/stores/throttle-store.ts`), plus the true wait:
+ * - denied: `count = limit`, `oldest = nextAllowedAt - duration`, where
+ *   `nextAllowedAt = tat + T - duration` is the first instant the request
+ *   would be allowed; DRF's `computeWait` then gives `nextAllowedAt - now`;
+ * - allowed: `count = min(limit, ceil((tat - now) / T))` slots in use (so
+ *   `limit - count` more requests are allowed right now), and `oldest` such
+ *   that `oldest + duration - now` is the time until one more slot frees:
+ *   `oldest = tat - duration - (count - 1) * T`.
+ *
+ * Stores must compute these with the same operations in the same order, so
+ * that decisions agree bit for bit on floating-point timelines; waits and
+ * `oldest` may be compared to within 1e-9.
+ */
+export interface GcraModelResult {
+  readonly allowed: boolean;
+  readonly now: number;
+  readonly count: number;
+  readonly oldest: number | null;
+  /** Seconds until this request would have been allowed; `null` when allowed. */
+  readonly wait: number | null;
+}
+
+export class GcraModel {
+  /** Theoretical arrival time per key. */
+  private readonly tatByKey = new Map<string, number>();
+
+  hit(key: string, limit: number, duration: number, now: number): GcraModelResult {
+    if (limit <= 0) return { allowed: false, now, count: 0, oldest: null, wait: duration };
+    const interval = duration / limit;
+    const tat = Math.max(this.tatByKey.get(key) ?? now, now);
+    if (tat + interval - now <= duration) {
+      const newTat = tat + interval;
+      this.tatByKey.set(key, newTat);
+      const count = Math.min(limit, Math.ceil((newTat - now) / interval));
+      return { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval, wait: null };
+    }
+    const nextAllowedAt = tat + interval - duration;
+    return { allowed: false, now, count: limit, oldest: nextAllowedAt - duration, wait: nextAllowedAt - now };
+  }
+
+  /** The stored theoretical arrival time of a key (for tests that inspect state). */
+  tatOf(key: string): number | undefined {
+    return this.tatByKey.get(key);
+  }
+}
