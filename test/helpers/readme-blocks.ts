@@ -1,5 +1,6 @@
 import ts from 'typescript';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 
 /** One fenced code block of a Markdown file. */
 export interface CodeBlock {
@@ -12,11 +13,18 @@ export interface CodeBlock {
   readonly excerptOf?: string;
 }
 
+/** A Markdown file of the repository and its blocks. */
+export interface MarkdownFile {
+  /** Relative to the repository root, with `/` separators: `README.md`, `docs/guide.md`. */
+  readonly path: string;
+  readonly blocks: CodeBlock[];
+}
+
 const FENCE = /^```([\w-]*)\s*$/;
 const EXCERPT = /^<!--\s*excerpt:\s*(\S+)\s*-->$/;
 
 /** The fenced blocks of `markdown`, in order. Fences must start at the beginning of a line. */
-export function codeBlocks(markdown: string): CodeBlock[] {
+export function codeBlocks(markdown: string, fileName = 'README.md'): CodeBlock[] {
   const lines = markdown.split('\n');
   const blocks: CodeBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -25,7 +33,7 @@ export function codeBlocks(markdown: string): CodeBlock[] {
     const start = i;
     let end = i + 1;
     while (end < lines.length && lines[end] !== '```') end++;
-    if (end === lines.length) throw new Error(`README line ${start + 1}: code block never closed`);
+    if (end === lines.length) throw new Error(`${fileName} line ${start + 1}: code block never closed`);
     let above = start - 1;
     while (above >= 0 && lines[above].trim() === '') above--;
     const excerpt = above >= 0 ? EXCERPT.exec(lines[above].trim()) : null;
@@ -33,6 +41,58 @@ export function codeBlocks(markdown: string): CodeBlock[] {
     i = end;
   }
   return blocks;
+}
+
+/** Every `.md` file under `dir` (recursively), sorted. */
+function markdownUnder(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .flatMap((entry) => (entry.isDirectory() ? markdownUnder(join(dir, entry.name)) : entry.name.endsWith('.md') ? [join(dir, entry.name)] : []))
+    .sort();
+}
+
+/**
+ * The documentation whose code is checked: `README.md` and every Markdown
+ * file under `docs/` (whoever wrote it), each with its fenced blocks.
+ */
+export function documentation(root: string): MarkdownFile[] {
+  return [join(root, 'README.md'), ...markdownUnder(join(root, 'docs'))].map((file) => {
+    const path = relative(root, file).split(sep).join('/');
+    return { path, blocks: codeBlocks(readFileSync(file, 'utf8'), path) };
+  });
+}
+
+/**
+ * Where a block is type-checked: a file in `sample/`, so that a relative
+ * import (`./auth/token-auth.guard`) reaches the sample's files. The name
+ * carries the Markdown file and the block's line, so that errors can be
+ * traced back: `sample/docs--guide.md--L42.ts`.
+ */
+export function blockFileName(root: string, doc: MarkdownFile, block: CodeBlock): string {
+  return join(root, 'sample', `${doc.path.replace(/\//g, '--')}--L${block.line}.ts`);
+}
+
+/**
+ * An error of `typeCheck` (`<file>:<line>:<col> <message>`) on a block's
+ * file, told in the reader's terms: the Markdown file, the line in it, and
+ * the block. Other errors are returned unchanged.
+ */
+export function locateError(error: string, root: string, docs: readonly MarkdownFile[]): string {
+  for (const doc of docs) {
+    for (const block of doc.blocks) {
+      const file = blockFileName(root, doc, block);
+      if (!error.startsWith(`${file}:`)) continue;
+      const [, line, column, message] = /^:(\d+):(\d+) ([\s\S]*)$/.exec(error.slice(file.length)) ?? [];
+      if (line === undefined) return error;
+      return `${doc.path}:${block.line + Number(line)}:${column} (the \`\`\`${block.lang} block at line ${block.line}) ${message}`;
+    }
+  }
+  return error;
 }
 
 /**
