@@ -1,0 +1,2 @@
+export { CacheModule, CACHE_MANAGER } from '@nestjs/cache-manager';
+export { createCache, type Cache } from 'cache-manager';
