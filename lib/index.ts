@@ -5,9 +5,12 @@
 export { RestflowThrottleModule } from './restflow-throttle.module';
 export type {
   CacheErrorPolicy,
+  RateLimitHeaders,
   RestflowThrottleAsyncOptions,
   RestflowThrottleOptions,
+  RestflowThrottleOptionsFactory,
   ThrottleCache,
+  ThrottleCacheLike,
 } from './restflow-throttle.options';
 export { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
 export { ThrottleGuard } from './throttle.guard';
@@ -17,8 +20,9 @@ export { SkipThrottle } from './decorators/skip-throttle.decorator';
 export { ThrottleScope } from './decorators/throttle-scope.decorator';
 export { ActionConfig, type ActionConfigMap, type ActionConfigOptions } from './decorators/action-config.decorator';
 
-export { BaseThrottle, type ThrottleType } from './throttles/base.throttle';
-export { SimpleRateThrottle, computeWait } from './throttles/simple-rate.throttle';
+export { BaseThrottle, type RouteInfo, type ThrottleType } from './throttles/base.throttle';
+export { SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
+export { computeWait } from './throttles/wait';
 export { AnonRateThrottle } from './throttles/anon-rate.throttle';
 export { UserRateThrottle } from './throttles/user-rate.throttle';
 export { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
@@ -32,4 +36,6 @@ export { ImproperlyConfiguredError } from './exceptions/improperly-configured.er
 export { CacheUnavailableException } from './exceptions/cache-unavailable.exception';
 
 export { MemoryThrottleStore } from './stores/memory.store';
-export type { HitResult, ThrottleStore } from './stores/throttle-store';
+export type { HitResult, ThrottleAlgorithm, ThrottleStore } from './stores/throttle-store';
+export { ThrottleSettings } from './throttle-settings';
+export { ThrottleStores } from './throttle-stores';

@@ -1,17 +1,22 @@
 import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, ModulesContainer } from '@nestjs/core';
 import { ThrottledExceptionFilter } from './exceptions/throttled-exception.filter';
 import { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
-import type { RestflowThrottleAsyncOptions, RestflowThrottleOptions } from './restflow-throttle.options';
+import type { RestflowThrottleAsyncOptions, RestflowThrottleOptions, RestflowThrottleOptionsFactory } from './restflow-throttle.options';
 import { validateOptions } from './restflow-throttle.options-validation';
-import { GlobalThrottleGuard, ThrottleGuard } from './throttle.guard';
-import { ThrottleRegistry } from './throttle-registry';
+import { RoutePlanner } from './route-planner';
+import { ThrottleGuard } from './throttle.guard';
+import { ThrottleSettings } from './throttle-settings';
+import { ThrottleStores } from './throttle-stores';
+
+/** Resolves once the route guards are in place (before Nest binds any route). */
+const ROUTE_GUARDS = Symbol('RESTFLOW_THROTTLE_ROUTE_GUARDS');
 
 /**
- * The module: import it once, in the root module. It is global, binds
- * `ThrottleGuard` to every route (`APP_GUARD`) and registers
- * `ThrottledExceptionFilter`, so a throttled request answers 429 with
- * `Retry-After` on Express and Fastify alike.
+ * The module: import it once, in the root module. It is global. It places a
+ * guard after every other guard of each throttled handler (so throttles see
+ * the authenticated user) and registers `ThrottledExceptionFilter`, so a
+ * throttled request answers 429 with `Retry-After` on Express and Fastify.
  */
 @Global()
 @Module({})
@@ -22,38 +27,52 @@ export class RestflowThrottleModule {
     return RestflowThrottleModule.build([{ provide: RESTFLOW_THROTTLE_OPTIONS, useValue: validated }], []);
   }
 
-  /** The same options from a factory, e.g. rates read from a config service. */
+  /** The same options from a factory, a class or an existing provider (e.g. read from a config service). */
   static forRootAsync(options: RestflowThrottleAsyncOptions): DynamicModule {
-    if (typeof options?.useFactory !== 'function') {
-      throw new TypeError('RestflowThrottleModule.forRootAsync() needs a useFactory function.');
+    const ways = [options?.useFactory, options?.useClass, options?.useExisting].filter((way) => way !== undefined);
+    if (ways.length !== 1) {
+      throw new TypeError('RestflowThrottleModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting.');
     }
-    const factory = options.useFactory as (...args: unknown[]) => RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
-    return RestflowThrottleModule.build(
-      [
-        {
-          provide: RESTFLOW_THROTTLE_OPTIONS,
-          useFactory: async (...args: unknown[]) => validateOptions(await factory(...args)),
-          inject: options.inject ?? [],
-        },
-      ],
-      options.imports ?? [],
-    );
+    const providers: Provider[] = [];
+    if (options.useFactory !== undefined) {
+      const factory = options.useFactory as (...args: unknown[]) => RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
+      providers.push({
+        provide: RESTFLOW_THROTTLE_OPTIONS,
+        useFactory: async (...args: unknown[]) => validateOptions(await factory(...args)),
+        inject: options.inject ?? [],
+      });
+    } else {
+      const token = options.useExisting ?? options.useClass!;
+      if (options.useClass !== undefined) providers.push({ provide: options.useClass, useClass: options.useClass });
+      providers.push({
+        provide: RESTFLOW_THROTTLE_OPTIONS,
+        useFactory: async (factory: RestflowThrottleOptionsFactory) => validateOptions(await factory.createThrottleOptions()),
+        inject: [token],
+      });
+    }
+    return RestflowThrottleModule.build(providers, options.imports ?? []);
   }
 
   private static build(optionProviders: Provider[], imports: NonNullable<RestflowThrottleAsyncOptions['imports']>): DynamicModule {
     return {
       module: RestflowThrottleModule,
       global: true,
-      imports: [DiscoveryModule, ...imports],
+      imports,
       providers: [
         ...optionProviders,
-        ThrottleRegistry,
+        { provide: ThrottleSettings, useFactory: (o: RestflowThrottleOptions) => new ThrottleSettings(o), inject: [RESTFLOW_THROTTLE_OPTIONS] },
+        {
+          provide: ThrottleStores,
+          useFactory: (o: RestflowThrottleOptions, s: ThrottleSettings) => new ThrottleStores(o, s),
+          inject: [RESTFLOW_THROTTLE_OPTIONS, ThrottleSettings],
+        },
+        { provide: RESTFLOW_THROTTLE_CACHE, useFactory: (stores: ThrottleStores) => stores.defaultCache, inject: [ThrottleStores] },
+        { provide: RoutePlanner, useClass: RoutePlanner },
+        { provide: ROUTE_GUARDS, useFactory: (planner: RoutePlanner) => planner.installGuards(), inject: [RoutePlanner, ModulesContainer] },
         ThrottleGuard,
-        { provide: RESTFLOW_THROTTLE_CACHE, useFactory: (registry: ThrottleRegistry) => registry.defaultCache, inject: [ThrottleRegistry] },
-        { provide: APP_GUARD, useClass: GlobalThrottleGuard },
         { provide: APP_FILTER, useClass: ThrottledExceptionFilter },
       ],
-      exports: [RESTFLOW_THROTTLE_OPTIONS, RESTFLOW_THROTTLE_CACHE, ThrottleRegistry, ThrottleGuard],
+      exports: [RESTFLOW_THROTTLE_OPTIONS, RESTFLOW_THROTTLE_CACHE, ThrottleSettings, ThrottleStores, ThrottleGuard],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
-import type { RestflowThrottleOptions, ThrottleCache } from './restflow-throttle.options';
+import type { RestflowThrottleOptions } from './restflow-throttle.options';
 import { parseRate } from './throttles/rate';
 
 const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
@@ -8,10 +8,16 @@ const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'cache',
   'caches',
   'numProxies',
+  'ipv6Subnet',
   'onCacheError',
   'cacheTimeoutMs',
   'memoryCacheMaxKeys',
+  'headers',
+  'clock',
 ]);
+
+/** setTimeout's largest delay: a larger one silently becomes 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Checks the module options before anything runs, with messages that say
@@ -27,46 +33,61 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) fail(`unknown option '${key}'; the options are ${[...KNOWN].join(', ')}.`);
   }
-  const { defaultThrottles, rates, cache, caches, numProxies, onCacheError, cacheTimeoutMs, memoryCacheMaxKeys } = options;
-  if (defaultThrottles !== undefined) {
-    if (!Array.isArray(defaultThrottles)) fail('defaultThrottles must be an array of throttle classes.');
-    defaultThrottles.forEach((type, i) => {
-      if (typeof type !== 'function') fail(`defaultThrottles[${i}] is not a throttle class.`);
-    });
+  const o = options;
+  if (o.defaultThrottles !== undefined) {
+    if (!Array.isArray(o.defaultThrottles)) fail('defaultThrottles must be an array of throttle classes.');
+    o.defaultThrottles.forEach((type, i) => typeof type === 'function' || fail(`defaultThrottles[${i}] is not a throttle class.`));
   }
-  if (rates !== undefined) {
-    if (typeof rates !== 'object' || rates === null || Array.isArray(rates)) fail('rates must map scope names to rate strings.');
-    for (const [scope, rate] of Object.entries(rates)) {
+  if (o.rates !== undefined) {
+    if (!isPlainMap(o.rates)) fail('rates must map scope names to rate strings.');
+    for (const [scope, rate] of Object.entries(o.rates)) {
       if (rate !== null && typeof rate !== 'string') fail(`the rate of scope '${scope}' must be a string such as "100/hour", or null.`);
       parseRate(rate, scope);
     }
   }
-  if (cache !== undefined) checkCache(cache, 'cache', fail);
-  if (caches !== undefined) {
-    if (typeof caches !== 'object' || caches === null || Array.isArray(caches)) fail('caches must map alias names to caches.');
-    for (const [alias, named] of Object.entries(caches)) checkCache(named, `caches.${alias}`, fail);
-    if (cache !== undefined && caches.default !== undefined && caches.default !== cache) {
+  if (o.cache !== undefined) checkCache(o.cache, 'cache', fail);
+  if (o.caches !== undefined) {
+    if (!isPlainMap(o.caches)) fail('caches must map alias names to caches.');
+    for (const [alias, named] of Object.entries(o.caches)) checkCache(named, `caches.${alias}`, fail);
+    if (o.cache !== undefined && o.caches.default !== undefined && o.caches.default !== o.cache) {
       fail("caches.default and cache name two different caches; 'default' is the alias of cache, so set one of them.");
     }
   }
-  if (numProxies !== undefined && (!Number.isInteger(numProxies) || numProxies < 0)) {
-    fail(`numProxies must be a whole number >= 0 (the proxies in front of the app), got ${String(numProxies)}.`);
+  if (o.numProxies !== undefined && !(Number.isInteger(o.numProxies) && o.numProxies >= 0)) {
+    fail(`numProxies must be a whole number >= 0 (the proxies in front of the app), got ${String(o.numProxies)}.`);
   }
-  if (onCacheError !== undefined && onCacheError !== 'allow' && onCacheError !== 'deny') {
-    fail(`onCacheError must be 'allow' or 'deny', got ${JSON.stringify(onCacheError)}.`);
+  if (o.ipv6Subnet !== undefined && o.ipv6Subnet !== false && !(Number.isInteger(o.ipv6Subnet) && o.ipv6Subnet >= 1 && o.ipv6Subnet <= 128)) {
+    fail(`ipv6Subnet must be a prefix length from 1 to 128, or false to key each IPv6 address; got ${String(o.ipv6Subnet)}.`);
   }
-  if (cacheTimeoutMs !== undefined && (typeof cacheTimeoutMs !== 'number' || !(cacheTimeoutMs > 0) || !Number.isFinite(cacheTimeoutMs))) {
-    fail(`cacheTimeoutMs must be a positive number of milliseconds, got ${String(cacheTimeoutMs)}.`);
+  if (o.onCacheError !== undefined && o.onCacheError !== 'allow' && o.onCacheError !== 'deny') {
+    fail(`onCacheError must be 'allow' or 'deny', got ${JSON.stringify(o.onCacheError)}.`);
   }
-  if (memoryCacheMaxKeys !== undefined && (!Number.isInteger(memoryCacheMaxKeys) || memoryCacheMaxKeys < 1)) {
-    fail(`memoryCacheMaxKeys must be a positive whole number, got ${String(memoryCacheMaxKeys)}.`);
+  if (o.cacheTimeoutMs !== undefined && !(Number.isInteger(o.cacheTimeoutMs) && o.cacheTimeoutMs >= 1 && o.cacheTimeoutMs <= MAX_TIMEOUT_MS)) {
+    fail(`cacheTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(o.cacheTimeoutMs)}.`);
   }
+  if (o.memoryCacheMaxKeys !== undefined && !(Number.isInteger(o.memoryCacheMaxKeys) && o.memoryCacheMaxKeys >= 1)) {
+    fail(`memoryCacheMaxKeys must be a positive whole number, got ${String(o.memoryCacheMaxKeys)}.`);
+  }
+  if (o.headers !== undefined && o.headers !== false && o.headers !== 'ietf' && o.headers !== 'legacy') {
+    fail(`headers must be false, 'ietf' or 'legacy', got ${JSON.stringify(o.headers)}.`);
+  }
+  if (o.clock !== undefined && typeof o.clock !== 'function') fail('clock must be a function returning seconds.');
   return { ...options };
 }
 
-function checkCache(cache: ThrottleCache, name: string, fail: (message: string) => never): void {
-  const candidate = cache as Partial<ThrottleCache> | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.get !== 'function' || typeof candidate.set !== 'function') {
-    fail(`${name} must be a cache-manager cache (an object with get() and set()).`);
-  }
+function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A cache-manager cache (get/set), a store (hit) or a Redis client (sendCommand / evalsha). */
+function checkCache(cache: unknown, name: string, fail: (message: string) => never): void {
+  const c = cache as Record<string, unknown> | null;
+  const usable =
+    typeof c === 'object' &&
+    c !== null &&
+    ((typeof c.get === 'function' && typeof c.set === 'function') ||
+      typeof c.hit === 'function' ||
+      typeof c.sendCommand === 'function' ||
+      typeof c.evalsha === 'function');
+  if (!usable) fail(`${name} must be a cache-manager cache (get() and set()), a Redis client, or a ThrottleStore (hit()).`);
 }

@@ -1,44 +1,69 @@
-import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { ThrottleStore } from './stores/throttle-store';
 import type { ThrottleType } from './throttles/base.throttle';
 
 /**
  * The part of a cache-manager `Cache` the throttles use. A cache from
- * cache-manager 5 (`caching()`/`createCache()`, `cache-manager-ioredis-yet`)
- * or from cache-manager 6/7 fits as it is.
+ * cache-manager 5, 6 or 7 (Nest's `CACHE_MANAGER` included) fits as it is.
  */
 export interface ThrottleCache {
   get<T>(key: string): Promise<T | undefined | null>;
   /** `ttl` is in milliseconds, as in every cache-manager line. */
   set(key: string, value: unknown, ttl?: number): Promise<unknown>;
-  /** cache-manager 5 exposes its store; the Redis and memory fast paths are found through it. */
-  readonly store?: unknown;
 }
+
+/**
+ * What `cache` accepts: a cache-manager cache (5, 6 or 7, Nest's
+ * `CACHE_MANAGER`), a Redis client (ioredis, node-redis, iovalkey; the
+ * recommended way to share limits between processes), or a store of your own.
+ * Described structurally, so no cache or Redis library is needed to use it.
+ */
+export type ThrottleCacheLike = ThrottleCache | ThrottleStore | object;
 
 /** What to do when the cache throws or is slower than `cacheTimeoutMs`. */
 export type CacheErrorPolicy = 'allow' | 'deny';
 
-/** Options of {@link RestflowThrottleModule.forRoot}. Each maps to a DRF setting. */
+/** Optional rate-limit response headers: IETF `RateLimit`/`RateLimit-Policy`, or `X-RateLimit-*`. */
+export type RateLimitHeaders = false | 'ietf' | 'legacy';
+
+/** Options of {@link RestflowThrottleModule.forRoot}. Most map to a DRF setting. */
 export interface RestflowThrottleOptions {
   /** DRF `DEFAULT_THROTTLE_CLASSES`: throttles of every handler without its own. Default `[]`. */
   defaultThrottles?: ThrottleType[];
   /** DRF `DEFAULT_THROTTLE_RATES`: scope -> `"N/period"`; `null` means not throttled. */
   rates?: Record<string, string | null>;
-  /** The default cache (alias `'default'`). Default: a bounded in-memory cache made by the module. */
-  cache?: ThrottleCache;
+  /** The default cache (alias `'default'`). Default: a bounded in-memory store made by the module. */
+  cache?: ThrottleCacheLike;
   /** Named caches a throttle can pick with `cache = 'name'` (DRF's `caches[...]`). */
-  caches?: Record<string, ThrottleCache>;
+  caches?: Record<string, ThrottleCacheLike>;
   /** DRF `NUM_PROXIES`. Unset: the platform's `request.ip`. */
   numProxies?: number;
+  /** IPv6 clients are keyed by this prefix length (they own a whole /64); `false` keys each address. Default 64. */
+  ipv6Subnet?: number | false;
   /** A cache fault lets the request through (`'allow'`, default) or answers 503 (`'deny'`). */
   onCacheError?: CacheErrorPolicy;
-  /** A cache call slower than this many milliseconds is a fault. Default 1000. */
+  /** A cache call slower than this many milliseconds is a fault. Whole number, 1 to 2^31-1. Default 1000. */
   cacheTimeoutMs?: number;
-  /** Key bound of the default in-memory cache (least recently used evicted first). Default 500 000. */
+  /** Key bound of the default in-memory store (least recently used evicted first). Default 500 000. */
   memoryCacheMaxKeys?: number;
+  /** Rate-limit headers on throttled routes' responses. Default `false`, as DRF. */
+  headers?: RateLimitHeaders;
+  /**
+   * The clock every throttle reads, in seconds (float). Given, it also wins
+   * over Redis's server time, so tests can drive time; default: a monotonic clock.
+   */
+  clock?: () => number;
 }
 
-/** Options of {@link RestflowThrottleModule.forRootAsync}. */
+/** A class that makes the options, for `forRootAsync({ useClass })` / `useExisting`. */
+export interface RestflowThrottleOptionsFactory {
+  createThrottleOptions(): RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
+}
+
+/** Options of {@link RestflowThrottleModule.forRootAsync}: exactly one of `useFactory`, `useClass`, `useExisting`. */
 export interface RestflowThrottleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   inject?: Array<InjectionToken | OptionalFactoryDependency>;
-  useFactory: (...args: never[]) => RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
+  useFactory?: (...args: never[]) => RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
+  useClass?: Type<RestflowThrottleOptionsFactory>;
+  useExisting?: InjectionToken<RestflowThrottleOptionsFactory>;
 }

@@ -1,24 +1,35 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
+import { ThrottleSettings } from '../throttle-settings';
 import { clientIdent, remoteAddress } from './client-ident';
 import type { ThrottleRequest } from './throttle-request';
-import { ATTACH_RUNTIME, type ThrottleRuntime } from './throttle-runtime';
+
+/** What a route tells its throttles once, at startup (DRF reads the same from the view). */
+export interface RouteInfo {
+  /** `ArticlesController.list`, for messages. */
+  readonly name: string;
+  /** The route's resolved throttle scope (`@ThrottleScope`, `@ActionConfig`), if any. */
+  readonly scope: string | undefined;
+  /** `true` when the route declares its throttles (`@Throttle`, `@ActionConfig`), `false` for the module's defaults. */
+  readonly declared: boolean;
+}
 
 /**
  * The root of every throttle, as DRF's `BaseThrottle`: decide whether a
  * request may go on, and say how long a denied client should wait.
  *
  * A throttle is a singleton shared by concurrent requests, so it keeps no
- * per-request state on `this`: whatever `wait()` needs is looked up by request.
+ * per-request state on `this`. Its settings come through Nest's DI as a
+ * property, so a subclass needs no constructor (and may have its own).
  */
 export abstract class BaseThrottle {
-  /** Set by the module at startup. */
-  protected runtime?: ThrottleRuntime;
+  /** The module's settings (rates, proxies, clock); absent when used outside the module. */
+  @Optional() @Inject(ThrottleSettings) protected readonly settings?: ThrottleSettings;
 
   /**
    * `true` to let the request through, `false` to deny it. May be sync or
-   * async; the guard awaits either.
+   * async (any thenable); the guard awaits either.
    */
-  abstract allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | Promise<boolean>;
+  abstract allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | PromiseLike<boolean>;
 
   /** Seconds until a denied request may be retried, or `null` when unknown (no `Retry-After`). */
   wait(request?: ThrottleRequest, context?: ExecutionContext): number | null {
@@ -29,30 +40,29 @@ export abstract class BaseThrottle {
 
   /**
    * Identifies the client by address: the platform's `request.ip`, or DRF's
-   * X-Forwarded-For rule when `numProxies` is set (see the README, "Behind a proxy").
+   * X-Forwarded-For rule when `numProxies` is set; IPv6 clients by prefix
+   * (see docs/proxies.md).
    */
   getIdent(request: ThrottleRequest): string {
-    const runtime = this.runtime;
-    const ident = clientIdent(request, runtime?.numProxies);
-    if (runtime !== undefined && runtime.numProxies === undefined && request.headers['x-forwarded-for'] !== undefined) {
+    const settings = this.settings;
+    const ident = clientIdent(request, settings?.numProxies, settings?.ipv6Subnet ?? 64);
+    if (settings !== undefined && settings.numProxies === undefined && request.headers?.['x-forwarded-for'] !== undefined) {
       // The platform's trust-proxy setting may have used the header for request.ip; if not, say so once.
-      if (ident === remoteAddress(request)) runtime.forwardedForIgnored();
+      if (ident === remoteAddress(request, settings.ipv6Subnet)) settings.forwardedForIgnored();
     }
     return ident;
   }
 
   /**
-   * Called once by the module before the first request, and once per handler
-   * that uses this throttle with that handler's resolved scope. Throw an
-   * `ImproperlyConfiguredError` to stop the application from starting.
+   * Called once per route that uses this throttle, at startup, with what the
+   * route says (its scope). Returns the throttle to run on that route:
+   * `this`, a view of it bound to the route, or `null` when the route is not
+   * throttled by it. Throw an `ImproperlyConfiguredError` to stop the app
+   * from starting.
    */
-  checkConfiguration(handlerScope?: string): void {
-    void handlerScope;
-  }
-
-  /** @internal */
-  [ATTACH_RUNTIME](runtime: ThrottleRuntime): void {
-    this.runtime = runtime;
+  forRoute(route: RouteInfo): BaseThrottle | null {
+    void route;
+    return this;
   }
 }
 

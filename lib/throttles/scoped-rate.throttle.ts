@@ -1,46 +1,37 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ParsedRate } from './rate';
+import type { BaseThrottle, RouteInfo } from './base.throttle';
 import type { ThrottleRequest } from './throttle-request';
 import { SimpleRateThrottle } from './simple-rate.throttle';
 
 /**
- * Takes its scope from the handler (`@ThrottleScope('uploads')` or
- * `@ActionConfig({ throttleScope })`), so one class gives each route or
- * action its own rate. Handlers sharing a scope share one bucket per client;
- * a handler with no scope is not throttled. Keys on the user id when
- * authenticated, else on the address.
+ * Takes its scope from the route (`@ThrottleScope('uploads')` or
+ * `@ActionConfig({ throttleScope })`), so one class gives each route its own
+ * rate. Routes sharing a scope share one bucket per client; a route with no
+ * scope is not throttled by it. Keys on the user id when authenticated,
+ * else on the address.
  *
- * Unlike DRF, the scope is never written to `this` per request: the rate of
- * each scope is parsed once and kept in a map.
+ * DRF sets `self.scope` on every request; here each route gets, once at
+ * startup, a view of the singleton with its scope set, so nothing is looked
+ * up or written per request.
  */
 export class ScopedRateThrottle extends SimpleRateThrottle {
-  private readonly scopeRates = new Map<string, ParsedRate>();
-
-  override checkConfiguration(handlerScope?: string): void {
-    if (handlerScope) this.rateOfScope(handlerScope, true);
-  }
-
-  protected override rateFor(context: ExecutionContext): ParsedRate {
-    const scope = this.runtime?.scopeOf(context);
-    return scope ? this.rateOfScope(scope, false) : [null, null];
-  }
-
-  getCacheKey(request: ThrottleRequest, context: ExecutionContext): string | null {
-    const scope = this.runtime?.scopeOf(context);
-    if (!scope) return null;
-    const userId = this.isAuthenticated(request) ? this.getUserId(request) : undefined;
-    return this.formatKey(userId ?? this.getIdent(request), scope);
-  }
-
-  private rateOfScope(scope: string, fresh: boolean): ParsedRate {
-    let parsed = fresh ? undefined : this.scopeRates.get(scope);
-    if (parsed === undefined) {
-      // DRF's get_rate/parse_rate, run for this scope without touching `this.scope`.
-      const handler = Object.create(this) as ScopedRateThrottle;
-      handler.scope = scope;
-      parsed = handler.parseRate(handler.getRate());
-      this.scopeRates.set(scope, parsed);
+  override forRoute(route: RouteInfo): BaseThrottle | null {
+    if (!route.scope) {
+      // DRF's default classes often include ScopedRateThrottle for the views that set a scope; only a declared one is a mistake.
+      if (route.declared) this.settings?.logger.warn(
+        `${route.name} uses ${this.constructor.name} but has no throttle scope (@ThrottleScope or @ActionConfig({ throttleScope })), so it is not throttled by it.`,
+      );
+      return null;
     }
-    return parsed;
+    const view = Object.create(this) as ScopedRateThrottle;
+    view.scope = route.scope;
+    return SimpleRateThrottle.prototype.forRoute.call(view, route);
+  }
+
+  getCacheKey(request: ThrottleRequest, context?: ExecutionContext): string | null {
+    void context;
+    if (!this.scope) return null;
+    const userId = this.isAuthenticated(request) ? this.getUserId(request) : undefined;
+    return this.formatKey(userId ?? this.getIdent(request));
   }
 }

@@ -1,24 +1,29 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import type { ThrottleCache } from '../restflow-throttle.options';
+import type { ThrottleCacheLike } from '../restflow-throttle.options';
 import { MemoryThrottleStore } from '../stores/memory.store';
-import { monotonicSeconds, type HitResult, type ThrottleStore } from '../stores/throttle-store';
-import { BaseThrottle } from './base.throttle';
-import { safeIdent, safeKey } from './cache-key';
+import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
+import { ThrottleStores } from '../throttle-stores';
+import { BaseThrottle, type RouteInfo } from './base.throttle';
+import { safeIdent, safeKey, userIdent } from './cache-key';
 import { parseRate, type ParsedRate } from './rate';
+import { RequestRates } from './request-rates';
 import type { ThrottleRequest, ThrottleUser } from './throttle-request';
+import { computeWait } from './wait';
 
-/** What one decision left for `wait()`: the store's answer and the rate it was made against. */
-interface Decision extends HitResult {
+/** One decision: the store's answer, the rate it was made against and the scope (headers, wait). */
+export interface RateDecision extends HitResult {
   readonly numRequests: number;
   readonly duration: number;
+  readonly scope: string | undefined;
 }
 
 /**
- * DRF's `SimpleRateThrottle`: a sliding log of request timestamps per cache
- * key, `N` requests per `duration`. Subclasses say *what* to count by setting
- * `scope` (looked up in the module's `rates`) or `rate`, and implementing
- * `getCacheKey()`; the store decides *how*, atomically.
+ * DRF's `SimpleRateThrottle`: `N` requests per `duration` per cache key.
+ * Subclasses say *what* to count by setting `scope` (looked up in the
+ * module's `rates`) or `rate`, and implementing `getCacheKey()`; the store
+ * decides *how*, atomically. `algorithm = 'gcra'` trades DRF's exact log for
+ * constant memory per key (docs/algorithms.md).
  */
 export abstract class SimpleRateThrottle extends BaseThrottle {
   /** The key into the module's `rates`. */
@@ -26,14 +31,26 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   /** A fixed rate such as `"100/hour"`, which skips the `rates` lookup. */
   declare rate?: string | null;
   /** A cache, or the alias of one in the module's `caches`. Default: the module's cache. */
-  declare cache?: ThrottleCache | string;
+  declare cache?: ThrottleCacheLike | string;
   /** `{scope}` and `{ident}` are replaced by `formatKey()`. */
   cacheFormat = 'throttle_{scope}_{ident}';
+  /** DRF's sliding log (exact), or `'gcra'` (constant memory per key). */
+  algorithm: ThrottleAlgorithm = 'sliding-log';
+
+  /** The module's stores; absent when used outside the module. */
+  @Optional() @Inject(ThrottleStores) protected readonly stores?: ThrottleStores;
+
+  /**
+   * Optional: the rate for this request (a user's plan, a tenant's contract),
+   * sync or async; `null` = not throttled, `undefined` = the class's rate.
+   */
+  getRequestRate?(request: ThrottleRequest, context: ExecutionContext): string | null | undefined | PromiseLike<string | null | undefined>;
 
   private parsed?: ParsedRate;
   private storeRef?: ThrottleStore;
-  /** Per request: what `wait()` needs. Weak, so a finished request leaves nothing behind. */
-  private readonly decisions = new WeakMap<object, Decision>();
+  private requestRates?: RequestRates;
+  /** Per request, for DRF's `wait(request)` after `allowRequest()`. Weak: a finished request leaves nothing. */
+  private readonly decisions = new WeakMap<object, RateDecision>();
 
   /** Requests allowed per `duration` (after the rate is resolved). */
   get numRequests(): number | null {
@@ -45,9 +62,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return this.resolvedRate()[1];
   }
 
-  /** Seconds, fractional; override to inject a clock (tests, simulations). */
+  /** Seconds, fractional: the module's `clock` when given, else a monotonic clock. Overridable, as in DRF. */
   timer(): number {
-    return monotonicSeconds();
+    return this.settings?.clock?.() ?? monotonicSeconds();
   }
 
   /** The rate string for this throttle's scope, DRF's `get_rate`. */
@@ -55,7 +72,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     if (!this.scope) {
       throw new ImproperlyConfiguredError(`You must set either \`.scope\` or \`.rate\` for '${this.constructor.name}' throttle`);
     }
-    const rates = this.runtime?.rates ?? {};
+    const rates = this.settings?.rates ?? {};
     if (!Object.prototype.hasOwnProperty.call(rates, this.scope)) {
       throw new ImproperlyConfiguredError(`No default throttle rate set for '${this.scope}' scope`);
     }
@@ -67,17 +84,13 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return parseRate(rate, this.scope);
   }
 
-  /**
-   * The key of this request's bucket, or `null` to not throttle it. Build it
-   * with `formatKey(ident)` so it follows `cacheFormat`.
-   */
-  abstract getCacheKey(request: ThrottleRequest, context: ExecutionContext): string | null | Promise<string | null>;
+  /** The key of this request's bucket, or `null` to not throttle it. Build it with `formatKey(ident)`. */
+  abstract getCacheKey(request: ThrottleRequest, context: ExecutionContext): string | null | PromiseLike<string | null>;
 
   /** `cacheFormat` with the scope and ident filled in; long or unprintable idents are hashed. */
   formatKey(ident: string | number, scope: string | undefined = this.scope): string {
     const safe = safeIdent(String(ident));
-    // Joined, not concatenated: a template literal makes a rope that the key check and the
-    // store's Map first copy into a flat string, and that the Map would keep as two objects.
+    // Joined, not concatenated: a template literal makes a rope the store's Map would keep as two objects.
     if (this.cacheFormat === 'throttle_{scope}_{ident}') return ['throttle_', scope ?? '', '_', safe].join('');
     return this.cacheFormat.replaceAll('{scope}', scope ?? '').replaceAll('{ident}', safe);
   }
@@ -88,98 +101,98 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return typeof user === 'object' && user !== null && (user as ThrottleUser).isAuthenticated !== false;
   }
 
-  /** The authenticated user's id: `id`, `pk`, `sub` or `userId`, the first that is set. */
+  /** The authenticated user's id (`id`, `pk`, `sub` or `userId`) as an ident; Buffers by their bytes. */
   getUserId(request: ThrottleRequest): string | undefined {
     const user = request.user as ThrottleUser;
     const id = user.id ?? user.pk ?? user.sub ?? user.userId;
-    return id === undefined || id === null ? undefined : String(id);
+    return id === undefined || id === null ? undefined : userIdent(id, this.constructor.name);
   }
 
-  override checkConfiguration(handlerScope?: string): void {
-    void handlerScope;
+  /** At startup: the rate must parse and the cache must exist, or the app does not start. */
+  override forRoute(route: RouteInfo): BaseThrottle | null {
+    void route;
     this.parsed = undefined;
-    this.resolvedRate();
+    this.store();
+    if (this.getRequestRate !== undefined) return this;
+    return this.resolvedRate()[0] === null ? null : this;
   }
 
-  /**
-   * The rate this request is checked against; `[null, null]` lets it through.
-   * `ScopedRateThrottle` picks it by the handler's scope.
-   */
-  protected rateFor(context: ExecutionContext): ParsedRate {
-    void context;
-    return this.resolvedRate();
-  }
-
-  allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | Promise<boolean> {
-    const [numRequests, duration] = this.rateFor(context);
-    if (numRequests === null) return true;
-    const key = this.getCacheKey(request, context);
-    if (key instanceof Promise) {
-      return key.then((k) => (k === null ? true : this.record(request, k, numRequests, duration)));
-    }
-    return key === null ? true : this.record(request, key, numRequests, duration);
+  allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | PromiseLike<boolean> {
+    const decision = this.decide(request, context);
+    if (decision === null) return true;
+    if (isThenable(decision)) return Promise.resolve(decision).then((d) => this.remember(request, d));
+    return this.remember(request, decision);
   }
 
   /** DRF's `wait()`: the remaining window shared among the requests still available. */
   override wait(request?: ThrottleRequest): number | null {
     const decision = request === undefined ? undefined : this.decisions.get(request);
-    if (decision === undefined) return null;
-    return computeWait(decision);
+    return decision === undefined ? null : computeWait(decision);
   }
 
-  private record(request: ThrottleRequest, key: string, numRequests: number, duration: number): boolean | Promise<boolean> {
+  /**
+   * The whole decision for a request, or `null` when it is not throttled
+   * (no rate, or no key). The guard calls this directly: it needs the
+   * decision for the wait and the headers, and nothing is kept per request.
+   */
+  decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | PromiseLike<RateDecision | null> {
+    if (this.getRequestRate === undefined) return this.decideAt(this.resolvedRate(), request, context);
+    const rate = (this.requestRates ??= new RequestRates(this.settings?.logger)).rateOf(this, request, context);
+    if (isThenable(rate)) return Promise.resolve(rate).then((r) => this.decideAt(r, request, context));
+    return this.decideAt(rate, request, context);
+  }
+
+  private decideAt(rate: ParsedRate, request: ThrottleRequest, context: ExecutionContext): RateDecision | null | PromiseLike<RateDecision | null> {
+    const [numRequests, duration] = rate;
+    if (numRequests === null) return null;
+    const key = this.getCacheKey(request, context);
+    if (isThenable(key)) return Promise.resolve(key).then((k) => (k === null ? null : this.record(k, numRequests, duration)));
+    return key === null ? null : this.record(key, numRequests, duration);
+  }
+
+  private record(key: string, numRequests: number, duration: number): RateDecision | PromiseLike<RateDecision> {
     const store = this.store();
-    // A store with its own clock (Redis: the server's TIME) is used unless timer() was replaced (a test clock).
-    const now = store.ownClock && this.timer === DEFAULT_TIMER ? undefined : this.timer();
-    const result = store.hit(safeKey(key), numRequests, duration, now);
-    if (result instanceof Promise) return result.then((r) => this.remember(request, r, numRequests, duration));
-    return this.remember(request, result, numRequests, duration);
+    const result = store.hit(safeKey(key), numRequests, duration, this.nowFor(store), this.algorithm);
+    const scope = this.scope;
+    if (isThenable(result)) return Promise.resolve(result).then((r) => ({ ...r, numRequests, duration, scope }));
+    return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope };
   }
 
-  private remember(request: ThrottleRequest, result: HitResult, numRequests: number, duration: number): boolean {
-    if (!result.allowed) this.decisions.set(request, { ...result, numRequests, duration });
-    return result.allowed;
+  /**
+   * `undefined` lets a store with its own clock (Redis: the server's TIME)
+   * use it; a module `clock` or an overridden `timer()` (DRF's way to drive
+   * time in tests) is passed instead, and wins.
+   */
+  private nowFor(store: ThrottleStore): number | undefined {
+    if (store.ownClock && this.timer === DEFAULT_TIMER && this.settings?.clock === undefined) return undefined;
+    return this.timer();
+  }
+
+  private remember(request: ThrottleRequest, decision: RateDecision | null): boolean {
+    if (decision === null) return true;
+    if (!decision.allowed) this.decisions.set(request, decision);
+    return decision.allowed;
   }
 
   private resolvedRate(): ParsedRate {
-    if (this.parsed === undefined) {
-      const rate = this.rate ? this.rate : this.getRate();
-      this.parsed = this.parseRate(rate);
-    }
-    return this.parsed;
+    return (this.parsed ??= this.parseRate(this.rate ? this.rate : this.getRate()));
   }
 
   private store(): ThrottleStore {
-    if (this.storeRef === undefined) {
-      // Outside the module (a throttle unit-tested on its own) the count lives in a process-wide memory store.
-      this.storeRef = this.runtime?.storeFor(this.cache) ?? standaloneStore();
-    }
-    return this.storeRef;
+    if (this.storeRef !== undefined) return this.storeRef;
+    const cache = this.cache;
+    if (this.stores !== undefined) return (this.storeRef = this.stores.storeFor(cache));
+    // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
+    if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function') return (this.storeRef = cache as ThrottleStore);
+    if (cache !== undefined) throw new ImproperlyConfiguredError(`'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`);
+    return (this.storeRef = new MemoryThrottleStore());
   }
 }
 
-/** The timer as shipped; a subclass override or a spy on the prototype both differ from it. */
+/** The timer as shipped: a subclass override or a spy on the prototype differ from it. */
 const DEFAULT_TIMER = SimpleRateThrottle.prototype.timer;
 
-let standalone: MemoryThrottleStore | undefined;
-function standaloneStore(): MemoryThrottleStore {
-  return (standalone ??= new MemoryThrottleStore());
-}
-
-/**
- * DRF's wait formula. `remaining = duration - (now - oldest)` (the whole
- * duration with no history); `available = N - count + 1`; no positive
- * `available` means no estimate (`null`), else `remaining / available`.
- */
-export function computeWait(state: {
-  now: number;
-  oldest: number | null;
-  count: number;
-  numRequests: number;
-  duration: number;
-}): number | null {
-  const remaining = state.oldest === null ? state.duration : state.duration - (state.now - state.oldest);
-  const available = state.numRequests - state.count + 1;
-  if (available <= 0) return null;
-  return remaining / available;
+/** Any promise-like value, whatever realm or library made it. */
+export function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function';
 }

@@ -1,0 +1,124 @@
+import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import { targetFor, type ThrottleTarget } from './contexts';
+import { ThrottledException } from './exceptions/throttled.exception';
+import { rateLimitHeaders } from './rate-limit-headers';
+import type { RateLimitHeaders } from './restflow-throttle.options';
+import type { BaseThrottle } from './throttles/base.throttle';
+import { isThenable, SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
+import type { ThrottleRequest } from './throttles/throttle-request';
+import { checkedWait, computeWait } from './throttles/wait';
+
+/** One throttle of a route, as the guard runs it. */
+export interface RouteStep {
+  readonly throttle: BaseThrottle;
+  /** A plain rate throttle: the guard asks it for the whole decision (wait and headers, no per-request state). */
+  readonly rate: SimpleRateThrottle | undefined;
+}
+
+/** A route's throttles, made ready at startup. */
+export interface RoutePlan {
+  readonly name: string;
+  readonly steps: readonly RouteStep[];
+  readonly headers: RateLimitHeaders;
+}
+
+const NO_ERROR: unique symbol = Symbol('no error');
+
+/**
+ * DRF's `check_throttles` for one route. The module appends one of these to
+ * the end of every throttled handler's guards, so it runs after every other
+ * guard (global ones from any module, the controller's, the handler's):
+ * authentication has always happened, as in DRF. Its plan is filled in at
+ * startup.
+ *
+ * Every throttle runs, in declared order, with no early exit (one that
+ * allows records its hit even when another denies); if any denied, the
+ * longest known wait is raised. Whatever a throttle throws or rejects
+ * becomes this request's error, and only that: a pending sibling is always
+ * awaited, so nothing is left to reject unhandled.
+ */
+export class RouteThrottleGuard implements CanActivate {
+  plan: RoutePlan | undefined;
+
+  constructor(readonly controller: Function, readonly handler: Function) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const plan = this.plan;
+    // A handler inherited by several controllers carries one guard per controller.
+    if (plan === undefined || plan.steps.length === 0 || context.getClass() !== this.controller) return true;
+    let target: ThrottleTarget | undefined;
+    let request: ThrottleRequest;
+    if (context.getType() === 'http') request = context.getArgByIndex(0) as ThrottleRequest;
+    else request = (target = targetFor(context)).request;
+
+    const steps = plan.steps;
+    const outcomes: unknown[] = new Array(steps.length);
+    let pending = false;
+    let error: unknown = NO_ERROR;
+    for (let i = 0; i < steps.length; i++) {
+      try {
+        const step = steps[i];
+        const outcome = step.rate !== undefined ? step.rate.decide(request, context) : step.throttle.allowRequest(request, context);
+        outcomes[i] = outcome;
+        if (isThenable(outcome)) pending = true;
+      } catch (thrown) {
+        if (error === NO_ERROR) error = thrown;
+      }
+    }
+    if (!pending) {
+      if (error !== NO_ERROR) throw error;
+      return this.conclude(plan, outcomes, request, context, target);
+    }
+    return Promise.allSettled(outcomes.map((o) => (isThenable(o) ? Promise.resolve(o) : o))).then((settled) => {
+      if (error !== NO_ERROR) throw error;
+      for (let i = 0; i < settled.length; i++) {
+        const result = settled[i];
+        if (result.status === 'rejected') throw result.reason;
+        outcomes[i] = result.value;
+      }
+      return this.conclude(plan, outcomes, request, context, target);
+    });
+  }
+
+  private conclude(plan: RoutePlan, outcomes: unknown[], request: ThrottleRequest, context: ExecutionContext, target: ThrottleTarget | undefined): true {
+    let denied = false;
+    let wait: number | null = null;
+    let decisions: RateDecision[] | undefined;
+    for (let i = 0; i < outcomes.length; i++) {
+      const step = plan.steps[i];
+      const outcome = outcomes[i];
+      let seconds: number | null = null;
+      if (step.rate !== undefined) {
+        if (outcome === null) continue;
+        const decision = outcome as RateDecision;
+        if (plan.headers !== false) (decisions ??= []).push(decision);
+        if (decision.allowed) continue;
+        seconds = computeWait(decision);
+      } else {
+        if (outcome) continue;
+        seconds = checkedWait(step.throttle.wait(request, context));
+      }
+      denied = true;
+      if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
+    }
+    const headers = decisions === undefined || plan.headers === false ? undefined : rateLimitHeaders(plan.headers, decisions);
+    if (headers !== undefined) setHeaders(context, target, headers);
+    if (!denied) return true;
+    if (target !== undefined) throw target.throttled(wait, headers);
+    throw new ThrottledException(wait);
+  }
+}
+
+/** Rate-limit headers on the response, where the transport has one. */
+function setHeaders(context: ExecutionContext, target: ThrottleTarget | undefined, headers: Record<string, string>): void {
+  if (target !== undefined) {
+    target.setHeaders?.(headers);
+    return;
+  }
+  const response = context.getArgByIndex(1) as { setHeader?(n: string, v: string): unknown; header?(n: string, v: string): unknown } | undefined;
+  if (response === undefined || response === null) return;
+  for (const name in headers) {
+    if (typeof response.header === 'function') response.header(name, headers[name]);
+    else response.setHeader?.(name, headers[name]);
+  }
+}

@@ -1,0 +1,36 @@
+import { Logger } from '@nestjs/common';
+import type { RateLimitHeaders, RestflowThrottleOptions } from './restflow-throttle.options';
+
+/**
+ * What DRF reads from `api_settings`, resolved once from the module options:
+ * rates, proxies, the clock. Every throttle is handed it through Nest's DI
+ * (property injection, so a subclass needs no constructor).
+ */
+export class ThrottleSettings {
+  readonly rates: Readonly<Record<string, string | null>>;
+  readonly numProxies: number | undefined;
+  readonly ipv6Subnet: number | false;
+  readonly headers: RateLimitHeaders;
+  /** The clock every throttle reads, when the app gave one (tests); `undefined` means each store's own. */
+  readonly clock: (() => number) | undefined;
+  readonly logger = new Logger('RestflowThrottle');
+  private warnedForwardedFor = false;
+
+  constructor(options: RestflowThrottleOptions) {
+    this.rates = Object.freeze({ ...(options.rates ?? {}) });
+    this.numProxies = options.numProxies;
+    this.ipv6Subnet = options.ipv6Subnet ?? 64;
+    this.headers = options.headers ?? false;
+    this.clock = options.clock;
+  }
+
+  /** Called when a request carries X-Forwarded-For that the configuration ignores; warns once. */
+  forwardedForIgnored(): void {
+    if (this.warnedForwardedFor) return;
+    this.warnedForwardedFor = true;
+    this.logger.warn(
+      'Requests carry X-Forwarded-For, but throttling keys on the connection address: numProxies is not set and the platform does not trust the proxy. ' +
+        'Behind a proxy every client would share one bucket; set numProxies (or your platform\'s trust proxy). See docs/proxies.md.',
+    );
+  }
+}

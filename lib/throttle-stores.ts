@@ -1,0 +1,60 @@
+import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
+import type { RestflowThrottleOptions, ThrottleCacheLike } from './restflow-throttle.options';
+import { MemoryThrottleStore } from './stores/memory.store';
+import { storeForCache } from './stores/store-for-cache';
+import type { ThrottleStore } from './stores/throttle-store';
+import type { ThrottleSettings } from './throttle-settings';
+
+const DEFAULT_TIMEOUT_MS = 1000;
+const DEFAULT_MAX_KEYS = 500_000;
+
+/**
+ * Turns the configured caches into stores, once each: the default cache
+ * (given, or a bounded in-memory store), and the aliases of `caches` that a
+ * throttle names with `cache = 'alias'` (DRF's `caches[...]`).
+ */
+export class ThrottleStores {
+  /** The module's default cache as given, or the in-memory store it made. */
+  readonly defaultCache: ThrottleCacheLike;
+  private readonly stores = new Map<ThrottleCacheLike, ThrottleStore>();
+
+  constructor(
+    private readonly options: RestflowThrottleOptions,
+    private readonly settings: ThrottleSettings,
+  ) {
+    this.defaultCache = options.cache ?? options.caches?.default ?? new MemoryThrottleStore(options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS);
+  }
+
+  /** The store of a cache or alias (`undefined` = the default). Throws, naming the aliases, for an unknown one. */
+  storeFor(cache: ThrottleCacheLike | string | undefined): ThrottleStore {
+    const resolved = this.resolve(cache);
+    let store = this.stores.get(resolved);
+    if (store === undefined) {
+      const name = typeof cache === 'string' ? cache : resolved === this.defaultCache ? 'default' : 'custom';
+      store = storeForCache(resolved, {
+        name,
+        policy: this.options.onCacheError ?? 'allow',
+        timeoutMs: this.options.cacheTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        logger: this.settings.logger,
+      });
+      this.stores.set(resolved, store);
+    }
+    return store;
+  }
+
+  /** Every store in use (for `reset()` between tests). */
+  all(): ThrottleStore[] {
+    return [...new Set(this.stores.values())];
+  }
+
+  private resolve(cache: ThrottleCacheLike | string | undefined): ThrottleCacheLike {
+    if (cache === undefined || cache === 'default') return this.defaultCache;
+    if (typeof cache !== 'string') return cache;
+    const named = this.options.caches?.[cache];
+    if (named === undefined) {
+      const known = ['default', ...Object.keys(this.options.caches ?? {})].join(', ');
+      throw new ImproperlyConfiguredError(`Unknown throttle cache alias '${cache}'; the caches configured are: ${known}.`);
+    }
+    return named;
+  }
+}

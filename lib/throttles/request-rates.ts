@@ -1,0 +1,44 @@
+import type { ExecutionContext, Logger } from '@nestjs/common';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import { parseRate, type ParsedRate } from './rate';
+import type { SimpleRateThrottle } from './simple-rate.throttle';
+import type { ThrottleRequest } from './throttle-request';
+
+/**
+ * Rates picked per request by `getRequestRate()` (a user's plan, a
+ * tenant's contract). Each distinct rate string is parsed once; a malformed
+ * one fails that request with an `ImproperlyConfiguredError` (a 500 that
+ * says why, logged once per string), never a silent allow.
+ */
+export class RequestRates {
+  private readonly parsed = new Map<string, ParsedRate | ImproperlyConfiguredError>();
+
+  constructor(private readonly logger?: Logger) {}
+
+  rateOf(throttle: SimpleRateThrottle, request: ThrottleRequest, context: ExecutionContext): ParsedRate | PromiseLike<ParsedRate> {
+    const rate = throttle.getRequestRate!(request, context);
+    if (typeof rate === 'object' && rate !== null && typeof rate.then === 'function') {
+      return Promise.resolve(rate).then((r) => this.parse(throttle, r));
+    }
+    return this.parse(throttle, rate as string | null | undefined);
+  }
+
+  private parse(throttle: SimpleRateThrottle, rate: string | null | undefined): ParsedRate {
+    if (rate === null) return [null, null];
+    if (rate === undefined) return throttle.parseRate(throttle.rate ? throttle.rate : throttle.getRate());
+    let known = this.parsed.get(rate);
+    if (known === undefined) {
+      try {
+        known = parseRate(rate, throttle.scope);
+      } catch (error) {
+        const name = throttle.constructor.name;
+        const reason = typeof rate === 'string' ? (error as Error).message : `getRequestRate() must return a rate string, null or undefined, got ${typeof rate}`;
+        known = new ImproperlyConfiguredError(`${name}.getRequestRate(): ${reason}`);
+        this.logger?.error(known.message);
+      }
+      this.parsed.set(rate, known);
+    }
+    if (known instanceof ImproperlyConfiguredError) throw known;
+    return known;
+  }
+}
