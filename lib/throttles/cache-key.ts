@@ -28,3 +28,38 @@ export function safeKey(key: string): string {
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
+
+/** Longest Buffer id kept as hex; longer ones are hashed (the ident stays within 64 characters). */
+const MAX_HEX_BYTES = 31;
+
+/**
+ * A user id as an ident. Strings, finite numbers and bigints as written
+ * (hashed when long or unprintable, as {@link safeIdent}); Buffers and
+ * Uint8Arrays by their bytes (`b:` and hex, or `b:` and a SHA-256 when
+ * long), so two binary ids never share a bucket. Anything else (an object,
+ * `NaN`, an empty string) would put many users in one bucket, so it is a
+ * `TypeError` that says what `getUserId()` must return.
+ *
+ * @param throttleName the throttle class, for the error message.
+ */
+export function userIdent(id: unknown, throttleName = 'SimpleRateThrottle'): string {
+  if (typeof id === 'string' && id !== '') return safeIdent(id);
+  if ((typeof id === 'number' && Number.isFinite(id)) || typeof id === 'bigint') return String(id);
+  if (id instanceof Uint8Array) {
+    const bytes = Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
+    return bytes.length <= MAX_HEX_BYTES ? `b:${bytes.toString('hex')}` : `b:${createHash('sha256').update(bytes).digest('base64url')}`;
+  }
+  throw new TypeError(
+    `${throttleName}: the user id must be a non-empty string, a finite number, a bigint or a Buffer, got ${describe(id)}. ` +
+      `Override getUserId() to return a string ident (e.g. String(user.id)).`,
+  );
+}
+
+/** What a rejected id is, without printing its contents (they may be secrets). */
+function describe(value: unknown): string {
+  if (value === '') return 'an empty string';
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'object' || value === null) return typeof value;
+  const name = Object.getPrototypeOf(value)?.constructor?.name as string | undefined;
+  return name === undefined || name === 'Object' ? 'an object' : `a ${name}`;
+}

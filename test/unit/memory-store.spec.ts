@@ -1,4 +1,3 @@
-import { createCache } from 'cache-manager';
 import { MemoryThrottleStore } from 'restflow-throttle';
 
 describe('MemoryThrottleStore', () => {
@@ -53,18 +52,62 @@ describe('MemoryThrottleStore', () => {
     expect(() => new MemoryThrottleStore(0)).toThrow(RangeError);
   });
 
-  it('is a cache-manager store: get/set/del/keys/reset, and logs read as DRF history (newest first)', async () => {
-    const store = new MemoryThrottleStore(100, () => 12);
-    const cache = createCache(store);
-    await cache.set('plain', { a: 1 }, 60_000);
-    expect(await cache.get('plain')).toEqual({ a: 1 });
-    store.hit('throttle_anon_1.2.3.4', 5, 60, 10);
-    store.hit('throttle_anon_1.2.3.4', 5, 60, 11);
-    expect(await cache.get('throttle_anon_1.2.3.4')).toEqual([11, 10]);
-    expect((await cache.store.keys('throttle_*')).sort()).toEqual(['throttle_anon_1.2.3.4']);
-    await cache.del('plain');
-    expect(await cache.get('plain')).toBeUndefined();
-    await cache.reset();
-    expect(await cache.store.keys()).toEqual([]);
+  it('a limit of 0 keeps no state', () => {
+    const store = new MemoryThrottleStore();
+    store.hit('k', 0, 60, 1);
+    store.hit('g', 0, 60, 1, 'gcra');
+    expect(store.size).toBe(0);
+  });
+
+  it('reads its clock when no time is passed (one clock for everything)', () => {
+    let now = 100;
+    const store = new MemoryThrottleStore(100, () => now);
+    expect(store.hit('k', 1, 10, undefined)).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 });
+    now = 109;
+    expect(store.hit('k', 1, 10, undefined).allowed).toBe(false);
+    now = 110;
+    expect(store.hit('k', 1, 10, undefined)).toEqual({ allowed: true, now: 110, count: 1, oldest: 110 });
+  });
+
+  it('reset() forgets every count, of both algorithms', () => {
+    const store = new MemoryThrottleStore();
+    store.hit('log', 1, 60, 0);
+    store.hit('gcra', 1, 60, 0, 'gcra');
+    expect(store.hit('log', 1, 60, 1).allowed).toBe(false);
+    expect(store.hit('gcra', 1, 60, 1, 'gcra').allowed).toBe(false);
+    store.reset();
+    expect(store.size).toBe(0);
+    expect(store.hit('log', 1, 60, 2).allowed).toBe(true);
+    expect(store.hit('gcra', 1, 60, 2, 'gcra').allowed).toBe(true);
+    expect(store.size).toBe(2);
+  });
+
+  it('GCRA: a burst of limit, then one per duration/limit, with DRF-shaped results', () => {
+    const store = new MemoryThrottleStore(); // 2 per 10 s: T = 5
+    expect(store.hit('k', 2, 10, 0, 'gcra')).toEqual({ allowed: true, now: 0, count: 1, oldest: -5 });
+    expect(store.hit('k', 2, 10, 0, 'gcra')).toEqual({ allowed: true, now: 0, count: 2, oldest: -5 });
+    // Denied: count = limit, oldest = nextAllowedAt (5) - duration.
+    expect(store.hit('k', 2, 10, 1, 'gcra')).toEqual({ allowed: false, now: 1, count: 2, oldest: -5 });
+    expect(store.hit('k', 2, 10, 5, 'gcra')).toMatchObject({ allowed: true, count: 2 });
+    expect(store.hit('k', 2, 10, 9.9, 'gcra').allowed).toBe(false);
+  });
+
+  it('GCRA keys are bounded and swept like logs, kept for a duration after their last admission', () => {
+    const store = new MemoryThrottleStore(3);
+    for (const key of ['a', 'b', 'c', 'd']) store.hit(key, 5, 60, 0, 'gcra');
+    expect(store.size).toBe(3);
+    store.hit('e', 5, 60, 59.9, 'gcra'); // evicts b (a went first); nothing expired yet
+    expect(store.size).toBe(3);
+    store.hit('f', 5, 60, 60, 'gcra'); // c and d expire at 60 and are swept
+    expect(store.size).toBe(2);
+  });
+
+  it('one key used by both algorithms starts afresh on a switch instead of misreading the other state', () => {
+    const store = new MemoryThrottleStore();
+    store.hit('k', 1, 60, 0);
+    expect(store.hit('k', 1, 60, 1, 'gcra').allowed).toBe(true);
+    expect(store.hit('k', 1, 60, 2, 'gcra').allowed).toBe(false);
+    expect(store.hit('k', 1, 60, 3).allowed).toBe(true);
+    expect(store.size).toBe(1);
   });
 });
