@@ -1,5 +1,5 @@
 /** Misconfiguration fails app.init() with a message naming what to fix. */
-import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   AnonRateThrottle,
@@ -8,10 +8,10 @@ import {
   ScopedRateThrottle,
   SimpleRateThrottle,
   Throttle,
-  ThrottleGuard,
   ThrottleScope,
   type RestflowThrottleOptions,
 } from 'restflow-throttle';
+import { CapturingLogger } from '../helpers/http-app';
 
 async function init(options: RestflowThrottleOptions, controllers: Function[]): Promise<void> {
   @Module({ imports: [RestflowThrottleModule.forRoot(options)], controllers: controllers as never[] })
@@ -113,13 +113,59 @@ describe('startup validation', () => {
     await expect(init({}, [BadController])).rejects.toThrow(/'NotAThrottle' is not a throttle class/);
   });
 
-  it('ThrottleGuard bound on both the controller and the handler would count twice', async () => {
-    @Controller('twice')
-    @UseGuards(ThrottleGuard)
-    class TwiceController {
-      @Get() @UseGuards(ThrottleGuard) @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  it('a throttle with constructor dependencies but no @Injectable() fails, naming the class', async () => {
+    class Directory {}
+    class NotInjectable extends SimpleRateThrottle {
+      override rate = '1/s';
+      constructor(readonly directory: Directory) {
+        super();
+      }
+      getCacheKey(): string {
+        return String(this.directory);
+      }
     }
-    await expect(init({ rates: { anon: '1/s' } }, [TwiceController])).rejects.toThrow(/ThrottleGuard is bound 2 times on TwiceController.get/);
+    @Controller('not-injectable')
+    class NotInjectableController {
+      @Get() @Throttle([NotInjectable]) get() { return 'ok'; }
+    }
+    await expect(init({}, [NotInjectableController])).rejects.toThrow(
+      /The throttle 'NotInjectable' has constructor parameters but no @Injectable\(\).*\(on NotInjectableController.get\)/,
+    );
+  });
+
+  it('a throttle whose dependency Nest cannot resolve fails, naming the class and the dependency', async () => {
+    @Injectable()
+    class MissingService {}
+    @Injectable()
+    class NeedsService extends SimpleRateThrottle {
+      override rate = '1/s';
+      constructor(readonly service: MissingService) {
+        super();
+      }
+      getCacheKey(): string {
+        return 'k';
+      }
+    }
+    @Controller('unresolved')
+    class UnresolvedController {
+      @Get() @Throttle([NeedsService]) get() { return 'ok'; }
+    }
+    await expect(init({}, [UnresolvedController])).rejects.toThrow(/Nest cannot build the throttle 'NeedsService'.*MissingService.*\(on UnresolvedController.get\)/s);
+  });
+
+  it('@Throttle([ScopedRateThrottle]) on a handler with no scope logs one warning naming it', async () => {
+    @Controller('no-scope')
+    class NoScopeController {
+      @Get() @Throttle([ScopedRateThrottle]) get() { return 'ok'; }
+    }
+    const logger = new CapturingLogger();
+    const moduleRef = await Test.createTestingModule({ imports: [RestflowThrottleModule.forRoot({})], controllers: [NoScopeController] }).compile();
+    const app = moduleRef.createNestApplication({ logger });
+    await app.init();
+    await app.close();
+    expect(logger.warnings.filter((w) => w.includes('NoScopeController.get'))).toEqual([
+      expect.stringMatching(/NoScopeController.get uses ScopedRateThrottle but has no throttle scope/),
+    ]);
   });
 
   it.each([
@@ -127,9 +173,12 @@ describe('startup validation', () => {
     [{ numProxies: -1 }, /numProxies must be a whole number >= 0/],
     [{ numProxies: 1.5 }, /numProxies must be a whole number >= 0/],
     [{ onCacheError: 'ignore' }, /onCacheError must be 'allow' or 'deny'/],
-    [{ cacheTimeoutMs: 0 }, /cacheTimeoutMs must be a positive number/],
+    [{ cacheTimeoutMs: 0 }, /cacheTimeoutMs must be a whole number/],
     [{ rates: { anon: '5/y' } }, /Invalid throttle rate '5\/y' for scope 'anon'/],
     [{ cache: {} }, /cache must be a cache-manager cache/],
+    [{ ipv6Subnet: 0 }, /ipv6Subnet must be a prefix length from 1 to 128/],
+    [{ headers: 'x' }, /headers must be false, 'ietf' or 'legacy'/],
+    [{ clock: 5 }, /clock must be a function/],
   ])('bad option %j', (options, message) => {
     expect(() => RestflowThrottleModule.forRoot(options as RestflowThrottleOptions)).toThrow(message);
   });

@@ -1,0 +1,63 @@
+/**
+ * A request is counted once however ThrottleGuard ends up bound: the habit
+ * every @nestjs/throttler user brings ({ provide: APP_GUARD, useClass }),
+ * useGlobalGuards, @UseGuards on the controller and the handler. Two copies
+ * of the module would each count: the app refuses to start, naming them.
+ */
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { AnonRateThrottle, ImproperlyConfiguredError, RestflowThrottleModule, Throttle, ThrottleGuard } from 'restflow-throttle';
+import { PLATFORMS, serve, startApp, type TestApp } from '../helpers/http-app';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+
+@Controller('limited')
+@UseGuards(ThrottleGuard)
+class LimitedController {
+  @Get() @UseGuards(ThrottleGuard) @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+}
+
+const throttling = () => RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } });
+
+async function statuses(t: TestApp, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await t.request('/limited')).status);
+  return out;
+}
+
+describe.each(PLATFORMS)('counted once on %s', (platform) => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it('APP_GUARD useClass ThrottleGuard, useGlobalGuards and @UseGuards on class and handler: a limit of 4 admits 4', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [throttling()],
+      providers: [{ provide: APP_GUARD, useClass: ThrottleGuard }],
+      controllers: [LimitedController],
+    }).compile();
+    const app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+    app.useGlobalGuards(app.get(ThrottleGuard));
+    t = await serve(app);
+    expect(await statuses(t, 6)).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+
+  it('a second app built from the same controller classes counts on its own', async () => {
+    t = await startApp(platform, { imports: [throttling()], controllers: [LimitedController] });
+    expect(await statuses(t, 5)).toEqual([200, 200, 200, 200, 429]);
+    await t.close();
+    t = await startApp(platform, { imports: [throttling()], controllers: [LimitedController] });
+    expect(await statuses(t, 5)).toEqual([200, 200, 200, 200, 429]);
+  });
+});
+
+describe('the module imported twice', () => {
+  it('refuses to start, naming the modules that import it', async () => {
+    @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '1/min' } })] })
+    class FeatureModule {}
+    @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } }), FeatureModule], controllers: [LimitedController] })
+    class AppModule {}
+    const failure = Test.createTestingModule({ imports: [AppModule] }).compile();
+    await expect(failure).rejects.toThrow(ImproperlyConfiguredError);
+    await expect(Test.createTestingModule({ imports: [AppModule] }).compile()).rejects.toThrow(/imported 2 times \(by .*AppModule.*FeatureModule|imported 2 times \(by .*FeatureModule.*AppModule/);
+  });
+});
