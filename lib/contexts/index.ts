@@ -1,25 +1,52 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import type { ThrottleRequest } from '../throttles/throttle-request';
+import { graphqlTarget, isResolverHandler } from './graphql.context';
+import { isPatternHandler, rpcTarget } from './rpc.context';
+import type { HandlerKind, ThrottleTarget } from './target';
+import { loadTransportException } from './transport-exceptions';
+import { isGatewayHandler, wsTarget } from './ws.context';
 
-/** The kinds of handler the throttles run on. */
-export type HandlerKind = 'http' | 'graphql' | 'ws' | 'rpc';
+/**
+ * The seam between the guard and the transports: which handlers are
+ * throttled, and, per request of a non-HTTP context, what the throttles read
+ * and how a throttled request is answered. No transport package is imported
+ * here; their metadata and objects are read structurally.
+ */
+export type { HandlerKind, ThrottleTarget } from './target';
 
-/** At startup: what kind of handler a method is, from Nest's metadata, or `undefined`. */
+/**
+ * At startup: what kind of handler a method is, from Nest's metadata (route,
+ * resolver or field resolver, `@SubscribeMessage`, `@MessagePattern` /
+ * `@EventPattern`), or `undefined` when it is none of them.
+ */
 export function handlerKind(classRef: Function, handler: Function): HandlerKind | undefined {
-  void classRef;
+  if (isPatternHandler(handler)) {
+    void loadTransportException('rpc');
+    return 'rpc';
+  }
+  if (isGatewayHandler(classRef, handler)) {
+    void loadTransportException('ws');
+    return 'ws';
+  }
+  if (isResolverHandler(handler)) return 'graphql';
   if (Reflect.getMetadata(PATH_METADATA, handler) !== undefined && Reflect.getMetadata(METHOD_METADATA, handler) !== undefined) return 'http';
   return undefined;
 }
 
-/** A request-like view of a non-HTTP context, and how that transport is told "throttled". */
-export interface ThrottleTarget {
-  readonly request: ThrottleRequest;
-  throttled(wait: number | null, headers?: Readonly<Record<string, string>>): Error;
-  setHeaders?(headers: Readonly<Record<string, string>>): void;
-}
-
-/** Per request, for context types other than plain HTTP. */
+/** Per request, for context types other than `http`. Throws for a context type it cannot read. */
 export function targetFor(context: ExecutionContext): ThrottleTarget {
-  throw new Error(`restflow-throttle cannot read a '${context.getType()}' context.`);
+  const type = context.getType<string>();
+  switch (type) {
+    case 'graphql':
+      return graphqlTarget(context);
+    case 'ws':
+      return wsTarget(context);
+    case 'rpc':
+      return rpcTarget(context);
+    default:
+      throw new Error(
+        `restflow-throttle cannot throttle a '${type}' context (${context.getClass()?.name}.${context.getHandler()?.name}): ` +
+          'it reads HTTP, GraphQL, WebSocket and microservice contexts only.',
+      );
+  }
 }

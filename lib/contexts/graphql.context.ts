@@ -1,0 +1,90 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { ThrottleRequest } from '../throttles/throttle-request';
+import { THROTTLED_CODE, throttledPayload } from './throttled-payload';
+import type { ThrottleTarget } from './target';
+
+/** `@nestjs/graphql`'s metadata keys, read structurally so the package stays optional. */
+const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
+const RESOLVER_PROPERTY_METADATA = 'graphql:resolve_property';
+const RESOLVER_REFERENCE_METADATA = 'graphql:resolve_reference';
+
+/** A query, mutation or subscription (`RESOLVER_TYPE`), a `@ResolveField()` or a `@ResolveReference()`. */
+export function isResolverHandler(handler: Function): boolean {
+  return (
+    Reflect.getMetadata(RESOLVER_TYPE_METADATA, handler) !== undefined ||
+    Reflect.getMetadata(RESOLVER_PROPERTY_METADATA, handler) === true ||
+    Reflect.getMetadata(RESOLVER_REFERENCE_METADATA, handler) === true
+  );
+}
+
+/**
+ * The GraphQL error of a throttled operation. graphql-js copies an original
+ * error's `extensions` into the error it reports, and Apollo and Mercurius
+ * send them as they are, so no GraphQL class is needed to build it.
+ */
+export class ThrottledGraphQLError extends Error {
+  readonly extensions: {
+    readonly code: typeof THROTTLED_CODE;
+    /** Whole seconds, or `null` when unknown. */
+    readonly retryAfter: number | null;
+    readonly headers?: Readonly<Record<string, string>>;
+  };
+
+  constructor(wait: number | null, headers?: Readonly<Record<string, string>>) {
+    const payload = throttledPayload(wait, headers);
+    super(payload.message);
+    this.name = 'ThrottledGraphQLError';
+    this.extensions = { code: payload.code, retryAfter: payload.retryAfter, ...(headers === undefined ? {} : { headers }) };
+  }
+}
+
+/** What the GraphQL context may hold, whatever the driver and the user's `context` option. */
+interface GraphQLContextValue {
+  /** Apollo and Mercurius through Nest's drivers: the HTTP request. */
+  req?: ThrottleRequest;
+  request?: ThrottleRequest;
+  /** The response, when the user's `context` puts it there (`({ req, res }) => ({ req, res })`). */
+  res?: HeaderSink;
+  /** Mercurius: the Fastify reply. */
+  reply?: HeaderSink & { request?: ThrottleRequest };
+  /** graphql-ws subscriptions: the upgrade request. */
+  extra?: { request?: ThrottleRequest };
+}
+
+/** Express's `res` (`setHeader`) or Fastify's `reply` (`header`). */
+interface HeaderSink {
+  setHeader?(name: string, value: string): unknown;
+  header?(name: string, value: string): unknown;
+  headersSent?: boolean;
+  sent?: boolean;
+}
+
+/** The operation's HTTP request (its address, headers and user) and its response, for `Retry-After`. */
+export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
+  const value = (context.getArgByIndex(2) ?? {}) as GraphQLContextValue;
+  const request = value.req ?? value.request ?? value.reply?.request ?? value.extra?.request;
+  if (request === undefined || request === null || typeof request !== 'object') {
+    throw new Error(
+      'restflow-throttle: the GraphQL context has no request to throttle on. Keep `req` in it: with a custom `context` option, ' +
+        'return an object (Nest adds `req`), or `({ req }) => ({ req, ... })`.',
+    );
+  }
+  const response = value.res ?? value.reply ?? (request as { res?: HeaderSink }).res;
+  const setHeaders = (headers: Readonly<Record<string, string>>): void => {
+    if (response === undefined || response === null || response.headersSent === true || response.sent === true) return;
+    for (const name in headers) {
+      if (typeof response.header === 'function') response.header(name, headers[name]);
+      else response.setHeader?.(name, headers[name]);
+    }
+  };
+  return {
+    request,
+    throttled(wait, headers) {
+      const error = new ThrottledGraphQLError(wait, headers);
+      const retryAfter = error.extensions.retryAfter;
+      setHeaders(retryAfter ? { ...headers, 'Retry-After': String(retryAfter) } : { ...headers });
+      return error;
+    },
+    setHeaders,
+  };
+}

@@ -1,0 +1,122 @@
+import { Logger, type ExecutionContext } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants';
+import { RouteThrottleGuard } from '../route-throttle.guard';
+import type { GatewayClient } from './ws.context';
+
+/** The `ws` upgrade request, or anything with its headers and socket. */
+export interface UpgradeRequest {
+  headers?: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string };
+}
+
+/** A gateway that throttles its connections in `handleConnection`. */
+export interface ThrottledGateway {
+  handleConnection(...args: never[]): unknown;
+}
+
+/** What is sent and done to a refused connection: socket.io's `emit`/`disconnect`, or `ws`'s `send`/`close`. */
+interface ClosableClient extends GatewayClient {
+  readyState?: number;
+  send?(data: string): void;
+  close?(code?: number, reason?: string): void;
+  emit?(event: string, payload: unknown): unknown;
+  disconnect?(close?: boolean): unknown;
+}
+
+const logger = new Logger('RestflowThrottle');
+/** WebSocket close code 1013, "Try Again Later". */
+const TRY_AGAIN_LATER = 1013;
+
+/**
+ * Throttles a new connection with the throttles declared on the gateway's
+ * `handleConnection` (`@Throttle([...])`, checked at startup like every
+ * handler's), using the module's throttles and stores. Call it first in
+ * `handleConnection`. A refused client gets Nest's `exception` event
+ * (DRF's detail, `code: 'THROTTLED'`, `retryAfter`) and is disconnected
+ * (`ws`: close code 1013, "Try Again Later"); the promise then resolves
+ * `false`. It never rejects, so `handleConnection` needs no `try`.
+ *
+ * On `ws`, pass the upgrade request (Nest's second argument of
+ * `handleConnection`): it is kept as `client.request`, as socket.io does, so
+ * the message throttles of this connection see the handshake's
+ * `X-Forwarded-For` too (`numProxies`).
+ */
+export async function throttleConnection(gateway: ThrottledGateway, client: object, request?: UpgradeRequest): Promise<boolean> {
+  const socket = client as ClosableClient;
+  if (request !== undefined && socket.handshake === undefined && socket.request === undefined) socket.request = request;
+  const classRef = gateway.constructor;
+  const handler = (classRef.prototype as Partial<ThrottledGateway>).handleConnection;
+  const guard = typeof handler === 'function' ? routeGuardOf(classRef, handler) : undefined;
+  if (guard === undefined || handler === undefined) {
+    logger.error(
+      `throttleConnection(): ${classRef.name}.handleConnection has no throttles: decorate it with @Throttle([...]) ` +
+        '(and import RestflowThrottleModule). The connection is allowed.',
+    );
+    return true;
+  }
+  try {
+    await guard.canActivate(new ConnectionContext(classRef, handler, [client, undefined, 'connection']));
+    return true;
+  } catch (error) {
+    refuse(socket, error);
+    return false;
+  }
+}
+
+/** The guard the module placed last on this gateway's `handleConnection`. */
+function routeGuardOf(classRef: Function, handler: Function): RouteThrottleGuard | undefined {
+  const guards = (Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? [];
+  return guards.find((g): g is RouteThrottleGuard => g instanceof RouteThrottleGuard && g.controller === classRef);
+}
+
+function refuse(client: ClosableClient, error: unknown): void {
+  const payload = (error as { getError?(): unknown } | null)?.getError?.();
+  const known = typeof payload === 'object' && payload !== null;
+  if (!known) logger.error(error);
+  const data = known ? payload : { status: 'error', message: 'Internal server error' };
+  if (typeof client.readyState === 'number' && typeof client.send === 'function') {
+    client.send(JSON.stringify({ event: 'exception', data }));
+    client.close?.(TRY_AGAIN_LATER, 'Throttled');
+  } else {
+    client.emit?.('exception', data);
+    client.disconnect?.(true);
+  }
+}
+
+/** The context the route guard runs in for a connection: a `ws` context of `[client, undefined, 'connection']`. */
+class ConnectionContext implements ExecutionContext {
+  constructor(
+    private readonly classRef: Function,
+    private readonly handler: Function,
+    private readonly args: unknown[],
+  ) {}
+
+  getClass<T>(): T {
+    return this.classRef as T;
+  }
+  getHandler(): Function {
+    return this.handler;
+  }
+  getArgs<T extends unknown[]>(): T {
+    return this.args as T;
+  }
+  getArgByIndex<T>(index: number): T {
+    return this.args[index] as T;
+  }
+  getType<T extends string>(): T {
+    return 'ws' as T;
+  }
+  switchToWs(): ReturnType<ExecutionContext['switchToWs']> {
+    return {
+      getClient: <T>() => this.args[0] as T,
+      getData: <T>() => this.args[1] as T,
+      getPattern: () => 'connection',
+    };
+  }
+  switchToHttp(): ReturnType<ExecutionContext['switchToHttp']> {
+    throw new Error('a WebSocket connection is not an HTTP request');
+  }
+  switchToRpc(): ReturnType<ExecutionContext['switchToRpc']> {
+    throw new Error('a WebSocket connection is not an RPC message');
+  }
+}
