@@ -1,60 +1,132 @@
 import type { ThrottleCache } from '../restflow-throttle.options';
-import { withDeadline } from './deadline';
-import { KeyedMutex } from './keyed-mutex';
-import { monotonicSeconds, type HitResult, type ThrottleStore } from './throttle-store';
+import { CacheFaults, type HitCallbacks } from './cache-faults';
+import type { CallDeadline } from './deadline';
+import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
+import { gcraStep, historyOf, slidingLogStep, tatOf } from './value-steps';
+
+/** A hit waiting for its key's next get. */
+interface WaitingHit extends HitCallbacks {
+  readonly limit: number;
+  readonly duration: number;
+  readonly now: number;
+  readonly gcra: boolean;
+  /** `performance.now()` when the hit arrived: its whole wait counts against the deadline. */
+  readonly arrivedAt: number;
+}
+
+/** A key with a round (one get, one set) in progress, and the hits waiting for the next one. */
+interface KeyRounds {
+  waiting: WaitingHit[];
+  /** The round's calls outlived its deadline: hits on this key are answered without the cache until they return. */
+  hanging: boolean;
+}
 
 /**
- * Any cache-manager cache (memcached, a database, cache-manager 6/7 on Keyv...)
- * through its `get`/`set`, exactly as DRF does it: the value is the history
- * list, newest first. A per-key lock makes check-and-record atomic within this
- * process; several processes sharing such a cache can over-admit, which is
- * why Redis has its own store. The value is rewritten whole, so a decision
- * costs O(limit) here; the memory and Redis stores cost O(1).
+ * Any other cache (cache-manager 5/6/7, Keyv, memcached...) through its
+ * `get`/`set`, with DRF's value format for the sliding log (the history
+ * list, newest first) and one number for GCRA.
  *
- * Each `get` and `set` has its own deadline; time spent waiting for the key's
- * lock is not the cache's fault, so a busy key never fails open. When a call
- * fails, the hits queued behind it fail at once instead of each waiting out
- * its own deadline on a dead cache.
+ * Exact within one process: the hits on a key are decided in rounds, one
+ * at a time per key. A round takes every hit waiting when its `get`
+ * answers, decides each in arrival order on the value read, and writes the
+ * result with one `set` (none if every hit was denied). Hits arriving during
+ * the `set` wait for the next round. So 30 concurrent hits cost one get and
+ * one set, and a hit waits at most for the round in progress plus its own.
+ * Processes sharing such a cache can over-admit: the limit holds per process.
+ *
+ * A round's deadline is `cacheTimeoutMs` from the arrival of its oldest hit,
+ * queue included. A round whose deadline passes during the `get` writes
+ * nothing (its hits were answered without the cache); one that passes
+ * during the `set` cannot take the written value back.
  */
 export class CacheManagerStore implements ThrottleStore {
   readonly ownClock = false;
-  readonly boundsItsCalls = true;
-  private readonly mutex = new KeyedMutex();
-  /** Bumped by every failed call; a hit queued before the bump fails fast. */
-  private failures = 0;
+  private readonly rounds = new Map<string, KeyRounds>();
 
   constructor(
     private readonly cache: ThrottleCache,
-    private readonly timeoutMs = Infinity,
+    private readonly faults: CacheFaults = new CacheFaults({ name: 'custom', policy: 'deny', timeoutMs: Infinity }),
   ) {}
 
-  hit(key: string, limit: number, durationSec: number, now: number = monotonicSeconds()): Promise<HitResult> {
-    const queuedAt = this.failures;
-    return this.mutex.run(key, async () => {
-      if (this.failures !== queuedAt) throw new Error('an earlier call to the cache failed');
-      try {
-        return await this.checkAndRecord(key, limit, durationSec, now);
-      } catch (error) {
-        this.failures++;
-        throw error;
+  hit(key: string, limit: number, durationSec: number, now: number = monotonicSeconds(), algorithm?: ThrottleAlgorithm): Promise<HitResult> {
+    const rounds = this.rounds.get(key);
+    if (rounds?.hanging === true || (rounds === undefined && !this.faults.mayCall())) return this.faults.withoutCache(now);
+    return new Promise<HitResult>((resolve, reject) => {
+      const hit: WaitingHit = { limit, duration: durationSec, now, gcra: algorithm === 'gcra', arrivedAt: performance.now(), resolve, reject };
+      if (rounds !== undefined) {
+        rounds.waiting.push(hit);
+        return;
       }
+      const started: KeyRounds = { waiting: [hit], hanging: false };
+      this.rounds.set(key, started);
+      void this.round(key, started);
     });
   }
 
-  private async checkAndRecord(key: string, limit: number, durationSec: number, now: number): Promise<HitResult> {
-    const stored = await withDeadline(this.cache.get<unknown>(key), this.timeoutMs);
-    const history = Array.isArray(stored) ? stored.filter(isNumber) : [];
-    const cutoff = now - durationSec;
-    while (history.length > 0 && history[history.length - 1] <= cutoff) history.pop();
-    if (history.length >= limit) {
-      return { allowed: false, now, count: history.length, oldest: history.at(-1) ?? null };
+  /** One get, the decisions of every hit waiting by then, one set; then the next round if hits arrived meanwhile. */
+  private async round(key: string, rounds: KeyRounds): Promise<void> {
+    const startedAt = performance.now();
+    let taken: WaitingHit[] = [];
+    const deadline = this.faults.deadline(() => {
+      rounds.hanging = true;
+      this.answerWithout([...taken, ...rounds.waiting]);
+      rounds.waiting = [];
+    }, rounds.waiting[0].arrivedAt + this.faults.timeoutMs - startedAt);
+    try {
+      const stored = await this.cache.get<unknown>(key);
+      if (deadline.expired) return this.lateAnswer(key, rounds);
+      taken = rounds.waiting;
+      rounds.waiting = [];
+      const { value, results, ttl } = decide(stored, taken);
+      if (ttl !== undefined) await this.cache.set(key, value, ttl);
+      if (!deadline.answered()) return this.lateAnswer(key, rounds);
+      for (let i = 0; i < taken.length; i++) taken[i].resolve(results[i]);
+      this.faults.succeeded();
+    } catch (error) {
+      if (!deadline.answered()) return this.lateAnswer(key, rounds);
+      this.faults.failed(error, startedAt);
+      // The hits behind a failed call fail at once rather than each waiting on a dead cache.
+      this.answerWithout([...taken, ...rounds.waiting]);
+      rounds.waiting = [];
     }
-    history.unshift(now);
-    await withDeadline(this.cache.set(key, history, Math.ceil(durationSec * 1000)), this.timeoutMs);
-    return { allowed: true, now, count: history.length, oldest: history[history.length - 1] };
+    this.next(key, rounds);
+  }
+
+  private next(key: string, rounds: KeyRounds): void {
+    if (rounds.waiting.length > 0) void this.round(key, rounds);
+    else this.rounds.delete(key);
+  }
+
+  private lateAnswer(key: string, rounds: KeyRounds): void {
+    this.faults.lateAnswer();
+    rounds.hanging = false;
+    this.next(key, rounds);
+  }
+
+  private answerWithout(hits: readonly WaitingHit[]): void {
+    for (const hit of hits) this.faults.answer(hit, hit.now);
   }
 }
 
-function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
+/** The decisions of `hits` in order on `stored`, the value to write, and its TTL (`undefined`: nothing to write). */
+function decide(stored: unknown, hits: readonly WaitingHit[]): { value: unknown; results: HitResult[]; ttl: number | undefined } {
+  let value = stored;
+  let ttl: number | undefined;
+  /** This round's own copy of the log: the cache's object is never mutated. */
+  let history: number[] | undefined;
+  const results = hits.map((hit) => {
+    if (hit.gcra) {
+      const step = gcraStep(tatOf(value), hit.limit, hit.duration, hit.now);
+      if (step.tat !== undefined) {
+        value = step.tat;
+        ttl = Math.max(1, Math.ceil((step.tat - hit.now) * 1000));
+      }
+      return step.result;
+    }
+    if (history === undefined || value !== history) value = history = historyOf(value);
+    const result = slidingLogStep(history, hit.limit, hit.duration, hit.now);
+    if (result.allowed) ttl = Math.ceil(hit.duration * 1000);
+    return result;
+  });
+  return { value, results, ttl };
 }

@@ -1,15 +1,48 @@
 /**
- * `work`, or a rejection once `ms` have passed, whichever comes first. The
- * abandoned promise's late rejection is swallowed so it never becomes an
- * unhandled one, and the timer is cleared as soon as either settles.
+ * The deadline of one call to a remote cache (a pipelined Redis batch, or a
+ * get/set round on one key). It measures the cache, not this process: when
+ * the timer fires, the check is made again from a `setImmediate`, that is
+ * after the event loop's poll phase has read any reply already waiting in a
+ * socket. A process that was busy for longer than the deadline (a CPU-heavy
+ * handler, a GC pause) therefore never fails a call the cache had answered.
+ *
+ * One timer per call, whatever the number of hits it carries.
  */
-export function withDeadline<T>(pending: Promise<T> | T, ms: number): Promise<T> {
-  const work = Promise.resolve(pending);
-  if (!Number.isFinite(ms)) return work;
-  work.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+export class CallDeadline {
+  private timer: NodeJS.Timeout | undefined;
+  private state: 'pending' | 'answered' | 'expired' = 'pending';
+
+  /** Starts the clock now; `onExpired` runs once, unless {@link answered} came first. */
+  constructor(ms: number, private readonly onExpired: () => void) {
+    if (Number.isFinite(ms)) this.timer = setTimeout(this.fired, Math.max(0, ms));
+  }
+
+  /** `true` once the deadline passed with no answer: the call's hits were answered without the cache. */
+  get expired(): boolean {
+    return this.state === 'expired';
+  }
+
+  /**
+   * The cache answered. `true` if in time (the caller may use the answer),
+   * `false` if the deadline had already expired (the answer is late and
+   * must be dropped).
+   */
+  answered(): boolean {
+    if (this.state === 'expired') return false;
+    this.state = 'answered';
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    return true;
+  }
+
+  private readonly fired = (): void => {
+    this.timer = undefined;
+    // Replies read in this turn's poll phase settle (and call `answered`) before the check phase runs this.
+    setImmediate(this.check);
+  };
+
+  private readonly check = (): void => {
+    if (this.state !== 'pending') return;
+    this.state = 'expired';
+    this.onExpired();
+  };
 }

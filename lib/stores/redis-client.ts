@@ -1,40 +1,91 @@
+import type { RedisConnection } from './redis-connection';
+
 /**
- * The part of an ioredis client (`Redis` or `Redis.Cluster`) the Redis store
- * uses, described structurally: ioredis is an optional peer (it comes with
+ * The part of an ioredis client (`Redis` or `Cluster`) the adapter uses,
+ * described structurally: ioredis is an optional peer (it comes with
  * `cache-manager-ioredis-yet`), so the library never imports it.
  */
-export interface RedisScriptClient {
-  evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
-  eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
-  pipeline(): RedisScriptPipeline;
-  /** `true` on `Redis.Cluster`, whose pipelines only take keys of one slot. */
-  readonly isCluster?: boolean;
+export interface IoredisLike {
+  call(command: string, args: string[]): Promise<unknown>;
+  pipeline(): IoredisPipelineLike;
   /** ioredis' connection state: `'ready'`, `'reconnecting'`, `'end'`... */
-  readonly status?: string;
+  readonly status: string;
+  /** `true` on a `Cluster`, whose pipelines only take keys of one slot. */
+  readonly isCluster?: boolean;
 }
 
 /** An ioredis pipeline: commands queued, then written at once by `exec()`. */
-export interface RedisScriptPipeline {
-  evalsha(sha: string, numKeys: number, ...args: string[]): unknown;
-  eval(script: string, numKeys: number, ...args: string[]): unknown;
+export interface IoredisPipelineLike {
+  call(command: string, args: string[]): unknown;
   /** One `[error, reply]` per queued command, in order. */
   exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
 /**
- * The ioredis client behind a cache-manager cache, if there is one:
- * `cache-manager-ioredis-yet` exposes it as `cache.store.client` for both
- * `redisStore(...)` and `redisInsStore(client)`.
+ * States in which ioredis already knows the server is gone: a command sent
+ * then would wait in its offline queue, so the store answers at once instead.
  */
-export function redisClientOf(cache: { readonly store?: unknown }): RedisScriptClient | undefined {
-  const store = cache.store;
-  if (typeof store !== 'object' || store === null || !('client' in store)) return undefined;
-  const client: unknown = store.client;
-  return isRedisScriptClient(client) ? client : undefined;
+const DISCONNECTED: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+
+/**
+ * An ioredis client as a {@link RedisConnection}. A single server gets one
+ * pipeline per batch (one write, one round trip); a Cluster gets each
+ * command on its own, all in the same tick, routed by its key's slot (its
+ * pipelines only accept keys of one slot, and the keys of one request, one
+ * per scope, live on different slots anyway).
+ */
+export class IoredisConnection implements RedisConnection {
+  readonly library = 'ioredis';
+  readonly cluster: boolean;
+
+  constructor(private readonly client: IoredisLike) {
+    this.cluster = client.isCluster === true;
+  }
+
+  isReady(): boolean {
+    return !DISCONNECTED.has(this.client.status);
+  }
+
+  send(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> {
+    if (this.cluster) return Promise.all(commands.map((command) => this.client.call(command[0], command.slice(1)).catch(asReply)));
+    const pipeline = this.client.pipeline();
+    for (const command of commands) pipeline.call(command[0], command.slice(1));
+    return pipeline.exec().then((replies) => {
+      if (replies === null || replies.length !== commands.length) {
+        throw new Error(`Redis answered ${replies === null ? 'nothing' : replies.length} of ${commands.length} pipelined commands`);
+      }
+      const answers = new Array<unknown>(replies.length);
+      for (let i = 0; i < replies.length; i++) answers[i] = replies[i][0] ?? replies[i][1];
+      return answers;
+    });
+  }
 }
 
-function isRedisScriptClient(value: unknown): value is RedisScriptClient {
+function asReply(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The ioredis client in `cacheOrClient`, if there is one: the client itself,
+ * or the one behind a cache-manager 5 cache on `cache-manager-ioredis-yet`
+ * (`cache.store.client`, for both `redisStore(...)` and `redisInsStore(client)`).
+ */
+export function ioredisClientOf(cacheOrClient: unknown): IoredisLike | undefined {
+  if (isIoredis(cacheOrClient)) return cacheOrClient;
+  if (typeof cacheOrClient !== 'object' || cacheOrClient === null || !('store' in cacheOrClient)) return undefined;
+  const store: unknown = cacheOrClient.store;
+  if (typeof store !== 'object' || store === null || !('client' in store)) return undefined;
+  return isIoredis(store.client) ? store.client : undefined;
+}
+
+/** A {@link RedisConnection} for an ioredis client or a cache-manager 5 cache on one. */
+export function ioredisConnectionOf(cacheOrClient: unknown): RedisConnection | undefined {
+  const client = ioredisClientOf(cacheOrClient);
+  return client === undefined ? undefined : new IoredisConnection(client);
+}
+
+function isIoredis(value: unknown): value is IoredisLike {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate.evalsha === 'function' && typeof candidate.eval === 'function' && typeof candidate.pipeline === 'function';
+  return typeof candidate.call === 'function' && typeof candidate.pipeline === 'function' && typeof candidate.status === 'string';
 }

@@ -1,35 +1,33 @@
-import type { RedisScriptClient } from './redis-client';
+import type { CacheFaults, HitCallbacks } from './cache-faults';
+import type { CallDeadline } from './deadline';
+import { GCRA_SCRIPT, GCRA_SHA } from './gcra.lua';
+import type { RedisConnection } from './redis-connection';
+import { parseScriptReply, serverTimeOf } from './script-reply';
 import { SLIDING_LOG_SCRIPT, SLIDING_LOG_SHA } from './sliding-log.lua';
-import type { HitResult, ThrottleStore } from './throttle-store';
+import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
 
-/** One hit waiting for the next flush: the script's KEYS[1] and ARGV, and its caller. */
-interface QueuedHit {
-  readonly args: readonly string[];
-  resolve(result: HitResult): void;
-  reject(error: unknown): void;
+/** One hit waiting for the next flush: its EVALSHA (the expiry, index 7, is filled at the flush) and its caller. */
+interface QueuedHit extends HitCallbacks {
+  readonly command: string[];
+  readonly now: number | undefined;
 }
 
-/** A pipeline's answer to one command. */
-type Reply = [Error | null, unknown];
+const EXPIRY = 7;
 
 /**
- * Connection states in which ioredis already knows the server is gone. A hit
- * sent then would wait in the offline queue until the deadline and land
- * later as a stale hit; refusing it at once answers the request sooner.
- */
-const DISCONNECTED: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
-
-/**
- * The sliding log on Redis: every check-and-record is one run of
- * {@link SLIDING_LOG_SCRIPT}, atomic on the server and timed by the server's
+ * Check-and-record on Redis: every hit is one run of a Lua script (DRF's
+ * sliding log, or GCRA), atomic on the server and timed by the server's
  * `TIME`, so any number of processes share one exact limit.
  *
  * Hits issued in the same turn of the event loop (all the throttles of a
- * request, and those of concurrent requests) go out as one pipeline: one
- * round trip whatever the number of throttles, with any client
- * configuration. A Cluster client instead sends each hit on its own, all in
- * the same tick: its pipelines only accept keys of one slot, and the keys of
- * one request (one per scope) live on different slots anyway.
+ * request, and those of concurrent requests) go out as one batch, with one
+ * deadline started when it is written (see {@link CacheFaults}); a hit costs
+ * one promise and one command array, no timer. Each script carries the
+ * server time past which it must not run: the batch's deadline, moved onto
+ * the server's clock by the offset learned from the last replies (server
+ * time minus the time this process read them, a lower bound of the true
+ * offset, so the server never applies a hit the client has already given
+ * up on). Until a first reply has taught the offset, hits carry no expiry.
  *
  * EVALSHA is tried first; a `NOSCRIPT` answer (new or restarted server,
  * `SCRIPT FLUSH`, failover) is retried with EVAL, which also loads the script.
@@ -37,96 +35,115 @@ const DISCONNECTED: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end
 export class RedisThrottleStore implements ThrottleStore {
   readonly ownClock = true;
   private queue: QueuedHit[] = [];
+  /** Server seconds minus this process's {@link monotonicSeconds}, from the latest replies; `NaN` until then. */
+  private clockOffset = Number.NaN;
 
-  constructor(private readonly client: RedisScriptClient) {}
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly faults: CacheFaults,
+  ) {}
 
-  hit(key: string, limit: number, durationSec: number, now: number | undefined): Promise<HitResult> {
-    const status = this.client.status;
-    if (status !== undefined && DISCONNECTED.has(status)) {
-      return Promise.reject(new Error(`the Redis connection is ${status}`));
+  hit(key: string, limit: number, durationSec: number, now: number | undefined, algorithm?: ThrottleAlgorithm): Promise<HitResult> {
+    if (!this.connection.isReady()) {
+      this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
+      return this.faults.withoutCache(now);
     }
-    const args = [key, String(limit), String(durationSec), now === undefined ? '' : String(now)];
-    if (this.client.isCluster === true) return this.runAlone(args);
+    if (!this.faults.mayCall()) return this.faults.withoutCache(now);
+    const sha = algorithm === 'gcra' ? GCRA_SHA : SLIDING_LOG_SHA;
+    const command = ['EVALSHA', sha, '1', key, String(limit), String(durationSec), now === undefined ? '' : String(now), ''];
     return new Promise<HitResult>((resolve, reject) => {
       // setImmediate rather than a microtask: an async getCacheKey() may take
       // a few microtasks, and its hit should still join the request's batch.
-      if (this.queue.length === 0) setImmediate(() => void this.flush());
-      this.queue.push({ args, resolve, reject });
+      if (this.queue.length === 0) setImmediate(this.flush);
+      this.queue.push({ command, now, resolve, reject });
     });
   }
 
-  private async flush(): Promise<void> {
+  private readonly flush = (): void => {
     const batch = this.queue;
     this.queue = [];
-    let replies: Reply[];
+    const expiry = Number.isNaN(this.clockOffset) ? '' : String(monotonicSeconds() + this.faults.timeoutMs / 1000 + this.clockOffset);
+    const commands: string[][] = new Array<string[]>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const command = batch[i].command;
+      command[EXPIRY] = expiry;
+      commands[i] = command;
+    }
+    const deadline = this.faults.deadline(() => {
+      for (const hit of batch) this.faults.answer(hit, hit.now);
+    });
+    void this.run(batch, commands, deadline);
+  };
+
+  private async run(batch: readonly QueuedHit[], commands: string[][], deadline: CallDeadline): Promise<void> {
+    const startedAt = performance.now();
+    let replies: unknown[];
     try {
-      replies = await this.runPipelined(batch.map((hit) => hit.args));
+      replies = await this.connection.send(commands);
+      this.learnClock(replies);
+      if (!deadline.expired && replies.some(isNoScript)) replies = await this.reload(commands, replies);
     } catch (error) {
-      for (const hit of batch) hit.reject(error);
+      if (!deadline.answered()) return this.faults.lateAnswer();
+      this.faults.failed(error, startedAt);
+      for (const hit of batch) this.faults.answer(hit, hit.now);
       return;
     }
-    batch.forEach((hit, i) => {
-      const [error, reply] = replies[i];
-      try {
-        if (error !== null) throw error;
-        hit.resolve(parseReply(reply));
-      } catch (failure) {
-        hit.reject(failure);
+    if (!deadline.answered()) return this.faults.lateAnswer();
+    let decided = false;
+    for (let i = 0; i < batch.length; i++) {
+      const hit = batch[i];
+      const result = this.decisionOf(replies[i], startedAt);
+      if (result === undefined) {
+        this.faults.answer(hit, hit.now);
+      } else {
+        decided = true;
+        hit.resolve(result);
       }
-    });
+    }
+    if (decided) this.faults.succeeded();
   }
 
-  /** All hits in one pipeline of EVALSHA; those answered NOSCRIPT again, with EVAL. */
-  private async runPipelined(batch: ReadonlyArray<readonly string[]>): Promise<Reply[]> {
-    const pipeline = this.client.pipeline();
-    for (const args of batch) pipeline.evalsha(SLIDING_LOG_SHA, 1, ...args);
-    const replies = checked(await pipeline.exec(), batch.length);
-    const missing = replies.flatMap(([error], i) => (isNoScript(error) ? [i] : []));
-    if (missing.length === 0) return replies;
-    const retry = this.client.pipeline();
-    for (const i of missing) retry.eval(SLIDING_LOG_SCRIPT, 1, ...batch[i]);
-    const retried = checked(await retry.exec(), missing.length);
+  /** The hit's result, or `undefined` (a fault, already reported) when Redis could not decide it. */
+  private decisionOf(reply: unknown, startedAt: number): HitResult | undefined {
+    try {
+      if (reply instanceof Error) throw reply;
+      const result = parseScriptReply(reply);
+      if (result === null) throw new Error('the hit reached Redis after its deadline');
+      return result;
+    } catch (error) {
+      this.faults.failed(error, startedAt);
+      return undefined;
+    }
+  }
+
+  /** Runs again with EVAL the commands answered NOSCRIPT; EVAL loads the script for the next EVALSHA. */
+  private async reload(commands: readonly string[][], replies: unknown[]): Promise<unknown[]> {
+    const missing: number[] = [];
+    const retry: string[][] = [];
+    replies.forEach((reply, i) => {
+      if (!isNoScript(reply)) return;
+      const [, sha, ...args] = commands[i];
+      missing.push(i);
+      retry.push(['EVAL', sha === GCRA_SHA ? GCRA_SCRIPT : SLIDING_LOG_SCRIPT, ...args]);
+    });
+    const retried = await this.connection.send(retry);
+    this.learnClock(retried);
     missing.forEach((index, i) => (replies[index] = retried[i]));
     return replies;
   }
 
-  private async runAlone(args: readonly string[]): Promise<HitResult> {
-    let reply: unknown;
-    try {
-      reply = await this.client.evalsha(SLIDING_LOG_SHA, 1, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      reply = await this.client.eval(SLIDING_LOG_SCRIPT, 1, ...args);
+  /** The offset from the last reply of a batch: server time when the script ran, minus now, is at most the true offset. */
+  private learnClock(replies: readonly unknown[]): void {
+    for (let i = replies.length - 1; i >= 0; i--) {
+      const server = serverTimeOf(replies[i]);
+      if (Number.isFinite(server)) {
+        this.clockOffset = server - monotonicSeconds();
+        return;
+      }
     }
-    return parseReply(reply);
   }
 }
 
-function checked(replies: Reply[] | null, expected: number): Reply[] {
-  if (replies === null || replies.length !== expected) {
-    throw new Error(`Redis answered ${replies === null ? 'nothing' : replies.length} of ${expected} pipelined commands`);
-  }
-  return replies;
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
-/** `{allowed, now, count, oldest}` from the script's `[0|1, "now", count, "oldest"|""]`. */
-export function parseReply(reply: unknown): HitResult {
-  if (!Array.isArray(reply) || reply.length !== 4) {
-    throw new Error(`unexpected reply from the throttle script: ${JSON.stringify(reply)}`);
-  }
-  const [allowed, now, count, oldest] = reply as unknown[];
-  const result: HitResult = {
-    allowed: Number(allowed) === 1,
-    now: Number(now),
-    count: Number(count),
-    oldest: oldest === '' || oldest === null ? null : Number(oldest),
-  };
-  if (!Number.isFinite(result.now) || !Number.isInteger(result.count) || (result.oldest !== null && !Number.isFinite(result.oldest))) {
-    throw new Error(`unexpected reply from the throttle script: ${JSON.stringify(reply)}`);
-  }
-  return result;
+function isNoScript(reply: unknown): boolean {
+  return reply instanceof Error && reply.message.startsWith('NOSCRIPT');
 }

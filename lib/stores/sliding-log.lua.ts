@@ -1,49 +1,98 @@
 import { createHash } from 'node:crypto';
 
 /**
- * DRF's sliding log as one Redis step, so that concurrent requests from any
- * number of processes cannot over-admit (DRF's get-then-set can).
+ * The head every throttle script shares: the server's clock, the expiry
+ * check, and the arguments. A hit carries the server time past which it
+ * must not be applied (ARGV[4], "" for none): the client has answered that
+ * request without Redis by then, so running it later (a server resuming
+ * from a freeze, a queue drained after a reconnect) would count a request
+ * that was never counted for its client. Such a hit answers `x <server>`
+ * and changes nothing.
  *
- * KEYS[1]  the log: a LIST of timestamps, newest at the head, oldest at the tail.
- * ARGV[1]  the limit N;  ARGV[2]  the duration in seconds;
- * ARGV[3]  "now" in seconds, or "" to read the server's TIME (so that
- *          processes with skewed clocks agree; an injected test clock wins).
- * Returns  { allowed (0|1), now, count, oldest-or-"" }. The timestamps are
- *          strings: a Lua number in a reply would be truncated to an integer.
+ * KEYS[1]  the key;  ARGV[1] the limit N;  ARGV[2] the duration in seconds;
+ * ARGV[3]  "now" in seconds, or "" for the server's TIME (processes with
+ *          skewed clocks then agree; an injected test clock wins);
+ * ARGV[4]  the expiry in server seconds, or "".
  *
- * Cost does not grow with N: expired entries are popped from the tail, each
- * once in its life (amortised O(1)), and LLEN, LINDEX -1 and LPUSH are O(1).
- * The script touches KEYS[1] only, so it runs on Redis Cluster unchanged.
- * A key of another type (say a value written by a get/set cache under the
- * same name) is replaced: the throttle owns the keys of its format.
+ * A reply is one string, `<0|1> <now> <count> <oldest|-> <server time>`:
+ * no nested array to build and parse, and no Lua number truncated to an
+ * integer on the way out (times are strings, written with 17 digits).
  */
-export const SLIDING_LOG_SCRIPT = `
+export const SCRIPT_HEAD = `
 if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local server = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
+if ARGV[4] ~= '' and tonumber(server) > tonumber(ARGV[4]) then return 'x ' .. server end
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local duration = tonumber(ARGV[2])
 local stamp = ARGV[3]
-if stamp == '' then
-  local t = redis.call('TIME')
-  stamp = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
-end
+if stamp == '' then stamp = server end
 local now = tonumber(stamp)
-local kind = redis.call('TYPE', key)['ok']
-if kind ~= 'list' and kind ~= 'none' then redis.call('DEL', key) end
-local cutoff = now - duration
-local oldest = redis.call('LINDEX', key, -1)
-while oldest and tonumber(oldest) <= cutoff do
-  redis.call('RPOP', key)
-  oldest = redis.call('LINDEX', key, -1)
-end
-local count = redis.call('LLEN', key)
-if count >= limit then
-  return {0, stamp, count, oldest or ''}
-end
-redis.call('LPUSH', key, stamp)
-redis.call('PEXPIRE', key, math.ceil(duration * 1000))
-return {1, stamp, count + 1, oldest or stamp}
 `;
 
-/** What EVALSHA calls the script by: its SHA-1, as Redis computes it. */
-export const SLIDING_LOG_SHA = createHash('sha1').update(SLIDING_LOG_SCRIPT).digest('hex');
+/**
+ * DRF's sliding log as one Redis step, so that concurrent requests from any
+ * number of processes cannot over-admit (DRF's get-then-set can).
+ *
+ * The log is a LIST of timestamps, newest at the head, sorted: a stamp
+ * older than the head (a clock stepped back) is recorded as the head's.
+ * Expired stamps form a tail; it is found by binary search with LINDEX
+ * (O(log N) probes, each O(1) near the ends and at worst a walk of the
+ * list's nodes, never of its entries one by one) and dropped by one LTRIM,
+ * or one DEL when the whole log expired. So a decision costs the same at
+ * any limit, including when 300 000 stamps expire at once.
+ *
+ * The script touches KEYS[1] only, so it runs on Redis Cluster unchanged.
+ * A key of another type (a value a get/set cache wrote under the same name)
+ * is replaced: the throttle owns the keys of its format.
+ */
+export const SLIDING_LOG_SCRIPT = `${SCRIPT_HEAD}
+local count = redis.pcall('LLEN', key)
+if type(count) == 'table' then
+  redis.call('DEL', key)
+  count = 0
+end
+local cutoff = now - duration
+local oldest = false
+if count > 0 then
+  oldest = redis.call('LINDEX', key, -1)
+  if tonumber(oldest) <= cutoff then
+    local head = redis.call('LINDEX', key, 0)
+    if tonumber(head) <= cutoff then
+      redis.call('DEL', key)
+      count = 0
+      oldest = false
+    else
+      -- stamp(lo) > cutoff >= stamp(hi): narrow to adjacent indexes, keep 0..lo.
+      local lo, hi = 0, count - 1
+      oldest = head
+      while hi - lo > 1 do
+        local mid = math.floor((lo + hi) / 2)
+        local probe = redis.call('LINDEX', key, mid)
+        if tonumber(probe) <= cutoff then hi = mid else lo = mid; oldest = probe end
+      end
+      redis.call('LTRIM', key, 0, lo)
+      count = lo + 1
+    end
+  end
+end
+if count >= limit then
+  return '0 ' .. stamp .. ' ' .. count .. ' ' .. (oldest or '-') .. ' ' .. server
+end
+local record = stamp
+if count > 0 then
+  local head = redis.call('LINDEX', key, 0)
+  if tonumber(head) > now then record = head end
+end
+redis.call('LPUSH', key, record)
+redis.call('PEXPIRE', key, math.ceil(duration * 1000))
+return '1 ' .. stamp .. ' ' .. (count + 1) .. ' ' .. (oldest or record) .. ' ' .. server
+`;
+
+/** What EVALSHA calls a script by: its SHA-1, as Redis computes it. */
+export function scriptSha(script: string): string {
+  return createHash('sha1').update(script).digest('hex');
+}
+
+export const SLIDING_LOG_SHA = scriptSha(SLIDING_LOG_SCRIPT);

@@ -1,9 +1,9 @@
 import type { Logger } from '@nestjs/common';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { CacheErrorPolicy, ThrottleCache } from '../restflow-throttle.options';
+import { CacheFaults } from './cache-faults';
 import { CacheManagerStore } from './cache-manager.store';
-import { FaultTolerantStore } from './fault-tolerant.store';
-import { MemoryThrottleStore } from './memory.store';
-import { redisClientOf } from './redis-client';
+import { ioredisConnectionOf } from './redis-client';
 import { RedisThrottleStore } from './redis.store';
 import type { ThrottleStore } from './throttle-store';
 
@@ -15,15 +15,28 @@ export interface StoreOptions {
 }
 
 /**
- * Picks the fastest correct store for a cache: the in-process memory store
- * is used directly (synchronous, cannot fail); a cache with an ioredis
- * client behind it (`cache-manager-ioredis-yet`) gets the atomic Lua store;
- * any other cache goes through its get/set. Remote stores get the deadline
- * and failure policy of `FaultTolerantStore`.
+ * Picks the fastest correct store for what the app configured: a
+ * {@link ThrottleStore} (the default memory store, or the app's own) is used
+ * as it is; a Redis client, or a cache with one behind it, gets the atomic
+ * Lua store; any other cache goes through its get/set. Each remote store
+ * gets its own {@link CacheFaults}: the deadline, the `onCacheError` policy
+ * and the outage warnings of that cache.
  */
-export function storeForCache(cache: ThrottleCache, options: StoreOptions): ThrottleStore {
-  if (cache.store instanceof MemoryThrottleStore) return cache.store;
-  const redis = redisClientOf(cache);
-  if (redis !== undefined) return new FaultTolerantStore(new RedisThrottleStore(redis), options);
-  return new FaultTolerantStore(new CacheManagerStore(cache, options.timeoutMs), options);
+export function storeForCache(cache: object, options: StoreOptions): ThrottleStore {
+  if (isThrottleStore(cache)) return cache;
+  const connection = ioredisConnectionOf(cache);
+  if (connection !== undefined) return new RedisThrottleStore(connection, new CacheFaults(options));
+  if (isGetSetCache(cache)) return new CacheManagerStore(cache, new CacheFaults(options));
+  throw new ImproperlyConfiguredError(
+    `The throttle cache '${options.name}' is neither a cache-manager cache (get/set), a Redis client nor a ThrottleStore (hit).`,
+  );
+}
+
+function isThrottleStore(value: object): value is ThrottleStore {
+  return typeof (value as Partial<ThrottleStore>).hit === 'function';
+}
+
+function isGetSetCache(value: object): value is ThrottleCache {
+  const candidate = value as Partial<ThrottleCache>;
+  return typeof candidate.get === 'function' && typeof candidate.set === 'function';
 }

@@ -5,7 +5,7 @@ import { redisInsStore, redisStore } from 'cache-manager-ioredis-yet';
 import { Cluster, Redis } from 'ioredis';
 import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleCache } from 'restflow-throttle';
 import { startApp, type TestApp } from '../helpers/http-app';
-import { redisClientOf, type RedisScriptClient } from '../../lib/stores/redis-client';
+import { ioredisClientOf, type IoredisLike } from '../../lib/stores/redis-client';
 import { RedisServer } from '../helpers/redis-server';
 import { ClientHeaderThrottle } from '../helpers/store-contract';
 
@@ -79,11 +79,12 @@ const commandDelta = async (action: () => Promise<unknown>) => {
 
 it('finds the ioredis client behind cache-manager-ioredis-yet, and only there', async () => {
   // Checked by tsc: ioredis' clients fit the structural type the library declares instead of importing ioredis.
-  const fits: Array<(client: Redis | Cluster) => RedisScriptClient> = [(c) => c];
+  const fits: Array<(client: Redis | Cluster) => IoredisLike> = [(c) => c];
   expect(fits).toHaveLength(1);
-  expect(redisClientOf(await caching(redisInsStore(client)))).toBe(client);
-  expect(redisClientOf(await caching('memory', { ttl: 0 }))).toBeUndefined();
-  expect(redisClientOf({ store: { client: { get: async () => undefined } } })).toBeUndefined(); // not a script client
+  expect(ioredisClientOf(await caching(redisInsStore(client)))).toBe(client);
+  expect(ioredisClientOf(client)).toBe(client);
+  expect(ioredisClientOf(await caching('memory', { ttl: 0 }))).toBeUndefined();
+  expect(ioredisClientOf({ store: { client: { get: async () => undefined } } })).toBeUndefined(); // not a Redis client
 });
 
 it('keeps each bucket as a LIST of timestamps under throttle_{scope}_{ident}, alive for the duration', async () => {

@@ -1,55 +1,170 @@
-/** The get/set store behind its failure policy: busy keys stay exact, dead caches answer fast. */
-import { Logger } from '@nestjs/common';
+/** The get/set store: every hit queued on a key decided in one get and one set, exact, within the deadline. */
+import fc from 'fast-check';
+import { CacheFaults } from '../../lib/stores/cache-faults';
 import { CacheManagerStore } from '../../lib/stores/cache-manager.store';
-import { FaultTolerantStore } from '../../lib/stores/fault-tolerant.store';
-import type { ThrottleCache } from 'restflow-throttle';
+import { computeWait, type ThrottleCache } from 'restflow-throttle';
+import { GcraModel } from '../helpers/gcra-model';
 
-class QuietLogger extends Logger {
-  readonly warnings: string[] = [];
-  override warn(message: unknown): void {
-    this.warnings.push(String(message));
+class Warnings {
+  readonly lines: string[] = [];
+  warn(message: unknown): void {
+    this.lines.push(String(message));
   }
 }
 
-function mapCache(delayMs: () => number): ThrottleCache {
+/** A Map behind get/set, each call answered after `delayMs()`, counting its calls. */
+function mapCache(delayMs: () => number = () => 0): ThrottleCache & { values: Map<string, unknown>; calls: { get: number; set: number } } {
   const values = new Map<string, unknown>();
-  const later = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), delayMs()));
+  const calls = { get: 0, set: 0 };
+  const later = <T>(value: () => T) => new Promise<T>((resolve) => setTimeout(() => resolve(value()), delayMs()));
   return {
-    get: <T>(key: string) => later(values.get(key) as T | undefined),
-    set: (key: string, value: unknown) => later(values.set(key, structuredClone(value))),
+    values,
+    calls,
+    get: <T>(key: string) => {
+      calls.get++;
+      return later(() => structuredClone(values.get(key)) as T | undefined);
+    },
+    set: (key: string, value: unknown) => {
+      calls.set++;
+      const copy = structuredClone(value);
+      return later(() => values.set(key, copy));
+    },
   };
 }
 
-describe('CacheManagerStore behind FaultTolerantStore', () => {
-  it('a busy key waiting far longer than the deadline in its queue is still exact (no fail-open)', async () => {
-    const logger = new QuietLogger();
-    const store = new FaultTolerantStore(new CacheManagerStore(mapCache(() => 2), 50), { timeoutMs: 50, policy: 'allow', name: 'slow', logger });
-    const results = await Promise.all(Array.from({ length: 120 }, () => store.hit('k', 30, 60, 1000)));
-    expect(results.filter((r) => r.allowed)).toHaveLength(30);
-    expect(logger.warnings).toEqual([]);
+function storeOn(cache: ThrottleCache, options: { timeoutMs: number; policy?: 'allow' | 'deny' }) {
+  const logger = new Warnings();
+  const faults = new CacheFaults({ name: 'cache', policy: options.policy ?? 'allow', timeoutMs: options.timeoutMs, logger });
+  return { store: new CacheManagerStore(cache, faults), faults, logger };
+}
+
+describe('CacheManagerStore', () => {
+  it('30 concurrent hits on a slow cache (60 ms calls) cost one get and one set, and stay exact', async () => {
+    const cache = mapCache(() => 60);
+    const { store, logger } = storeOn(cache, { timeoutMs: 1000 });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => store.hit('k', 10, 60, 1000 + i / 1000)));
+    expect(results.map((r) => r.allowed)).toEqual(Array.from({ length: 30 }, (_, i) => i < 10)); // in arrival order
+    expect(cache.calls).toEqual({ get: 1, set: 1 });
+    expect(cache.values.get('k')).toHaveLength(10);
+    expect(logger.lines).toEqual([]);
   });
 
-  it('a dead cache: every queued hit is answered within about one deadline, with one warning', async () => {
-    const logger = new QuietLogger();
-    const dead: ThrottleCache = { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined) };
-    const store = new FaultTolerantStore(new CacheManagerStore(dead, 100), { timeoutMs: 100, policy: 'allow', name: 'dead', logger });
-    const started = performance.now();
-    const times = await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const result = await store.hit('k', 1, 60, 1000);
-        expect(result.allowed).toBe(true);
-        return performance.now() - started;
-      }),
-    );
-    expect(Math.max(...times)).toBeLessThan(400);
-    expect(logger.warnings).toHaveLength(1);
-    expect(store.isDown).toBe(true);
+  it('hits arriving during a round wait for the next one: two rounds, one get and one set each', async () => {
+    const cache = mapCache(() => 20);
+    const { store } = storeOn(cache, { timeoutMs: 1000 });
+    const first = Array.from({ length: 5 }, () => store.hit('k', 8, 60, 1000));
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the first round is in its set
+    const second = Array.from({ length: 5 }, () => store.hit('k', 8, 60, 1001));
+    const allowed = (await Promise.all([...first, ...second])).map((r) => r.allowed);
+    expect(allowed).toEqual([true, true, true, true, true, true, true, true, false, false]);
+    expect(cache.calls).toEqual({ get: 2, set: 2 });
+  });
+
+  it('a round where every hit is denied writes nothing', async () => {
+    const cache = mapCache();
+    const { store } = storeOn(cache, { timeoutMs: 1000 });
+    await store.hit('k', 1, 60, 1000);
+    const denied = await Promise.all([store.hit('k', 1, 60, 1001), store.hit('k', 1, 60, 1002)]);
+    expect(denied.map((r) => r.allowed)).toEqual([false, false]);
+    expect(computeWait({ ...denied[0], numRequests: 1, duration: 60 })).toBe(59);
+    expect(cache.calls).toEqual({ get: 2, set: 1 });
+  });
+
+  it('120 hits on a busy key: exact, no fail-open, no warning', async () => {
+    const cache = mapCache(() => 2);
+    const { store, logger } = storeOn(cache, { timeoutMs: 50 });
+    const results = await Promise.all(Array.from({ length: 120 }, () => store.hit('k', 30, 60, 1000)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(30);
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('the whole wait counts, queue included: a hit queued behind a slow round gets its answer within its deadline', async () => {
+    const cache = mapCache(() => 40);
+    const { store, logger } = storeOn(cache, { timeoutMs: 100 });
+    const first = store.hit('k', 5, 60, 1000); // round 1: get, set (~80 ms)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const queued = store.hit('k', 5, 60, 1000); // waits for round 1, then its own get: past 100 ms from arrival
+    const order: string[] = [];
+    await Promise.all([first.then(() => order.push('first')), queued.then((r) => order.push(`queued ${r.count}`))]);
+    expect(order).toEqual(['first', 'queued 0']); // answered by the policy (count 0), not by the cache
+    expect(logger.lines).toHaveLength(1);
+  });
+
+  it('a dead cache: every queued hit is answered by one deadline, one warning, and later hits do not call it', async () => {
+    let gets = 0;
+    const dead: ThrottleCache = {
+      get: () => {
+        gets++;
+        return new Promise(() => undefined);
+      },
+      set: () => new Promise(() => undefined),
+    };
+    const { store, faults, logger } = storeOn(dead, { timeoutMs: 100 });
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.hit('k', 1, 60, 1000)));
+    expect(results.every((r) => r.allowed)).toBe(true);
+    expect(logger.lines).toHaveLength(1);
+    expect(faults.isDown).toBe(true);
+    const more = await Promise.all(Array.from({ length: 50 }, (_, i) => store.hit(`other${i}`, 1, 60, 1000)));
+    expect(more.every((r) => r.allowed)).toBe(true);
+    expect(gets).toBe(1);
   });
 
   it("a dead cache with 'deny': 503 for every queued hit", async () => {
     const dead: ThrottleCache = { get: () => new Promise(() => undefined), set: async () => undefined };
-    const store = new FaultTolerantStore(new CacheManagerStore(dead, 50), { timeoutMs: 50, policy: 'deny', name: 'dead', logger: new QuietLogger() });
+    const { store } = storeOn(dead, { timeoutMs: 50, policy: 'deny' });
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => store.hit('k', 1, 60, 1000)));
     expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as { getStatus(): number }).getStatus() === 503)).toBe(true);
   });
+
+  it('a failing get fails its round at once, and the next round calls the cache again', async () => {
+    let fail = true;
+    const cache = mapCache();
+    const flaky: ThrottleCache = { get: (key) => (fail ? Promise.reject(new Error('ECONNRESET')) : cache.get(key)), set: cache.set };
+    const { store, logger } = storeOn(flaky, { timeoutMs: 1000, policy: 'deny' });
+    await expect(store.hit('k', 1, 60, 1000)).rejects.toMatchObject({ status: 503 });
+    fail = false;
+    await expect(store.hit('k', 1, 60, 1000)).resolves.toMatchObject({ allowed: true });
+    expect(logger.lines[0]).toMatch(/ECONNRESET/);
+  });
+
+  it('never mutates the value the cache handed out', async () => {
+    const frozen = Object.freeze([1000]);
+    const cache: ThrottleCache = { get: async <T>() => frozen as unknown as T, set: async () => undefined };
+    const { store } = storeOn(cache, { timeoutMs: 1000 });
+    await expect(store.hit('k', 5, 1, 2000)).resolves.toMatchObject({ allowed: true, count: 1 });
+    expect(frozen).toEqual([1000]);
+  });
+});
+
+/** Dyadic times and intervals: every operation is exact in binary floating point, so boundaries are hit exactly. */
+const gcraTimeline = fc.record({
+  limit: fc.integer({ min: 0, max: 6 }),
+  interval: fc.constantFrom(0.25, 0.5, 1, 2),
+  steps: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 24 }).map((n) => n / 8), key: fc.constantFrom('a', 'b') }), { minLength: 1, maxLength: 60 }),
+});
+
+it("GCRA on get/set: the reference model's decisions, counts and waits on random timelines, batched or not", async () => {
+  await fc.assert(
+    fc.asyncProperty(gcraTimeline, fc.boolean(), async ({ limit, interval, steps }, concurrent) => {
+      const duration = Math.max(limit, 1) * interval;
+      const { store } = storeOn(mapCache(), { timeoutMs: 1000 });
+      const model = new GcraModel();
+      let now = 1000;
+      const expected: ReturnType<GcraModel["hit"]>[] = [];
+      const actual = [];
+      for (const { dt, key } of steps) {
+        now += dt;
+        expected.push(model.hit(key, limit, duration, now));
+        const pending = store.hit(key, limit, duration, now, 'gcra');
+        actual.push(concurrent ? pending : await pending);
+      }
+      const results = await Promise.all(actual);
+      results.forEach((result, i) => {
+        const { wait, ...shape } = expected[i];
+        expect(result).toEqual(shape);
+        if (!result.allowed) expect(computeWait({ ...result, numRequests: limit, duration })).toBe(wait);
+      });
+    }),
+    { numRuns: 200 },
+  );
 });

@@ -1,0 +1,138 @@
+import { Logger } from '@nestjs/common';
+import { CacheUnavailableException } from '../exceptions/cache-unavailable.exception';
+import type { CacheErrorPolicy } from '../restflow-throttle.options';
+import { CallDeadline } from './deadline';
+import { monotonicSeconds, type HitResult } from './throttle-store';
+
+/** A success ends an outage only after this long without a fault, so a flapping cache is one outage. */
+const RECOVERY_QUIET_MS = 1000;
+/** While a call hangs past its deadline, at most one new call (a probe) per this many ms. */
+const MIN_PROBE_INTERVAL_MS = 1000;
+
+/** How a remote store behaves when its cache fails: the module's `onCacheError` and `cacheTimeoutMs`. */
+export interface CacheFaultOptions {
+  /** The cache's name in log lines (`default`, or its alias). */
+  readonly name: string;
+  readonly policy: CacheErrorPolicy;
+  /** A call (batch, or get/set round) not answered within this many ms is a fault. */
+  readonly timeoutMs: number;
+  readonly logger?: Pick<Logger, 'warn'>;
+}
+
+/** The two ends of a hit's promise. */
+export interface HitCallbacks {
+  resolve(result: HitResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Everything a remote store (Redis, get/set) does about faults, in one
+ * place: the deadline of each call, the answer given without the cache
+ * (`'allow'`: admitted; `'deny'`: {@link CacheUnavailableException}, a 503),
+ * the outage state with one warning when it starts and one when it ends,
+ * and the rule that keeps work for a hung cache bounded.
+ *
+ * - A call that throws, or whose deadline passes unanswered, is a fault.
+ * - While some call hangs (its deadline passed, the cache has not answered
+ *   it yet), new hits are answered at once without the cache, except one
+ *   probe call per second: requests never queue behind a dead cache, and the
+ *   client library holds at most one call per second of outage.
+ * - An outage ends at the first call answered in time after a quiet second
+ *   without faults; a call started before the last outage ended that fails
+ *   late does not start a new one.
+ */
+export class CacheFaults {
+  readonly timeoutMs: number;
+  private down = false;
+  /** `performance.now()` of the last fault, of the end of the last outage, of the last probe. */
+  private lastFaultAt = -Infinity;
+  private recoveredAt = -Infinity;
+  private probedAt = -Infinity;
+  /** Calls whose deadline passed and that the cache has not answered (or failed) yet. */
+  private hanging = 0;
+
+  constructor(private readonly options: CacheFaultOptions) {
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /** Whether an outage is in progress (from its first fault until it is over). */
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  /** Calls past their deadline that the cache still holds. */
+  get hangingCalls(): number {
+    return this.hanging;
+  }
+
+  /** `false` while the cache hangs: answer {@link withoutCache} instead of calling it (but for one probe a second). */
+  mayCall(): boolean {
+    if (this.hanging === 0) return true;
+    const now = performance.now();
+    if (now - this.probedAt < Math.max(this.timeoutMs, MIN_PROBE_INTERVAL_MS)) return false;
+    this.probedAt = now;
+    return true;
+  }
+
+  /**
+   * The deadline of one call, started now, `ms` long (default: the
+   * timeout). `onExpired` answers the call's hits; the store then reports
+   * the late answer, if one ever comes, with {@link lateAnswer}.
+   */
+  deadline(onExpired: () => void, ms: number = this.timeoutMs): CallDeadline {
+    const startedAt = performance.now();
+    return new CallDeadline(ms, () => {
+      this.hanging++;
+      this.probedAt = performance.now();
+      this.failed(new Error(`no answer within ${this.timeoutMs} ms`), startedAt);
+      onExpired();
+    });
+  }
+
+  /** A call whose deadline had expired was answered (or failed) at last: it no longer hangs. */
+  lateAnswer(): void {
+    if (this.hanging > 0) this.hanging--;
+  }
+
+  /** A call was answered in time: ends an outage after a quiet second. */
+  succeeded(): void {
+    if (this.down && performance.now() - this.lastFaultAt >= RECOVERY_QUIET_MS) {
+      this.down = false;
+      this.recoveredAt = performance.now();
+      this.logger.warn(`Throttle cache '${this.options.name}' is available again; throttling resumed.`);
+    }
+  }
+
+  /** A call started at `startedAt` (`performance.now()`) failed: starts an outage, with its one warning. */
+  failed(error: unknown, startedAt: number = performance.now()): void {
+    this.lastFaultAt = performance.now();
+    if (this.down || startedAt <= this.recoveredAt) return;
+    this.down = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    const outcome = this.options.policy === 'allow' ? 'letting requests through' : 'answering 503';
+    this.logger.warn(`Throttle cache '${this.options.name}' is unavailable (${reason}); ${outcome} until it recovers.`);
+  }
+
+  private get logger(): Pick<Logger, 'warn'> {
+    return this.options.logger ?? defaultCacheLogger;
+  }
+
+  /** The policy's answer for a hit decided without the cache: admitted, or a {@link CacheUnavailableException}. */
+  answer(hit: HitCallbacks, now: number | undefined): void {
+    if (this.options.policy === 'deny') hit.reject(new CacheUnavailableException());
+    else hit.resolve(admitted(now));
+  }
+
+  /** {@link answer} as a promise, for a hit refused before it was queued. */
+  withoutCache(now: number | undefined): Promise<HitResult> {
+    if (this.options.policy === 'deny') return Promise.reject(new CacheUnavailableException());
+    return Promise.resolve(admitted(now));
+  }
+}
+
+function admitted(now: number | undefined): HitResult {
+  return { allowed: true, now: now ?? monotonicSeconds(), count: 0, oldest: null };
+}
+
+/** The module's logger when none is given. */
+export const defaultCacheLogger: Pick<Logger, 'warn'> = new Logger('RestflowThrottle');

@@ -1,0 +1,41 @@
+import { SCRIPT_HEAD, scriptSha } from './sliding-log.lua';
+
+/**
+ * GCRA (the generic cell rate algorithm) as one Redis step: one number per
+ * key, the theoretical arrival time `tat`, kept as a STRING with 17
+ * significant digits (exact for a double) and expiring when `tat` is
+ * reached, after which "no key" and "tat <= now" are the same state.
+ *
+ * With `interval = duration / limit`, a hit at `now` is allowed iff
+ * `max(tat, now) + interval - now <= duration`; then `tat` becomes
+ * `max(tat, now) + interval`. A denied hit changes nothing. The reply has
+ * the sliding log's shape (see `throttle-store.ts` and docs/algorithms.md):
+ * denied, `count = limit` and `oldest = nextAllowedAt - duration`; allowed,
+ * `count` slots in use and `oldest + duration - now` until one more frees.
+ * The operations are those of the reference model, in the same order, so
+ * decisions agree bit for bit.
+ *
+ * Arguments, clock, expiry and reply as in {@link SCRIPT_HEAD}.
+ */
+export const GCRA_SCRIPT = `${SCRIPT_HEAD}
+if limit <= 0 then return '0 ' .. stamp .. ' 0 - ' .. server end
+local interval = duration / limit
+local stored = redis.pcall('GET', key)
+local tat = now
+if type(stored) == 'table' then
+  redis.call('DEL', key)
+elseif stored then
+  tat = math.max(tonumber(stored) or now, now)
+end
+if tat + interval - now <= duration then
+  local newTat = tat + interval
+  redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.max(1, math.ceil((newTat - now) * 1000)))
+  local count = math.min(limit, math.ceil((newTat - now) / interval))
+  local oldest = newTat - duration - (count - 1) * interval
+  return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest) .. ' ' .. server
+end
+local nextAllowedAt = tat + interval - duration
+return '0 ' .. stamp .. ' ' .. ARGV[1] .. ' ' .. string.format('%.17g', nextAllowedAt - duration) .. ' ' .. server
+`;
+
+export const GCRA_SHA = scriptSha(GCRA_SCRIPT);

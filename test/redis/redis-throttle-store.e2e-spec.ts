@@ -1,0 +1,125 @@
+/**
+ * The Redis store itself, against redis-server processes of the test's own:
+ * a busy process is not an outage, a request answered without Redis leaves
+ * no trace, work for a frozen server stays bounded, and an expired log of
+ * any length is trimmed in a few commands.
+ */
+import { Redis } from 'ioredis';
+import { CacheFaults } from '../../lib/stores/cache-faults';
+import { IoredisConnection } from '../../lib/stores/redis-client';
+import { RedisThrottleStore } from '../../lib/stores/redis.store';
+import type { HitResult } from '../../lib/stores/throttle-store';
+import { RedisServer } from '../helpers/redis-server';
+
+class Warnings {
+  readonly lines: string[] = [];
+  warn(message: unknown): void {
+    this.lines.push(String(message));
+  }
+}
+
+let server: RedisServer;
+const clients: Redis[] = [];
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterEach(() => server.thaw());
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  await server?.dispose();
+});
+
+function storeOn(options: { policy?: 'allow' | 'deny'; timeoutMs?: number } = {}): { store: RedisThrottleStore; faults: CacheFaults; warnings: Warnings; client: Redis } {
+  const client = new Redis({ host: '127.0.0.1', port: server.port });
+  client.on('error', () => undefined);
+  clients.push(client);
+  const warnings = new Warnings();
+  const faults = new CacheFaults({ name: 'redis', policy: options.policy ?? 'allow', timeoutMs: options.timeoutMs ?? 200, logger: warnings });
+  return { store: new RedisThrottleStore(new IoredisConnection(client), faults), faults, warnings, client };
+}
+
+const busy = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const settle = <T>(promises: Array<Promise<T>>) => Promise.allSettled(promises);
+
+it('a process busy for longer than cacheTimeoutMs is not an outage: exactly the limit admitted, no warning', async () => {
+  const { store, warnings } = storeOn({ timeoutMs: 200 });
+  await store.hit('warmup', 1, 60, undefined); // connected, offset learned
+  const pending = Array.from({ length: 50 }, () => store.hit('busy', 10, 60, undefined));
+  await nextTurn(); // the batch is written...
+  busy(300); // ...and the process is blocked while Redis answers
+  const results = await Promise.all(pending);
+  expect(results.filter((r) => r.allowed)).toHaveLength(10);
+  expect(await server.command('LLEN', 'busy')).toBe(10);
+  expect(warnings.lines).toEqual([]);
+});
+
+describe.each(['allow', 'deny'] as const)("a frozen server (SIGSTOP) with '%s'", (policy) => {
+  it('requests answered during the freeze leave no trace once it resumes, and work for it stays bounded', async () => {
+    const { store, faults, warnings } = storeOn({ policy, timeoutMs: 100 });
+    const key = `frozen-${policy}`;
+    expect((await store.hit(key, 5, 60, undefined)).allowed).toBe(true); // the offset is learned here
+    server.freeze();
+    const during: Array<PromiseSettledResult<HitResult>> = [];
+    for (let i = 0; i < 8; i++) during.push(...(await settle([store.hit(key, 5, 60, undefined)])));
+    // Many more while it hangs: answered at once, not sent.
+    during.push(...(await settle(Array.from({ length: 200 }, () => store.hit(key, 5, 60, undefined)))));
+    for (const outcome of during) {
+      if (policy === 'allow') expect(outcome).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
+      else expect(outcome).toMatchObject({ status: 'rejected', reason: { status: 503 } });
+    }
+    expect(faults.hangingCalls).toBe(1); // one probe batch held by the client, not 208 hits
+    expect(warnings.lines.filter((w) => /unavailable/.test(w))).toHaveLength(1);
+
+    server.thaw();
+    for (let i = 0; i < 100 && faults.hangingCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(faults.hangingCalls).toBe(0);
+    expect(await server.command('LLEN', key)).toBe(1); // only the hit answered by Redis itself
+    const after = await store.hit(key, 5, 60, undefined);
+    expect(after).toMatchObject({ allowed: true, count: 2 });
+  });
+});
+
+it('a hit whose expiry has passed on the server clock is not applied, and is a fault', async () => {
+  const { store, warnings } = storeOn({ timeoutMs: 100 });
+  expect((await store.hit('expiry', 5, 60, undefined)).allowed).toBe(true);
+  // Pretend the server clock is far ahead of what the store learned: every hit now arrives "late".
+  (store as unknown as { clockOffset: number }).clockOffset -= 3600;
+  expect((await store.hit('expiry', 5, 60, undefined)).allowed).toBe(true); // answered by the policy
+  expect(warnings.lines[0]).toMatch(/after its deadline/);
+  expect(await server.command('LLEN', 'expiry')).toBe(1);
+});
+
+it('a log of 300000 stamps expiring at once is dropped with one LTRIM and a few LINDEX, exactly', async () => {
+  const key = 'worst';
+  for (let done = 0; done < 300_000; done += 10_000) {
+    await server.command('RPUSH', key, ...Array.from({ length: 10_000 }, (_, i) => String(2000 - (done + i) / 1e6)));
+  }
+  // 1999.7 < stamps <= 2000, newest first; at now = 2000.5 with 1 s, stamps <= 1999.5 expire: none yet.
+  const { store } = storeOn({ timeoutMs: 5000 });
+  const before = await server.commandCalls();
+  const result = await store.hit(key, 300_000, 1, 2000.8500005); // keeps the 150000 stamps above 1999.8500005
+  const after = await server.commandCalls();
+  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  expect(result).toMatchObject({ allowed: true, count: 150_001 });
+  expect(await server.command('LLEN', key)).toBe(150_001);
+  expect(delta('ltrim')).toBe(1);
+  expect(delta('rpop')).toBe(0);
+  expect(delta('lindex')).toBeLessThanOrEqual(2 + Math.ceil(Math.log2(300_000)) + 1);
+  // Everything expired: one DEL, then the log restarts at one.
+  expect(await store.hit(key, 300_000, 1, 2003)).toMatchObject({ allowed: true, count: 1, oldest: 2003 });
+  expect(await server.command('LLEN', key)).toBe(1);
+});
+
+it('a connection that is down answers at once with the policy, one warning', async () => {
+  const { store, warnings, client } = storeOn({ policy: 'deny' });
+  client.disconnect();
+  await expect(store.hit('down', 1, 60, undefined)).rejects.toMatchObject({ status: 503 });
+  await expect(store.hit('down', 1, 60, undefined)).rejects.toMatchObject({ status: 503 });
+  expect(warnings.lines).toHaveLength(1);
+  expect(warnings.lines[0]).toMatch(/'redis' is unavailable/);
+});
