@@ -1,0 +1,86 @@
+import { ioredisConnectionOf } from './redis-client';
+import { isInProcessStore, keyvStoreConnection, keyvStoresOf } from './redis-clients/keyv';
+import { isNodeRedisClient, NodeRedisConnection } from './redis-clients/node-redis';
+import type { RedisConnection } from './redis-connection';
+
+/**
+ * The Redis behind a cache, in whatever form the app holds it, so that every
+ * form gets the same atomic Lua path:
+ *
+ * - a client given directly: ioredis or iovalkey (`Redis`, `Cluster`),
+ *   node-redis (`createClient()`, `createCluster()`);
+ * - a cache-manager 5 cache whose store exposes its client as `store.client`
+ *   (`cache-manager-ioredis-yet`, and node-redis based stores);
+ * - a Keyv instance, or a cache-manager 6/7 cache such as Nest's
+ *   `CACHE_MANAGER`, over `@keyv/redis` (node-redis) or `@keyv/valkey`
+ *   (iovalkey). A tiered cache is driven through its first Redis tier.
+ *
+ * Only structural checks: no Redis library is imported, they are all
+ * optional peers. `undefined` when no Redis client can be reached.
+ */
+export function findRedisConnection(cacheOrClient: unknown): RedisConnection | undefined {
+  const direct = clientConnection(cacheOrClient);
+  if (direct !== undefined) return direct;
+  const keyvStores = keyvStoresOf(cacheOrClient);
+  if (keyvStores !== undefined) {
+    for (const store of keyvStores) {
+      const connection = keyvStoreConnection(store, ioredisConnectionOf);
+      if (connection !== undefined) return connection;
+    }
+    return undefined;
+  }
+  // A cache-manager 5 cache on a node-redis based store (cache-manager-redis-yet).
+  if (typeof cacheOrClient === 'object' && cacheOrClient !== null && 'store' in cacheOrClient) {
+    const store: unknown = cacheOrClient.store;
+    if (typeof store === 'object' && store !== null && 'client' in store && isNodeRedisClient(store.client)) return new NodeRedisConnection(store.client);
+  }
+  return undefined;
+}
+
+/**
+ * Whether a cache is shared between processes yet can only be driven
+ * through get/set (memcached, a database, a Keyv store we do not know, a
+ * Redis store whose client cannot be reached): on it, each process keeps
+ * the limit exactly for itself only, so N processes may admit up to N times
+ * the limit. In-process caches (Keyv's default `Map`, cache-manager's memory
+ * store, an LRU) are not shared; neither is a cache whose Redis client we
+ * drive atomically. A plain `{ get, set }` object tells nothing about where
+ * it keeps its data, so it is not reported.
+ */
+export function isSharedGetSetCache(cache: unknown): boolean {
+  return sharedGetSetStoreName(cache) !== undefined;
+}
+
+/**
+ * The name of the store that makes {@link isSharedGetSetCache} true, for
+ * the startup warning (`KeyvPostgres`, `cache-manager store "memcached"`),
+ * else `undefined`.
+ */
+export function sharedGetSetStoreName(cache: unknown): string | undefined {
+  if (findRedisConnection(cache) !== undefined) return undefined;
+  const keyvStores = keyvStoresOf(cache);
+  if (keyvStores !== undefined) {
+    const shared = keyvStores.find((store) => !isInProcessStore(store));
+    return shared === undefined ? undefined : `Keyv store ${nameOf(shared)}`;
+  }
+  if (typeof cache !== 'object' || cache === null || !('store' in cache)) return undefined;
+  const store: unknown = cache.store;
+  // cache-manager 5's memory store counts its LRU's entries in `size`, as a Map does.
+  if (typeof store !== 'object' || store === null || isInProcessStore(store)) return undefined;
+  return `cache-manager store ${nameOf(store)}`;
+}
+
+/** A Redis client given directly, or a cache-manager 5 cache on an ioredis client. */
+function clientConnection(value: unknown): RedisConnection | undefined {
+  if (isNodeRedisClient(value)) return new NodeRedisConnection(value);
+  return ioredisConnectionOf(value);
+}
+
+function nameOf(store: unknown): string {
+  if (typeof store === 'object' && store !== null) {
+    if ('name' in store && typeof store.name === 'string' && store.name !== '') return `"${store.name}"`;
+    const constructorName = (store as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof constructorName === 'string' && constructorName !== 'Object') return constructorName;
+  }
+  return '(unnamed)';
+}

@@ -1,0 +1,114 @@
+import type { RedisConnection } from '../redis-connection';
+
+/**
+ * A node-redis client (`createClient()` of the `redis` / `@redis/client`
+ * packages, v4 and later), described structurally: node-redis is an
+ * optional peer, so the library never imports it.
+ */
+export interface NodeRedisClientLike {
+  sendCommand(args: readonly string[]): Promise<unknown>;
+  /** `true` from `connect()` until `close()`/`destroy()`, reconnections included. */
+  readonly isOpen: boolean;
+  /** `true` while the socket is connected and usable. */
+  readonly isReady: boolean;
+}
+
+/** A node-redis Cluster (`createCluster()`): each command is routed by the key it names first. */
+export interface NodeRedisClusterLike {
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: readonly string[]): Promise<unknown>;
+  readonly isOpen: boolean;
+  /** Absent before node-redis 6. */
+  readonly isReady?: boolean;
+  getSlotMaster(slot: number): unknown;
+}
+
+/**
+ * A node-redis client or cluster as a {@link RedisConnection}. node-redis
+ * writes every command issued in the same tick in one go (auto-pipelining),
+ * so sending the batch's commands one after another in one tick is one
+ * write, one round trip; on a Cluster, one write per node.
+ *
+ * `connect` is how a client that is not connected yet gets connected (the
+ * Keyv store's `getClient()`, which connects lazily); a client the app
+ * handed over itself is the app's to connect, as node-redis requires.
+ */
+export class NodeRedisConnection implements RedisConnection {
+  readonly library = 'node-redis';
+  readonly cluster: boolean;
+  private connecting?: Promise<unknown>;
+  /** Once open, a client that is closed again was closed by the app: it is not reopened behind its back. */
+  private wasOpen = false;
+
+  constructor(
+    private readonly client: NodeRedisClientLike | NodeRedisClusterLike,
+    private readonly connect?: () => Promise<unknown>,
+  ) {
+    this.cluster = isNodeRedisCluster(client);
+  }
+
+  isReady(): boolean {
+    if (this.client.isOpen) {
+      this.wasOpen = true;
+      return this.client.isReady ?? true;
+    }
+    // A lazily connected client is not open yet: the first sends connect it, and wait for that.
+    return this.connect !== undefined && !this.wasOpen;
+  }
+
+  async send(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> {
+    if (this.client.isOpen) this.wasOpen = true;
+    else if (this.connect !== undefined && !this.wasOpen) {
+      this.connecting ??= this.connect().finally(() => {
+        this.connecting = undefined;
+        this.wasOpen ||= this.client.isOpen;
+      });
+      await this.connecting;
+    }
+    const client = this.client;
+    const sent = isNodeRedisCluster(client)
+      ? commands.map((command) => client.sendCommand(firstKeyOf(command), false, command))
+      : commands.map((command) => client.sendCommand(command));
+    const settled = await Promise.allSettled(sent);
+    return settled.map((outcome) => {
+      if (outcome.status === 'fulfilled') return outcome.value;
+      // An error Redis answered is that command's reply; anything else means the connection failed.
+      if (isErrorReply(outcome.reason)) return outcome.reason;
+      throw outcome.reason;
+    });
+  }
+}
+
+/** A node-redis client or cluster, told apart from ioredis (which has `pipeline()` and a `status`). */
+export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike | NodeRedisClusterLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate.sendCommand === 'function' && typeof candidate.isOpen === 'boolean' && typeof candidate.pipeline !== 'function';
+}
+
+function isNodeRedisCluster(client: NodeRedisClientLike | NodeRedisClusterLike): client is NodeRedisClusterLike {
+  return typeof (client as Partial<NodeRedisClusterLike>).getSlotMaster === 'function';
+}
+
+/**
+ * The key a command is routed by on a Cluster: for EVAL/EVALSHA/FCALL the
+ * first of their `numkeys` keys; a keyless command (`SCRIPT`, `TIME`) goes
+ * to any node; otherwise the first argument.
+ */
+function firstKeyOf(command: readonly string[]): string | undefined {
+  const name = command[0].toUpperCase();
+  if (name.startsWith('EVAL') || name.startsWith('FCALL')) return Number(command[2]) > 0 ? command[3] : undefined;
+  if (name === 'SCRIPT' || name === 'TIME') return undefined;
+  return command[1];
+}
+
+/**
+ * node-redis answers a Redis error as an `ErrorReply` (v4 and later; `SimpleError`
+ * and `BlobError` extend it in v5). Without importing node-redis, the class is
+ * recognised by name along the prototype chain.
+ */
+function isErrorReply(error: unknown): error is Error {
+  for (let proto: unknown = error; proto !== null && typeof proto === 'object'; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'ErrorReply') return true;
+  }
+  return false;
+}
