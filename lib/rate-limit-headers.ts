@@ -3,48 +3,92 @@ import type { RateDecision } from './throttles/simple-rate.throttle';
 
 /**
  * Rate-limit response headers from the decisions a request already got, so
- * they cost no cache call. `'ietf'`: draft-ietf-httpapi-ratelimit-headers
- * `RateLimit-Policy` (one item per throttle, named by its scope, with quota
- * `q` and window `w`) and `RateLimit` (the item closest to its limit, with
- * remaining `r` and seconds `t` until one more request is free). `'legacy'`:
- * `X-RateLimit-Limit/-Remaining/-Reset` of that same item.
+ * they cost no cache call (docs/headers.md).
+ *
+ * `'ietf'`, draft-ietf-httpapi-ratelimit-headers-11: `RateLimit-Policy`
+ * lists one quota policy per throttle of the route, named by its scope (a
+ * structured-field String), with the quota `q` and the window `w` in whole
+ * seconds; `RateLimit` carries the one service limit closest to being
+ * exhausted: remaining quota `r` and effective window `t`, the seconds
+ * within which no more than `r` requests will be admitted (when one more
+ * becomes free). `'legacy'`: `X-RateLimit-Limit`, `-Remaining` and `-Reset`
+ * (seconds) of that same policy, as `@nestjs/throttler` sends them.
+ *
+ * The sliding log and GCRA report their state in the same shape (see
+ * `lib/stores/throttle-store.ts`), so `r = limit - count` and
+ * `t = duration - (now - oldest)` hold for both. On a denied request `t`
+ * is computed exactly as DRF's wait, so it never exceeds `Retry-After`.
  */
 export function rateLimitHeaders(mode: Exclude<RateLimitHeaders, false>, decisions: readonly RateDecision[]): Record<string, string> {
-  let closest: RateDecision | undefined;
-  let closestRemaining = Infinity;
-  let closestReset = 0;
-  const policies: string[] = [];
-  for (const decision of decisions) {
-    const remaining = Math.max(0, decision.numRequests - decision.count);
-    const reset = resetSeconds(decision);
-    policies.push(`${policyName(decision)};q=${decision.numRequests};w=${Math.round(decision.duration)}`);
-    if (remaining < closestRemaining || (remaining === closestRemaining && reset > closestReset)) {
-      closest = decision;
-      closestRemaining = remaining;
-      closestReset = reset;
-    }
+  if (decisions.length === 0) return {};
+  let closest = 0;
+  const limits: ServiceLimit[] = [];
+  for (let i = 0; i < decisions.length; i++) {
+    const limit = serviceLimit(decisions[i]);
+    limits.push(limit);
+    const best = limits[closest];
+    if (limit.remaining < best.remaining || (limit.remaining === best.remaining && (limit.reset ?? 0) > (best.reset ?? 0))) closest = i;
   }
-  if (closest === undefined) return {};
+  const chosen = limits[closest];
+  const decision = decisions[closest];
   if (mode === 'legacy') {
-    return {
-      'X-RateLimit-Limit': String(closest.numRequests),
-      'X-RateLimit-Remaining': String(closestRemaining),
-      'X-RateLimit-Reset': String(closestReset),
+    const headers: Record<string, string> = {
+      'X-RateLimit-Limit': String(decision.numRequests),
+      'X-RateLimit-Remaining': String(chosen.remaining),
     };
+    if (chosen.reset !== undefined) headers['X-RateLimit-Reset'] = String(chosen.reset);
+    return headers;
   }
-  return {
-    'RateLimit-Policy': policies.join(', '),
-    RateLimit: `${policyName(closest)};r=${closestRemaining};t=${closestReset}`,
-  };
+  const names = policyNames(decisions);
+  const policies = decisions.map((d, i) => `${names[i]};q=${d.numRequests};w=${windowSeconds(d.duration)}`);
+  const reset = chosen.reset === undefined ? '' : `;t=${chosen.reset}`;
+  return { 'RateLimit-Policy': policies.join(', '), RateLimit: `${names[closest]};r=${chosen.remaining}${reset}` };
 }
 
-/** Whole seconds until the oldest counted request leaves the window (one more is free then). */
-function resetSeconds(decision: RateDecision): number {
-  if (decision.oldest === null) return 0;
-  return Math.max(0, Math.ceil(decision.oldest + decision.duration - decision.now));
+/** One throttle's current service limit. */
+interface ServiceLimit {
+  /** Requests still admitted in the window (`r`). */
+  readonly remaining: number;
+  /** Whole seconds until one more is admitted (`t`); unknown when the decision was made without the cache. */
+  readonly reset: number | undefined;
 }
 
-/** A structured-field string naming the throttle's scope. */
-function policyName(decision: RateDecision): string {
-  return JSON.stringify(decision.scope ?? 'default');
+function serviceLimit(decision: RateDecision): ServiceLimit {
+  const remaining = Math.max(0, decision.numRequests - decision.count);
+  // An admitted request always leaves itself in the window; an empty one means the cache was not asked (a fault).
+  if (decision.oldest === null && decision.allowed) return { remaining, reset: undefined };
+  // The same expression as DRF's wait (lib/throttles/wait.ts), so that `t` and `Retry-After` round alike.
+  const left = decision.oldest === null ? decision.duration : decision.duration - (decision.now - decision.oldest);
+  return { remaining, reset: Math.max(0, Math.ceil(left)) };
+}
+
+/** `w` must be a positive whole number of seconds. */
+function windowSeconds(duration: number): number {
+  return Math.max(1, Math.round(duration));
+}
+
+/**
+ * Each throttle's scope as a structured-field String (`"default"` with no
+ * scope); a name already used on the route gets `-2`, `-3`... so that every
+ * policy of a response has its own name and the same one on every response.
+ */
+function policyNames(decisions: readonly RateDecision[]): string[] {
+  const seen = new Map<string, number>();
+  return decisions.map((decision) => {
+    const base = decision.scope || 'default';
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return sfString(n === 1 ? base : `${base}-${n}`);
+  });
+}
+
+/** RFC 9651 sf-string: printable ASCII only, `"` and `\` escaped; anything else becomes `?`. */
+function sfString(text: string): string {
+  let out = '"';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if (char === '"' || char === '\\') out += `\\${char}`;
+    else out += code >= 0x20 && code <= 0x7e && char.length === 1 ? char : '?';
+  }
+  return `${out}"`;
 }

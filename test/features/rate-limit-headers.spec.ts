@@ -1,0 +1,36 @@
+import { rateLimitHeaders } from '../../lib/rate-limit-headers';
+import type { RateDecision } from 'restflow-throttle';
+
+/** A decision as a store would return it, at now = 100. */
+function decision(part: Partial<RateDecision>): RateDecision {
+  return { allowed: true, now: 100, count: 1, oldest: 100, numRequests: 5, duration: 60, scope: 'user', key: 'k', ...part };
+}
+
+describe('rateLimitHeaders', () => {
+  it('names policies as structured-field Strings: quotes and backslashes escaped, non-ASCII replaced', () => {
+    const h = rateLimitHeaders('ietf', [decision({ scope: 'a"b\\c' }), decision({ scope: 'café\n' })]);
+    expect(h['RateLimit-Policy']).toBe('"a\\"b\\\\c";q=5;w=60, "caf??";q=5;w=60');
+  });
+
+  it('gives every policy of a route its own name, "default" when a throttle has no scope', () => {
+    const h = rateLimitHeaders('ietf', [decision({ scope: undefined }), decision({ scope: 'user' }), decision({ scope: 'user', count: 4 })]);
+    expect(h['RateLimit-Policy']).toBe('"default";q=5;w=60, "user";q=5;w=60, "user-2";q=5;w=60');
+    expect(h.RateLimit).toBe('"user-2";r=1;t=60');
+  });
+
+  it('a denied request with no history (a 0/min rate) waits the whole window, as Retry-After says', () => {
+    const h = rateLimitHeaders('ietf', [decision({ allowed: false, count: 0, oldest: null, numRequests: 0 })]);
+    expect(h).toEqual({ 'RateLimit-Policy': '"user";q=0;w=60', RateLimit: '"user";r=0;t=60' });
+  });
+
+  it('a request admitted without the cache (a fault) has no known effective window: t and X-RateLimit-Reset are left out', () => {
+    const admitted = decision({ count: 0, oldest: null });
+    expect(rateLimitHeaders('ietf', [admitted]).RateLimit).toBe('"user";r=5');
+    expect(rateLimitHeaders('legacy', [admitted])).toEqual({ 'X-RateLimit-Limit': '5', 'X-RateLimit-Remaining': '5' });
+  });
+
+  it('rounds t up, and w to a positive whole number of seconds', () => {
+    const h = rateLimitHeaders('ietf', [decision({ duration: 0.4, oldest: 99.9, count: 5 })]);
+    expect(h).toEqual({ 'RateLimit-Policy': '"user";q=5;w=1', RateLimit: '"user";r=0;t=1' });
+  });
+});
