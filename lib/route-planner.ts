@@ -7,7 +7,9 @@ import { RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
 import type { RestflowThrottleOptions } from './restflow-throttle.options';
 import { RouteThrottleGuard, type RouteStep } from './route-throttle.guard';
 import { ThrottleInstances } from './throttle-instances';
+import { ThrottleSettings } from './throttle-settings';
 import { describeHandler, resolveHandlerThrottling } from './throttle-plan';
+import { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
 import { SimpleRateThrottle } from './throttles/simple-rate.throttle';
 
 /** A throttled handler found at startup, and the module it lives in (whose DI builds its throttles). */
@@ -34,6 +36,7 @@ export class RoutePlanner implements OnModuleInit {
   constructor(
     @Inject(RESTFLOW_THROTTLE_OPTIONS) private readonly options: RestflowThrottleOptions,
     private readonly modules: ModulesContainer,
+    private readonly settings: ThrottleSettings,
     moduleRef: ModuleRef,
   ) {
     this.instances = new ThrottleInstances(moduleRef);
@@ -66,9 +69,15 @@ export class RoutePlanner implements OnModuleInit {
       try {
         const throttling = resolveHandlerThrottling(guard.controller, guard.handler, defaultThrottles);
         const steps: RouteStep[] = [];
+        let scoped = false;
         for (const type of throttling.throttleTypes) {
-          const throttle = (await this.instances.of(type, hostRef)).forRoute({ name, scope: throttling.scope, declared: throttling.declared });
+          const instance = await this.instances.of(type, hostRef);
+          scoped ||= instance instanceof ScopedRateThrottle;
+          const throttle = instance.forRoute({ name, scope: throttling.scope, declared: throttling.declared });
           if (throttle !== null) steps.push({ throttle, rate: plainRateThrottle(throttle) });
+        }
+        if (throttling.scope !== undefined && !scoped) {
+          this.settings.logger.warn(`${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`);
         }
         guard.plan = { name, steps, headers };
       } catch (error) {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, expect, jest } from '@jest/globals';
-import type { Cache } from 'cache-manager';
 import type { Server } from 'node:http';
 import { RESTFLOW_THROTTLE_CACHE, SimpleRateThrottle } from 'restflow-throttle';
 import { createSampleApp } from '../../sample/app.factory';
@@ -33,7 +32,7 @@ export async function startSample(platform: Platform, settings: Partial<SampleSe
       ...served,
       clock,
       async resetCaches() {
-        await (app.get(RESTFLOW_THROTTLE_CACHE) as Cache).reset();
+        await (app.get(RESTFLOW_THROTTLE_CACHE) as { reset(): unknown }).reset();
         await caches.caches.throttling.reset();
       },
       async close() {
