@@ -123,3 +123,13 @@ it('a connection that is down answers at once with the policy, one warning', asy
   expect(warnings.lines).toHaveLength(1);
   expect(warnings.lines[0]).toMatch(/'redis' is unavailable/);
 });
+
+it('the binary search drops a stamp equal to the cutoff wherever it lies in the log', async () => {
+  const { store } = storeOn({ timeoutMs: 5000 });
+  for (const [count, cutoff] of [[10, 5], [10, 2], [7, 3], [2, 0]]) {
+    const key = `cut-${count}-${cutoff}`;
+    for (let t = 0; t < count; t++) await store.hit(key, 100, 20, 1000 + t);
+    const result = await store.hit(key, 100, 20, 1020 + cutoff); // stamps <= 1000 + cutoff expire
+    expect(result).toMatchObject({ allowed: true, count: count - cutoff, oldest: 1000 + cutoff + 1 });
+  }
+});
