@@ -44,9 +44,8 @@ export class AppModule {
       ],
       controllers: [HomeController],
       providers: [
-        // Authentication first: the root module's global guards run before those of the
-        // modules it imports, so the throttles see request.user (DRF: throttles run after
-        // authentication).
+        // Authentication: the throttles run after every guard, wherever it is declared,
+        // so they see request.user (DRF: throttles run after authentication).
         { provide: APP_GUARD, useClass: TokenAuthGuard },
       ],
     };

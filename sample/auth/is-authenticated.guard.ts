@@ -2,9 +2,8 @@ import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from
 
 /**
  * DRF's `IsAuthenticated` permission: anonymous requests are refused with
- * 401. Bind it as `@UseGuards(IsAuthenticatedGuard, ThrottleGuard)` so that,
- * as in DRF, the permission runs before the throttles and a refused request
- * never uses up anyone's quota.
+ * 401. Throttles always run after guards, so, as in DRF, the permission
+ * runs before the throttles and a refused request never uses up anyone's quota.
  */
 @Injectable()
 export class IsAuthenticatedGuard implements CanActivate {
