@@ -39,3 +39,6 @@ export { MemoryThrottleStore } from './stores/memory.store';
 export type { HitResult, ThrottleAlgorithm, ThrottleStore } from './stores/throttle-store';
 export { ThrottleSettings } from './throttle-settings';
 export { ThrottleStores } from './throttle-stores';
+
+export { ThrottleEvents, type CacheOutageEvent, type ThrottleDecisionEvent, type ThrottleEventListener } from './throttle-events';
+export { ManualClock, resetThrottles } from './testing';

@@ -14,6 +14,8 @@ const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'memoryCacheMaxKeys',
   'headers',
   'clock',
+  'events',
+  'eventKeySecret',
 ]);
 
 /** setTimeout's largest delay: a larger one silently becomes 1 ms. */
@@ -72,7 +74,21 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
     fail(`headers must be false, 'ietf' or 'legacy', got ${JSON.stringify(o.headers)}.`);
   }
   if (o.clock !== undefined && typeof o.clock !== 'function') fail('clock must be a function returning seconds.');
+  if (o.events !== undefined) {
+    const listeners: unknown[] = Array.isArray(o.events) ? o.events : [o.events];
+    listeners.forEach((l, i) => isListener(l) || fail(`events${Array.isArray(o.events) ? `[${i}]` : ''} must be an object with a decision() and/or cacheOutage() method.`));
+  }
+  if (o.eventKeySecret !== undefined && !(typeof o.eventKeySecret === 'string' && o.eventKeySecret !== '')) {
+    fail('eventKeySecret must be a non-empty string.');
+  }
   return { ...options };
+}
+
+function isListener(value: unknown): boolean {
+  const l = value as Record<string, unknown> | null;
+  if (typeof l !== 'object' || l === null) return false;
+  const methods = [l.decision, l.cacheOutage].filter((m) => m !== undefined);
+  return methods.length > 0 && methods.every((m) => typeof m === 'function');
 }
 
 function isPlainMap(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,6 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { ThrottleStore } from './stores/throttle-store';
+import type { ThrottleEventListener } from './throttle-events';
 import type { ThrottleType } from './throttles/base.throttle';
 
 /**
@@ -53,6 +54,16 @@ export interface RestflowThrottleOptions {
    * over Redis's server time, so tests can drive time; default: a monotonic clock.
    */
   clock?: () => number;
+  /**
+   * Listeners of every throttle decision and every cache outage (metrics,
+   * audit; docs/metrics.md). None by default, and then nothing is built.
+   */
+  events?: ThrottleEventListener | ThrottleEventListener[];
+  /**
+   * The secret of the key hash in decision events. Default: random per
+   * process; give the same one to every process so their hashes match.
+   */
+  eventKeySecret?: string;
 }
 
 /** A class that makes the options, for `forRootAsync({ useClass })` / `useExisting`. */

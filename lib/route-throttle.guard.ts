@@ -3,6 +3,7 @@ import { targetFor, type ThrottleTarget } from './contexts';
 import { ThrottledException } from './exceptions/throttled.exception';
 import { rateLimitHeaders } from './rate-limit-headers';
 import type { RateLimitHeaders } from './restflow-throttle.options';
+import type { ThrottleEvents } from './throttle-events';
 import type { BaseThrottle } from './throttles/base.throttle';
 import { isThenable, SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
 import type { ThrottleRequest } from './throttles/throttle-request';
@@ -39,6 +40,8 @@ const NO_ERROR: unique symbol = Symbol('no error');
  */
 export class RouteThrottleGuard implements CanActivate {
   plan: RoutePlan | undefined;
+  /** The module's event source, found once per plan (through its rate throttles). */
+  private eventsOf?: { readonly plan: RoutePlan; readonly events: ThrottleEvents | undefined };
 
   constructor(readonly controller: Function, readonly handler: Function) {}
 
@@ -50,6 +53,9 @@ export class RouteThrottleGuard implements CanActivate {
     let request: ThrottleRequest;
     if (context.getType() === 'http') request = context.getArgByIndex(0) as ThrottleRequest;
     else request = (target = targetFor(context)).request;
+    if (this.eventsOf?.plan !== plan) this.eventsOf = { plan, events: eventSource(plan) };
+    const events = this.eventsOf.events?.active ? this.eventsOf.events : undefined;
+    const startedAt = events === undefined ? 0 : performance.now();
 
     const steps = plan.steps;
     const outcomes: unknown[] = new Array(steps.length);
@@ -67,7 +73,7 @@ export class RouteThrottleGuard implements CanActivate {
     }
     if (!pending) {
       if (error !== NO_ERROR) throw error;
-      return this.conclude(plan, outcomes, request, context, target);
+      return this.conclude(plan, outcomes, request, context, target, events, startedAt);
     }
     return Promise.allSettled(outcomes.map((o) => (isThenable(o) ? Promise.resolve(o) : o))).then((settled) => {
       if (error !== NO_ERROR) throw error;
@@ -76,14 +82,23 @@ export class RouteThrottleGuard implements CanActivate {
         if (result.status === 'rejected') throw result.reason;
         outcomes[i] = result.value;
       }
-      return this.conclude(plan, outcomes, request, context, target);
+      return this.conclude(plan, outcomes, request, context, target, events, startedAt);
     });
   }
 
-  private conclude(plan: RoutePlan, outcomes: unknown[], request: ThrottleRequest, context: ExecutionContext, target: ThrottleTarget | undefined): true {
+  private conclude(
+    plan: RoutePlan,
+    outcomes: unknown[],
+    request: ThrottleRequest,
+    context: ExecutionContext,
+    target: ThrottleTarget | undefined,
+    events: ThrottleEvents | undefined,
+    startedAt: number,
+  ): true {
     let denied = false;
     let wait: number | null = null;
     let decisions: RateDecision[] | undefined;
+    const waits = events === undefined ? undefined : new Array<number | null>(outcomes.length).fill(null);
     for (let i = 0; i < outcomes.length; i++) {
       const step = plan.steps[i];
       const outcome = outcomes[i];
@@ -99,8 +114,10 @@ export class RouteThrottleGuard implements CanActivate {
         seconds = checkedWait(step.throttle.wait(request, context));
       }
       denied = true;
+      if (waits !== undefined) waits[i] = seconds;
       if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
     }
+    if (events !== undefined) reportDecisions(events, plan, outcomes, waits!, performance.now() - startedAt);
     const headers = decisions === undefined || plan.headers === false ? undefined : rateLimitHeaders(plan.headers, decisions);
     if (headers !== undefined) setHeaders(context, target, headers);
     if (!denied) return true;
@@ -120,5 +137,35 @@ function setHeaders(context: ExecutionContext, target: ThrottleTarget | undefine
   for (const name in headers) {
     if (typeof response.header === 'function') response.header(name, headers[name]);
     else response.setHeader?.(name, headers[name]);
+  }
+}
+
+/** The module's events, through the first rate throttle of the route (it holds the module's stores). */
+function eventSource(plan: RoutePlan): ThrottleEvents | undefined {
+  const step = plan.steps.find((s) => s.throttle instanceof SimpleRateThrottle);
+  return (step?.throttle as SimpleRateThrottle | undefined)?.throttleEvents();
+}
+
+/** One event per throttle that decided (a rate throttle that skipped the request decided nothing). */
+function reportDecisions(events: ThrottleEvents, plan: RoutePlan, outcomes: unknown[], waits: (number | null)[], latencyMs: number): void {
+  for (let i = 0; i < outcomes.length; i++) {
+    const { throttle, rate } = plan.steps[i];
+    const decision = rate === undefined ? undefined : (outcomes[i] as RateDecision | null);
+    if (decision === null) continue;
+    const scope = (throttle as { scope?: unknown }).scope;
+    const cache = rate === undefined ? null : typeof rate.cache === 'string' ? rate.cache : rate.cache === undefined ? 'default' : 'custom';
+    events.decision({
+      route: plan.name,
+      throttle: throttle.constructor.name,
+      scope: typeof scope === 'string' ? scope : undefined,
+      keyHash: decision === undefined ? null : events.keyHash(decision.key),
+      allowed: decision === undefined ? Boolean(outcomes[i]) : decision.allowed,
+      wait: waits[i],
+      cache,
+      algorithm: rate?.algorithm ?? null,
+      limit: decision?.numRequests ?? null,
+      duration: decision?.duration ?? null,
+      latencyMs,
+    });
   }
 }

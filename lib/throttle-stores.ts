@@ -3,6 +3,7 @@ import type { RestflowThrottleOptions, ThrottleCacheLike } from './restflow-thro
 import { MemoryThrottleStore } from './stores/memory.store';
 import { storeForCache } from './stores/store-for-cache';
 import type { ThrottleStore } from './stores/throttle-store';
+import { ThrottleEvents } from './throttle-events';
 import type { ThrottleSettings } from './throttle-settings';
 
 const DEFAULT_TIMEOUT_MS = 1000;
@@ -16,13 +17,17 @@ const DEFAULT_MAX_KEYS = 500_000;
 export class ThrottleStores {
   /** The module's default cache as given, or the in-memory store it made. */
   readonly defaultCache: ThrottleCacheLike;
+  /** Decision and cache outage listeners (the `events` option, plus `subscribe()`); see docs/metrics.md. */
+  readonly events: ThrottleEvents;
   private readonly stores = new Map<ThrottleCacheLike, ThrottleStore>();
+  private readonly names = new Map<ThrottleStore, string>();
 
   constructor(
     private readonly options: RestflowThrottleOptions,
     private readonly settings: ThrottleSettings,
   ) {
     this.defaultCache = options.cache ?? options.caches?.default ?? new MemoryThrottleStore(options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS);
+    this.events = new ThrottleEvents(options.events, options.eventKeySecret, settings.logger);
   }
 
   /** The store of a cache or alias (`undefined` = the default). Throws, naming the aliases, for an unknown one. */
@@ -38,8 +43,29 @@ export class ThrottleStores {
         logger: this.settings.logger,
       });
       this.stores.set(resolved, store);
+      if (!this.names.has(store)) this.names.set(store, name);
     }
     return store;
+  }
+
+  /** The name a store is known by in events and log lines: `default`, an alias, or `custom`. */
+  nameOf(store: ThrottleStore): string {
+    return this.names.get(store) ?? 'custom';
+  }
+
+  /**
+   * Forgets every count of every store in use (tests: `resetThrottles(app)`
+   * in `restflow-throttle`'s testing helpers). A store that cannot forget
+   * is an error, not a silent no-op.
+   */
+  async reset(): Promise<void> {
+    const stores = this.all();
+    const stuck = stores.filter((store) => typeof store.reset !== 'function');
+    if (stuck.length > 0) {
+      const names = stuck.map((store) => `'${this.nameOf(store)}' (${store.constructor.name})`).join(', ');
+      throw new ImproperlyConfiguredError(`Cannot reset the throttle counts: the store of cache ${names} has no reset().`);
+    }
+    await Promise.all(stores.map((store) => store.reset!()));
   }
 
   /** Every store in use (for `reset()` between tests). */

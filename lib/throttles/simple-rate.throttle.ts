@@ -2,21 +2,18 @@ import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { ThrottleCacheLike } from '../restflow-throttle.options';
 import { MemoryThrottleStore } from '../stores/memory.store';
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
+import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
+import type { ThrottleEvents } from '../throttle-events';
 import { ThrottleStores } from '../throttle-stores';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
 import { safeIdent, safeKey, userIdent } from './cache-key';
 import { parseRate, type ParsedRate } from './rate';
+import type { RateDecision } from './rate-decision';
 import { RequestRates } from './request-rates';
 import type { ThrottleRequest, ThrottleUser } from './throttle-request';
 import { computeWait } from './wait';
 
-/** One decision: the store's answer, the rate it was made against and the scope (headers, wait). */
-export interface RateDecision extends HitResult {
-  readonly numRequests: number;
-  readonly duration: number;
-  readonly scope: string | undefined;
-}
+export type { RateDecision } from './rate-decision';
 
 /**
  * DRF's `SimpleRateThrottle`: `N` requests per `duration` per cache key.
@@ -152,11 +149,15 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   private record(key: string, numRequests: number, duration: number): RateDecision | PromiseLike<RateDecision> {
     const store = this.store();
-    const result = store.hit(safeKey(key), numRequests, duration, this.nowFor(store), this.algorithm);
+    const counted = safeKey(key);
+    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm);
     const scope = this.scope;
-    if (isThenable(result)) return Promise.resolve(result).then((r) => ({ ...r, numRequests, duration, scope }));
-    return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope };
+    if (isThenable(result)) return Promise.resolve(result).then((r) => ({ ...r, numRequests, duration, scope, key: counted }));
+    return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope, key: counted };
   }
+
+  /** The module's decision and outage listeners (docs/metrics.md); `undefined` outside the module. */
+  throttleEvents(): ThrottleEvents | undefined { return this.stores?.events; }
 
   /**
    * `undefined` lets a store with its own clock (Redis: the server's TIME)
