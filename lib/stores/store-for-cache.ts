@@ -3,7 +3,7 @@ import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.e
 import type { CacheErrorPolicy, ThrottleCache } from '../restflow-throttle.options';
 import { CacheFaults } from './cache-faults';
 import { CacheManagerStore } from './cache-manager.store';
-import { ioredisConnectionOf } from './redis-client';
+import { findRedisConnection } from './find-redis';
 import { RedisThrottleStore } from './redis.store';
 import type { ThrottleStore } from './throttle-store';
 
@@ -24,7 +24,7 @@ export interface StoreOptions {
  */
 export function storeForCache(cache: object, options: StoreOptions): ThrottleStore {
   if (isThrottleStore(cache)) return cache;
-  const connection = ioredisConnectionOf(cache);
+  const connection = findRedisConnection(cache);
   if (connection !== undefined) return new RedisThrottleStore(connection, new CacheFaults(options));
   if (isGetSetCache(cache)) return new CacheManagerStore(cache, new CacheFaults(options));
   throw new ImproperlyConfiguredError(

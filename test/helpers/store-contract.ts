@@ -48,7 +48,16 @@ const Gate = clocked('c_gate', 'throttle_big_{ident}');
 const SharedFive = clocked('c_five', 'throttle_shared_{ident}');
 const SharedThree = clocked('c_three', 'throttle_shared_{ident}');
 
-const RATES = { c_sec: '3/sec', c_min: '3/min', c_fifty: '50/min', c_huge: '100000/min', c_gate: '600/min', c_five: '5/min', c_three: '3/min' };
+/** GCRA throttles: constant memory per key, a burst of N then one every duration / N. */
+function gcra(scope: string): Type<ClockedThrottle> {
+  return class extends clocked(scope) {
+    override algorithm = 'gcra' as const;
+  };
+}
+const GcraMinute = gcra('g_min');
+const GcraFifty = gcra('g_fifty');
+
+const RATES = { g_min: '3/min', g_fifty: '50/min', c_sec: '3/sec', c_min: '3/min', c_fifty: '50/min', c_huge: '100000/min', c_gate: '600/min', c_five: '5/min', c_three: '3/min' };
 
 @Controller('contract')
 class ContractViews {
@@ -59,6 +68,8 @@ class ContractViews {
   @Get('gate') @Throttle([Gate]) gate() { return 'ok'; }
   @Get('five') @Throttle([SharedFive]) five() { return 'ok'; }
   @Get('three') @Throttle([SharedThree]) three() { return 'ok'; }
+  @Get('gcra') @Throttle([GcraMinute]) gcra() { return 'ok'; }
+  @Get('gcra-fifty') @Throttle([GcraFifty]) gcraFifty() { return 'ok'; }
 }
 
 let clients = 0;
@@ -66,7 +77,7 @@ let clients = 0;
 /**
  * The behaviour every cache must show, through the real guard and HTTP:
  * DRF's sliding log, its `wait()` values, exact admission under concurrency
- * and a limit of 100000. Run for the default memory cache, a get/set
+ * and a limit of 100000, and GCRA's burst, spacing and exact waits. Run for the default memory cache, a get/set
  * cache-manager cache, Redis and Redis Cluster, so they cannot drift apart.
  */
 export function describeStoreContract(name: string, makeCache: () => Promise<ContractCache>): void {
@@ -151,6 +162,24 @@ export function describeStoreContract(name: string, makeCache: () => Promise<Con
       const all = await Promise.all(Array.from({ length: 200 }, () => hit('fifty')));
       const counts = tally(all.map((r) => r.status));
       expect(counts).toEqual({ 200: 50, 429: 150 });
+    });
+
+    it('GCRA 3/min: a burst of three, then one every 20 s, Retry-After the exact wait', async () => {
+      expect(await statuses('gcra', 3)).toEqual([200, 200, 200]);
+      expect((await hit('gcra')).headers.get('retry-after')).toBe('20');
+      clock.advance(10);
+      const denied = await hit('gcra');
+      expect(denied.status).toBe(429);
+      expect(denied.headers.get('retry-after')).toBe('10');
+      clock.advance(10);
+      expect(await statuses('gcra', 2)).toEqual([200, 429]);
+      clock.advance(60);
+      expect(await statuses('gcra', 4)).toEqual([200, 200, 200, 429]); // idle a minute: the whole burst is back
+    });
+
+    it('GCRA: 200 concurrent requests with a limit of 50 admit exactly 50', async () => {
+      const all = await Promise.all(Array.from({ length: 200 }, () => hit('gcra-fifty')));
+      expect(tally(all.map((r) => r.status))).toEqual({ 200: 50, 429: 150 });
     });
 
     it('a limit of 100000 counts like any other', async () => {
