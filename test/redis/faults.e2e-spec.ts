@@ -4,7 +4,8 @@
  * the test's own redis-server is killed, or frozen, while requests are in
  * flight. No 500, every answer within the timeout (200 with 'allow', 503
  * with 'deny'), one warning when the outage starts and one when it ends,
- * and exact limiting again once the server is back, with no app restart.
+ * exact limiting again once the server is back, with no app restart, and
+ * no trace of the requests answered without it.
  */
 import { AppProcess } from '../../scripts/lib/app-process';
 import { RedisServer } from '../helpers/redis-server';
@@ -95,6 +96,25 @@ describe.each<[Policy, 'express' | 'fastify']>([
     await limitsExactly();
     expect(app.count(OUTAGE_STARTS) - startsBefore).toBe(1);
     expect(app.count(OUTAGE_ENDS) - endsBefore).toBe(1);
+  }, 60_000);
+
+  it('requests answered while redis-server hangs leave no trace: after SIGCONT the same client gets its whole limit', async () => {
+    const endsBefore = app.count(OUTAGE_ENDS);
+    expect((await app.hit(client('warm'))).status).toBe(200); // the connection is up and the server's clock known
+    const who = client('frozen');
+    const during: Answer[] = [];
+    server.freeze();
+    try {
+      for (let i = 0; i < 8; i++) during.push(await app.hit(who));
+    } finally {
+      server.thaw();
+    }
+    expectOutageAnswers(during);
+    await untilRecovered(endsBefore);
+    // Had the 8 hits queued for the frozen server run on SIGCONT, this client would be throttled for a minute.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await app.hit(who)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
   }, 60_000);
 
   it('answers within the timeout while redis-server hangs (SIGSTOP), and recovers when it resumes', async () => {
