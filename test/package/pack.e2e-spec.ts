@@ -9,10 +9,11 @@
  * The consumers' dependencies are installed once and cached (see consumer-install.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { documentation } from '../helpers/readme-blocks';
 import { copyConsumerApp, installTarball, installedConsumer, run } from './consumer-install';
 import { packTarball } from './pack-tarball';
 
@@ -124,11 +125,13 @@ describe('a CommonJS app as `nest new --type cjs` generates it', () => {
     expect(version).toMatch(/^v24\./);
     expect(Number(version.split('.')[1])).toBeGreaterThanOrEqual(9);
     const app = newApp('cjs');
+    // docs/install.md's Jest example runs beside the starter's own e2e test.
+    writeFileSync(join(app, 'test', 'docs-example.e2e-spec.ts'), docsJestExample());
     const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(manifest.scripts['test:e2e']).toBe('node --experimental-vm-modules ./node_modules/jest/bin/jest.js --config ./test/jest-e2e.json');
     const jest = join(app, '..', 'node_modules', 'jest', 'bin', 'jest.js');
     const { stdout, stderr } = runBoth(node24, ['--experimental-vm-modules', jest, '--config', './test/jest-e2e.json', '--ci'], app);
-    expect(`${stdout}${stderr}`).toMatch(/Tests:\s+2 passed, 2 total/);
+    expect(`${stdout}${stderr}`).toMatch(/Tests:\s+3 passed, 3 total/);
     // The only warning is Node's own for the flag the starter passes.
     expect(warnings(stderr)).toEqual(warnings(stderr).filter((line) => /VM Modules is an experimental feature/.test(line)));
   }, STEP_TIMEOUT);
@@ -157,6 +160,14 @@ describe('an ESM app as `nest new` generates it ("type": "module")', () => {
     expect(warnings(stderr)).toEqual([]);
   }, STEP_TIMEOUT);
 });
+
+/** The ```ts block of docs/install.md that holds a Jest test. */
+function docsJestExample(): string {
+  const install = documentation(root).find((doc) => doc.path === 'docs/install.md');
+  const block = install?.blocks.find((candidate) => candidate.lang === 'ts' && candidate.code.includes('describe('));
+  if (block === undefined) throw new Error('docs/install.md has no ```ts block with a Jest test');
+  return block.code;
+}
 
 /** `tsc --noEmit` over the whole app (src/ and test/) with skipLibCheck off; returns tsc's output. */
 function typeCheck(app: string): string {
