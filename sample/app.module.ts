@@ -13,6 +13,8 @@ import { throttlingOptions } from './configuration/throttling-options';
 import { CustomThrottlesModule } from './custom/custom-throttles.module';
 import { FilesModule } from './files/files.module';
 import { HomeController } from './home.controller';
+import { MetricsModule } from './metrics/metrics.module';
+import { PlansModule } from './plans/plans.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { ViewSetsModule } from './viewsets/viewsets.module';
 
@@ -41,6 +43,8 @@ export class AppModule {
         CustomThrottlesModule,
         CacheBackendModule,
         ConfigurationModule,
+        PlansModule,
+        MetricsModule,
       ],
       controllers: [HomeController],
       providers: [
