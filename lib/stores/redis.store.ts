@@ -62,7 +62,8 @@ export class RedisThrottleStore implements ThrottleStore {
   private readonly flush = (): void => {
     const batch = this.queue;
     this.queue = [];
-    const expiry = Number.isNaN(this.clockOffset) ? '' : String(monotonicSeconds() + this.faults.timeoutMs / 1000 + this.clockOffset);
+    const sentAt = monotonicSeconds();
+    const expiry = this.expiryOf(sentAt);
     const commands: string[][] = new Array<string[]>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const command = batch[i].command;
@@ -72,16 +73,26 @@ export class RedisThrottleStore implements ThrottleStore {
     const deadline = this.faults.deadline(() => {
       for (const hit of batch) this.faults.answer(hit, hit.now);
     });
-    void this.run(batch, commands, deadline);
+    void this.run(batch, commands, deadline, sentAt);
   };
 
-  private async run(batch: readonly QueuedHit[], commands: string[][], deadline: CallDeadline): Promise<void> {
+  /** The server time past which a batch sent at `sentAt` must not be applied; "" while the offset is unknown. */
+  private expiryOf(sentAt: number): string {
+    return Number.isNaN(this.clockOffset) ? '' : String(sentAt + this.faults.timeoutMs / 1000 + this.clockOffset);
+  }
+
+  private async run(batch: readonly QueuedHit[], commands: string[][], deadline: CallDeadline, sentAt: number): Promise<void> {
     const startedAt = performance.now();
     let replies: unknown[];
     try {
       replies = await this.connection.send(commands);
       this.learnClock(replies);
-      if (!deadline.expired && replies.some(isNoScript)) replies = await this.reload(commands, replies);
+      if (!deadline.expired && replies.some(isNoScript)) replies = await this.resend(commands, replies, isNoScript, asEval);
+      // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
+      if (!deadline.expired && replies.some(isRefused)) {
+        const expiry = this.expiryOf(sentAt);
+        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, expiry));
+      }
     } catch (error) {
       if (!deadline.answered()) return this.faults.lateAnswer();
       this.faults.failed(error, startedAt);
@@ -116,19 +127,18 @@ export class RedisThrottleStore implements ThrottleStore {
     }
   }
 
-  /** Runs again with EVAL the commands answered NOSCRIPT; EVAL loads the script for the next EVALSHA. */
-  private async reload(commands: readonly string[][], replies: unknown[]): Promise<unknown[]> {
-    const missing: number[] = [];
-    const retry: string[][] = [];
-    replies.forEach((reply, i) => {
-      if (!isNoScript(reply)) return;
-      const [, sha, ...args] = commands[i];
-      missing.push(i);
-      retry.push(['EVAL', sha === GCRA_SHA ? GCRA_SCRIPT : SLIDING_LOG_SCRIPT, ...args]);
-    });
-    const retried = await this.connection.send(retry);
-    this.learnClock(retried);
-    missing.forEach((index, i) => (replies[index] = retried[i]));
+  /** Sends again the commands whose reply `matches`, rewritten; their new replies replace the old. */
+  private async resend(commands: readonly string[][], replies: unknown[], matches: (reply: unknown) => boolean, rewrite: (command: string[]) => string[]): Promise<unknown[]> {
+    const indexes: number[] = [];
+    const again: string[][] = [];
+    for (let i = 0; i < replies.length; i++) {
+      if (!matches(replies[i])) continue;
+      indexes.push(i);
+      again.push(rewrite(commands[i]));
+    }
+    const answers = await this.connection.send(again);
+    this.learnClock(answers);
+    for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = answers[i];
     return replies;
   }
 
@@ -142,6 +152,23 @@ export class RedisThrottleStore implements ThrottleStore {
       }
     }
   }
+}
+
+/** The same script by its text: EVAL also loads it for the next EVALSHA. */
+function asEval(command: string[]): string[] {
+  const [, sha, ...args] = command;
+  return ['EVAL', sha === GCRA_SHA ? GCRA_SCRIPT : SLIDING_LOG_SCRIPT, ...args];
+}
+
+function withExpiry(command: string[], expiry: string): string[] {
+  const copy = command.slice();
+  copy[copy.length - 1] = expiry;
+  return copy;
+}
+
+/** `x <server>`: the script refused a hit that reached it after its expiry. */
+function isRefused(reply: unknown): boolean {
+  return typeof reply === 'string' && reply.charCodeAt(0) === 120;
 }
 
 function isNoScript(reply: unknown): boolean {

@@ -7,7 +7,9 @@
 import { Redis } from 'ioredis';
 import { CacheFaults } from '../../lib/stores/cache-faults';
 import { IoredisConnection } from '../../lib/stores/redis-client';
+import { GCRA_SCRIPT } from '../../lib/stores/gcra.lua';
 import { RedisThrottleStore } from '../../lib/stores/redis.store';
+import { SLIDING_LOG_SCRIPT } from '../../lib/stores/sliding-log.lua';
 import type { HitResult } from '../../lib/stores/throttle-store';
 import { RedisServer } from '../helpers/redis-server';
 
@@ -84,14 +86,22 @@ describe.each(['allow', 'deny'] as const)("a frozen server (SIGSTOP) with '%s'",
   });
 });
 
-it('a hit whose expiry has passed on the server clock is not applied, and is a fault', async () => {
-  const { store, warnings } = storeOn({ timeoutMs: 100 });
-  expect((await store.hit('expiry', 5, 60, undefined)).allowed).toBe(true);
-  // Pretend the server clock is far ahead of what the store learned: every hit now arrives "late".
+it('a script reached after its expiry (server clock) changes nothing and answers x', async () => {
+  for (const script of [SLIDING_LOG_SCRIPT, GCRA_SCRIPT]) {
+    const reply = String(await server.command('EVAL', script, '1', 'late', '5', '60', '', '1000'));
+    expect(reply).toMatch(/^x \d+\.\d{6}$/);
+    expect(await server.command('EXISTS', 'late')).toBe(0);
+  }
+});
+
+it('a hit refused as late while the store still waits (its clock offset was off) is sent once more, and counted once', async () => {
+  const { store, warnings } = storeOn({ timeoutMs: 1000 });
+  expect((await store.hit('offset', 5, 60, undefined)).allowed).toBe(true);
+  // As if the server's clock had stepped an hour ahead since the offset was learned.
   (store as unknown as { clockOffset: number }).clockOffset -= 3600;
-  expect((await store.hit('expiry', 5, 60, undefined)).allowed).toBe(true); // answered by the policy
-  expect(warnings.lines[0]).toMatch(/after its deadline/);
-  expect(await server.command('LLEN', 'expiry')).toBe(1);
+  expect(await store.hit('offset', 5, 60, undefined)).toMatchObject({ allowed: true, count: 2 });
+  expect(await server.command('LLEN', 'offset')).toBe(2);
+  expect(warnings.lines).toEqual([]);
 });
 
 it('a log of 300000 stamps expiring at once is dropped with one LTRIM and a few LINDEX, exactly', async () => {
