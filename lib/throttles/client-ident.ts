@@ -1,29 +1,143 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { safeIdent } from './cache-key';
 import type { ThrottleRequest } from './throttle-request';
+
+/**
+ * Thrown instead of keying a request on a shared `unknown` bucket, which
+ * any client could fill for everyone (or use to dodge its own bucket).
+ */
+export class ClientAddressUnknownError extends Error {
+  constructor() {
+    super(
+      'restflow-throttle: the client address of this request is unknown (its connection closed before the address ' +
+        'was read, or the transport gives none), so it is refused rather than counted in a bucket shared with every ' +
+        'such client. RestflowThrottleModule keeps each HTTP connection\'s address when it is accepted; for another ' +
+        'transport, override getIdent() in your throttle.',
+    );
+    this.name = 'ClientAddressUnknownError';
+  }
+}
 
 /**
  * DRF's `get_ident`, made safe. With `numProxies` unset the platform's
  * `request.ip` is used (Express and Fastify apply their trust-proxy settings);
  * DRF's default of keying on the whole, client-written X-Forwarded-For is not
  * reproduced because it lets a client pick its own bucket. With `numProxies =
- * n`, DRF's rule: the n-th address from the right of X-Forwarded-For.
+ * n`, DRF's rule: the n-th address from the right of X-Forwarded-For. The
+ * address is then normalised (see {@link addressIdent}).
+ *
+ * @param ipv6Subnet prefix length IPv6 clients are grouped by (1 to 128), or `false` for none.
+ * @throws ClientAddressUnknownError when no address is known at all.
  */
-export function clientIdent(request: ThrottleRequest, numProxies: number | undefined): string {
+export function clientIdent(request: ThrottleRequest, numProxies: number | undefined, ipv6Subnet: number | false = 64): string {
   if (numProxies === undefined) {
-    const ip = typeof request.ip === 'string' ? normalizeAddress(request.ip) : '';
-    return ip === '' ? remoteAddress(request) : safeIdent(ip);
+    const ip = request.ip;
+    return typeof ip === 'string' && ip !== '' ? addressIdent(ip, ipv6Subnet) : remoteAddress(request, ipv6Subnet);
   }
   const xff = header(request, 'x-forwarded-for');
-  if (numProxies === 0 || xff === undefined) return remoteAddress(request);
+  if (numProxies === 0 || xff === undefined) return remoteAddress(request, ipv6Subnet);
   // Only the entry we need is cut out: an 8 KB header of commas costs no array.
   const client = nthFromRight(xff, Math.max(numProxies, 1)).trim();
-  return client === '' ? remoteAddress(request) : safeIdent(normalizeAddress(client));
+  return client === '' ? remoteAddress(request, ipv6Subnet) : addressIdent(client, ipv6Subnet);
 }
 
-/** The peer address of the connection, never a header; `unknown` once the socket is gone. */
-export function remoteAddress(request: ThrottleRequest): string {
-  const address = request.socket?.remoteAddress ?? request.raw?.socket?.remoteAddress ?? '';
-  return address === '' ? 'unknown' : safeIdent(normalizeAddress(address));
+/**
+ * The peer address of the connection, never a header. Node keeps a socket's
+ * address once it has been read, and the module reads it when the connection
+ * is accepted (`PeerAddressHook`), so it survives a reset connection.
+ *
+ * @throws ClientAddressUnknownError when the socket has no address.
+ */
+export function remoteAddress(request: ThrottleRequest, ipv6Subnet: number | false = 64): string {
+  const address = request.socket?.remoteAddress ?? request.raw?.socket?.remoteAddress;
+  if (address === undefined || address === '') throw new ClientAddressUnknownError();
+  return addressIdent(address, ipv6Subnet);
+}
+
+/** One request header as a string (several values joined as Node joins them). */
+export function header(request: ThrottleRequest, name: string): string | undefined {
+  const value = request.headers?.[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * An address as a client ident: a port written after it (`1.2.3.4:5678`,
+ * `[2001:db8::1]:443`) dropped; `::ffff:a.b.c.d` (any case, any form) is the
+ * IPv4 client `a.b.c.d`; other IPv6 addresses in canonical form (RFC 5952),
+ * grouped by prefix (`2001:db8:1:2::/64`), because one IPv6 client owns a
+ * whole /64 and could otherwise take a fresh bucket per request. Anything
+ * else (a forged header) is kept as written, or hashed when long.
+ */
+export function addressIdent(text: string, ipv6Subnet: number | false = 64): string {
+  const address = withoutPort(text);
+  if (!address.includes(':')) return safeIdent(address);
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped !== null && isIPv4(mapped[1])) return mapped[1];
+  const zone = address.indexOf('%');
+  const plain = zone < 0 ? address : address.slice(0, zone);
+  if (!isIPv6(plain)) return safeIdent(address);
+  const pieces = parseIPv6(plain);
+  if (pieces[0] === 0 && pieces[1] === 0 && pieces[2] === 0 && pieces[3] === 0 && pieces[4] === 0 && pieces[5] === 0xffff) {
+    return `${pieces[6] >> 8}.${pieces[6] & 255}.${pieces[7] >> 8}.${pieces[7] & 255}`;
+  }
+  if (ipv6Subnet === false || ipv6Subnet >= 128) return formatIPv6(pieces);
+  for (let i = 0; i < 8; i++) {
+    const kept = Math.min(16, Math.max(0, ipv6Subnet - 16 * i));
+    pieces[i] &= (0xffff << (16 - kept)) & 0xffff;
+  }
+  return `${formatIPv6(pieces)}/${ipv6Subnet}`;
+}
+
+/** The usual dual-stack form, read without parsing the whole address. */
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+const PORT = /^:\d{1,5}$/;
+
+/** `1.2.3.4:5678` -> `1.2.3.4`, `[2001:db8::1]:443` and `[2001:db8::1]` -> `2001:db8::1`; anything else as is. */
+function withoutPort(text: string): string {
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    const inside = text.slice(1, close);
+    const rest = text.slice(close + 1);
+    return close > 0 && (rest === '' || PORT.test(rest)) && isIPv6(inside) ? inside : text;
+  }
+  const colon = text.indexOf(':');
+  if (colon < 0 || colon !== text.lastIndexOf(':')) return text;
+  const host = text.slice(0, colon);
+  return PORT.test(text.slice(colon)) && isIPv4(host) ? host : text;
+}
+
+/** The eight 16-bit pieces of a valid IPv6 address (`::` expanded, a dotted IPv4 tail as two pieces). */
+function parseIPv6(address: string): number[] {
+  let text = address;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    const [a, b, c, d] = text.slice(lastColon + 1).split('.').map(Number);
+    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const gap = text.indexOf('::');
+  const hex = (part: string) => (part === '' ? [] : part.split(':').map((piece) => parseInt(piece, 16)));
+  if (gap < 0) return hex(text);
+  const left = hex(text.slice(0, gap));
+  const right = hex(text.slice(gap + 2));
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/** RFC 5952: lower-case hex, no leading zeros, the first longest run of two or more zero pieces as `::`. */
+function formatIPv6(pieces: number[]): string {
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; i++) {
+    let end = i;
+    while (end < 8 && pieces[end] === 0) end++;
+    if (end - i > bestLength) {
+      bestStart = i;
+      bestLength = end - i;
+    }
+    i = end > i ? end - 1 : i;
+  }
+  const hex = (from: number, to: number) => pieces.slice(from, to).map((piece) => piece.toString(16)).join(':');
+  if (bestStart < 0) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
 /** DRF's `xff.split(',')[-min(n, len)]`: the n-th comma-separated entry from the right, or the first. */
@@ -35,15 +149,4 @@ function nthFromRight(list: string, n: number): string {
     end = comma;
   }
   return list.slice(list.lastIndexOf(',', end - 1) + 1, end);
-}
-
-/** One request header as a string (several values joined as Node joins them). */
-export function header(request: ThrottleRequest, name: string): string | undefined {
-  const value = request.headers?.[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** `::ffff:1.2.3.4` and `1.2.3.4` are one client. */
-function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

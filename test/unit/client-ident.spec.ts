@@ -1,4 +1,4 @@
-import { clientIdent } from '../../lib/throttles/client-ident';
+import { ClientAddressUnknownError, addressIdent, clientIdent, remoteAddress } from '../../lib/throttles/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
 function req(xff: string | undefined, ip = '9.9.9.9', remote = '10.0.0.1'): ThrottleRequest {
@@ -36,7 +36,57 @@ describe('clientIdent', () => {
     expect(clientIdent(req('1.1.1.1, '), 1)).toBe('10.0.0.1');
   });
 
-  it('IPv4-mapped IPv6 is the IPv4 client', () => {
+  it('IPv4-mapped IPv6 is the IPv4 client, in any case and any form', () => {
     expect(clientIdent({ headers: {}, ip: '::ffff:127.0.0.1' }, undefined)).toBe('127.0.0.1');
+    expect(clientIdent({ headers: {}, ip: '::FFFF:127.0.0.1' }, undefined)).toBe('127.0.0.1');
+    expect(clientIdent({ headers: {}, socket: { remoteAddress: '::FfFf:10.1.2.3' } }, 0)).toBe('10.1.2.3');
+    expect(clientIdent(req('::ffff:7f00:1'), 1)).toBe('127.0.0.1');
+    expect(clientIdent(req('0:0:0:0:0:FFFF:0A01:0203'), 1)).toBe('10.1.2.3');
+  });
+
+  it('a port written into an X-Forwarded-For entry is dropped', () => {
+    expect(clientIdent(req('1.2.3.4:5678'), 1)).toBe('1.2.3.4');
+    expect(clientIdent(req('7.7.7.7, 1.2.3.4:443'), 1)).toBe('1.2.3.4');
+    expect(clientIdent(req('[2001:db8::1]:443'), 1)).toBe('2001:db8::/64');
+    expect(clientIdent(req('[2001:db8::1]'), 1, false)).toBe('2001:db8::1');
+    expect(clientIdent(req('[::ffff:1.2.3.4]:80'), 1)).toBe('1.2.3.4');
+    // Not an address with a port: kept as written.
+    expect(clientIdent(req('1.2.3.4:port'), 1)).toBe('1.2.3.4:port');
+    expect(clientIdent(req('[2001:db8::1]:443x'), 1)).toBe('[2001:db8::1]:443x');
+  });
+
+  it('IPv6 clients are grouped by /64 by default: rotating within it is one client', () => {
+    const a = clientIdent({ headers: {}, ip: '2001:db8:1:2:aaaa:bbbb:cccc:dddd' }, undefined);
+    const b = clientIdent({ headers: {}, ip: '2001:0DB8:0001:0002::1' }, undefined);
+    expect(a).toBe('2001:db8:1:2::/64');
+    expect(b).toBe(a);
+    expect(clientIdent({ headers: {}, ip: '2001:db8:1:3::1' }, undefined)).toBe('2001:db8:1:3::/64');
+    expect(clientIdent({ headers: {}, ip: '::1' }, undefined)).toBe('::/64');
+  });
+
+  it.each<[number | false, string]>([
+    [56, '2001:db8:1:200::/56'],
+    [48, '2001:db8:1::/48'],
+    [1, '::/1'],
+    [127, '2001:db8:1:2ff::fffe/127'],
+    [128, '2001:db8:1:2ff::ffff'],
+    [false, '2001:db8:1:2ff::ffff'],
+  ])('ipv6Subnet %s', (subnet, expected) => {
+    expect(clientIdent({ headers: {}, ip: '2001:db8:1:2ff:0:0:0:ffff' }, undefined, subnet)).toBe(expected);
+  });
+
+  it('canonical form: lower case, no leading zeros, the first longest zero run as ::', () => {
+    expect(addressIdent('2001:DB8:0:0:1:0:0:1', false)).toBe('2001:db8::1:0:0:1');
+    expect(addressIdent('2001:db8:0:1:1:1:1:1', false)).toBe('2001:db8:0:1:1:1:1:1');
+    expect(addressIdent('0:0:0:0:0:0:0:0', false)).toBe('::');
+    expect(addressIdent('fe80::1%eth0', false)).toBe('fe80::1');
+    expect(addressIdent('64:ff9b::1.2.3.4', false)).toBe('64:ff9b::102:304');
+  });
+
+  it('no address at all is an error, never a shared bucket', () => {
+    expect(() => clientIdent({ headers: {} }, undefined)).toThrow(ClientAddressUnknownError);
+    expect(() => clientIdent({ headers: {}, ip: '', socket: {} }, undefined)).toThrow(/client address of this request is unknown/);
+    expect(() => clientIdent({ headers: { 'x-forwarded-for': ' , ' } }, 1)).toThrow(ClientAddressUnknownError);
+    expect(() => remoteAddress({ headers: {}, raw: { socket: { remoteAddress: undefined } } })).toThrow(ClientAddressUnknownError);
   });
 });
