@@ -26,8 +26,10 @@ export function run(command: string, args: string[], options: { cwd: string; env
   try {
     return execFileSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', stdio: 'pipe', maxBuffer: 64 << 20 });
   } catch (error) {
-    const { stdout, stderr, status } = error as { stdout?: string; stderr?: string; status?: number | null };
-    throw new Error(`\`${[command, ...args].join(' ')}\` in ${options.cwd} exited with ${status}\n${stdout ?? ''}\n${stderr ?? ''}`);
+    const { stdout, stderr, status, code } = error as { stdout?: string; stderr?: string; status?: number | null; code?: string };
+    const line = [command, ...args].join(' ');
+    if (code === 'ENOENT') throw new Error(`\`${line}\`: ${command} was not found (cwd ${options.cwd})`);
+    throw new Error(`\`${line}\` in ${options.cwd} exited with ${status ?? code}\n${stdout ?? ''}\n${stderr ?? ''}`);
   }
 }
 
