@@ -1,214 +1,154 @@
 /**
- * `npm run bench`: the whole benchmark in one go. The npm script first
- * compiles the library into a private copy (bench/.build/node_modules/
- * restflow-throttle, so another `npm run build` wiping dist/ mid-run cannot
- * break it) and the bench itself, then runs this file, which:
- * 1. installs the bench-only competitor (bench/competitors) if needed;
- * 2. starts its own redis-server on a free port;
- * 3. runs the interleaved HTTP matrix, the decision micro-benchmark, the
- *    memory benchmark and the profiles, each in fresh pinned processes;
- * 4. writes bench/results.json, bench/RESULTS.md and bench/results.svg.
+ * `npm run bench` (about 7 minutes on 2 quiet cores): HTTP throughput against
+ * @nestjs/throttler in interleaved rounds, the decision micro-benchmark,
+ * memory per key and the Lua worst case, written to bench/RESULTS.md with the
+ * commit measured; it refuses to write from a dirty tree. `BENCH_QUICK=1` is
+ * a smoke run of every part, written to the temp dir, from any tree.
+ * The server runs pinned to core 0; autocannon (this process) and
+ * redis-server to core 1.
  */
-import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderChart } from './chart';
-import type { ChildMessage } from './child';
-import { installCompetitors, installedVersion, COMPETITORS_DIR } from './competitors';
-import { loadConfig, usesRedis, LIMITER_LABELS, type BenchConfig } from './config';
-import type { DecisionResult, DecisionStore } from './decisions';
-import { profileScenario, runHttpMatrix, type Scenario } from './http';
-import type { MemoryResult } from './memory';
-import { HAS_TASKSET, startChild, startRedis, type RedisServer } from './procs';
-import { renderReport } from './report';
-import { evaluateTargets, type BenchResults } from './summary';
+import autocannon from 'autocannon';
+import { LIMITERS, renderReport, targets, type Results } from './report';
+import { clientAddress, dirtyTreeRefusal, type HttpSample } from './stats';
 
-const log = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const QUICK = process.env.BENCH_QUICK === '1';
+const S = QUICK
+  ? { rounds: 1, warmup: 1, seconds: 1, keys: 1000, connections: 50, decisionSeconds: 0.1, worstEntries: 30_000, memoryKeys: 1000 }
+  : { rounds: 3, warmup: 1, seconds: 3, keys: 10_000, connections: 50, decisionSeconds: 0.5, worstEntries: 300_000, memoryKeys: 20_000 };
+const BUILD = join('bench', '.build');
+const PIN = availableParallelism() > 1 && spawnSync('taskset', ['--version']).status === 0;
+const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/** Marks bench/.build as its own package, so `restflow-throttle` resolves to the private copy, not to dist/. */
-function prepareRuntime(config: BenchConfig): void {
-  writeFileSync(join(config.buildDir, 'package.json'), JSON.stringify({ name: 'restflow-throttle-bench', private: true }));
-  const copy = join(config.buildDir, 'node_modules', 'restflow-throttle');
-  mkdirSync(copy, { recursive: true });
-  writeFileSync(join(copy, 'package.json'), JSON.stringify({ name: 'restflow-throttle', main: 'dist/index.js', types: 'dist/index.d.ts' }));
+/** `command args`, pinned to `core` when taskset can. */
+function pinned(core: number, command: string, args: string[]) {
+  return spawn(PIN ? 'taskset' : command, PIN ? ['-c', String(core), command, ...args] : args, { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-async function runChild<T>(config: BenchConfig, role: string, options: object, nodeFlags: string[] = []): Promise<T> {
-  const child = startChild<ChildMessage>(join(config.buildDir, 'child.js'), [role, JSON.stringify(options)], config.serverCore, nodeFlags);
-  const answer = await child.next((m): m is Extract<ChildMessage, { type: 'result' | 'error' }> => m.type === 'result' || m.type === 'error', 900_000);
-  await child.exited;
-  if (answer.type === 'error') throw new Error(`${role} failed: ${answer.message}`);
-  return answer.result as T;
+/** An engine task (bench/engine.ts) in a fresh process on the server's core: its JSON answer. */
+async function engine<T>(task: string, settings: object, redisPort: number): Promise<T> {
+  const child = pinned(0, process.execPath, ['--expose-gc', join(BUILD, 'engine.js'), task, String(redisPort), JSON.stringify(settings)]);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`engine ${task} ${JSON.stringify(settings)} failed (${String(code)})`);
+  return JSON.parse(out.trim().split('\n').pop() as string) as T;
 }
 
-/** The decision micro-benchmark for one store, and (Redis) the commands it cost per decision. */
-async function decisions(config: BenchConfig, store: DecisionStore, redis?: RedisServer): Promise<[DecisionResult[], Record<string, number>]> {
-  redis?.cli('CONFIG', 'RESETSTAT');
-  const options = { store, limits: config.decisionLimits, seconds: config.decisionSeconds, rounds: config.rounds, redisPort: redis?.port };
-  const results = await runChild<DecisionResult[]>(config, 'decisions', options);
-  const perDecision: Record<string, number> = {};
-  if (redis) {
-    const made = results.reduce((sum, r) => sum + r.decisionsMade, 0);
-    const stats = redis.cli('INFO', 'commandstats');
-    for (const [, name, calls] of stats.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)) {
-      const share = Number(calls) / made;
-      // Setup and inspection commands (DEL of the bench keys, INFO, CONFIG...) round to nothing per decision.
-      if (made > 0 && share >= 0.01) perDecision[name] = share;
-    }
-  }
-  return [results, perDecision];
+/** CPU seconds a process has used (Linux /proc, 100 ticks a second). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** The busiest processes other than this bench (and the npm that started it), by CPU share over their lifetime. */
-function otherProcesses(): string[] {
+/** autocannon; with many keys, each connection cycles through its own slice of client addresses. */
+async function load(port: number, keys: number, seconds: number) {
+  const slice = Math.ceil(keys / S.connections);
+  const requests = (c: number) => Array.from({ length: slice }, (_, j) => ({ method: 'GET' as const, path: '/', headers: { 'x-forwarded-for': clientAddress((c * slice + j) % keys) } }));
+  let next = 0;
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: S.connections, duration: seconds, requests: requests(0), setupClient: (client) => client.setRequests(requests(next++)) });
+  if (r.non2xx + r.errors > 0) throw new Error(`${r.non2xx} non-2xx answers and ${r.errors} errors: every limiter must allow every request`);
+  return { ok: r['2xx'], seconds: r.duration };
+}
+
+/** One HTTP run: a fresh server process (bench/server.ts), a warm-up, then the measured run. */
+async function httpRun(platform: string, limiter: string, keys: number, round: number, redis: Redis): Promise<HttpSample> {
+  redis.cli('FLUSHALL');
+  const server = pinned(0, process.execPath, [join(BUILD, 'server.js'), platform, limiter, String(redis.port)]);
   try {
-    const ps = execSync('ps -eo pid,pcpu,comm --sort=-pcpu --no-headers', { encoding: 'utf8' });
-    const mine = new Set([process.pid, process.ppid]);
-    return ps
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter(([pid, cpu]) => pid !== undefined && !mine.has(Number(pid)) && Number(cpu) >= 5)
-      .map(([, cpu, command]) => `${command} ${cpu}%`)
-      .slice(0, 5);
-  } catch {
-    return [];
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.on('data', (chunk: Buffer) => /ready (\d+)/.test(chunk.toString()) && resolve(Number(/ready (\d+)/.exec(chunk.toString())?.[1])));
+      server.on('exit', (code) => reject(new Error(`server ${platform} ${limiter} exited (${String(code)})`)));
+    });
+    await load(port, keys, S.warmup);
+    const cpuBefore = cpuSeconds(server.pid as number);
+    const { ok, seconds } = await load(port, keys, S.seconds);
+    return { platform, keys, limiter, round, rps: ok / seconds, cpuPerRequest: (cpuSeconds(server.pid as number) - cpuBefore) / ok };
+  } finally {
+    server.kill('SIGKILL');
   }
 }
+
+interface Redis { port: number; version: string; cli: (...args: string[]) => string; stop: () => void }
+/** The bench's own redis-server on a free port, no persistence. */
+async function startRedis(): Promise<Redis> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => probe.close(() => resolve((probe.address() as { port: number }).port)));
+  });
+  const server = pinned(1, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'bench-redis-'))]);
+  const cli = (...argv: string[]) => spawnSync('redis-cli', ['-p', String(port), ...argv], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  for (let i = 0; cli('PING') !== 'PONG'; i++) {
+    if (i > 100) throw new Error('redis-server did not start (is it installed? apt-get install redis-server)');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { port, version: /redis_version:(\S+)/.exec(cli('INFO', 'server'))?.[1] ?? '?', cli, stop: () => server.kill() };
+}
+
+const version = (name: string, from = '.') => (JSON.parse(readFileSync(join(from, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  prepareRuntime(config);
-  const startedAt = new Date();
-  const loadBefore = loadavg();
-  const others = otherProcesses();
-  log(`load average ${loadBefore.map((n) => n.toFixed(2)).join(' ')}; ${HAS_TASKSET ? `server on core ${config.serverCore}, load generator and redis-server on core ${config.loadCore}` : 'taskset not found: processes are not pinned'}`);
-  if (config.limiters.includes('nestjs-throttler-redis')) installCompetitors(config.root);
-
-  const needRedis = config.limiters.some(usesRedis) || config.decisionLimits.length > 0;
-  const redis = needRedis ? await startRedis(config.loadCore) : undefined;
-  const results: BenchResults = {
-    startedAt: startedAt.toISOString(),
-    finishedAt: '',
-    command: 'npm run bench',
-    settings: {
-      duration: config.duration,
-      warmup: config.warmup,
-      rounds: config.rounds,
-      connections: config.connections,
-      manyKeys: config.manyKeys,
-      decisionSeconds: config.decisionSeconds,
-      memoryClients: config.memoryClients,
-      platforms: config.platforms.join(','),
-      limiters: config.limiters.join(','),
-    },
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      pinning: HAS_TASKSET ? `taskset: server core ${config.serverCore}; load generator and redis-server core ${config.loadCore}` : 'none (no taskset)',
-      node: process.version,
-      loadBefore,
-      loadAfter: [],
-      otherProcesses: others,
-    },
-    commit: gitCommit(),
-    versions: versions(config, redis),
-    http: [],
+  const refusal = QUICK ? null : dirtyTreeRefusal(git('status', '--porcelain'));
+  if (refusal) throw new Error(refusal);
+  const commit = git('rev-parse', '--short=12', 'HEAD');
+  // bench/.build is a package of its own, so `restflow-throttle` is the copy the npm script built there, not dist/.
+  writeFileSync(join(BUILD, 'package.json'), JSON.stringify({ name: 'restflow-throttle-bench', private: true }));
+  writeFileSync(join(BUILD, 'node_modules', 'restflow-throttle', 'package.json'), JSON.stringify({ name: 'restflow-throttle', main: 'dist/index.js' }));
+  if (!existsSync(join('bench', 'competitors', 'node_modules', '@nest-lab'))) execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', join('bench', 'competitors')], { stdio: 'inherit' });
+  if (PIN) execFileSync('taskset', ['-acp', '1', String(process.pid)], { stdio: 'ignore' });
+  const redis = await startRedis();
+  const started = Date.now();
+  const r: Omit<Results, 'minutes'> = {
+    commit,
+    quick: QUICK,
+    environment: `Node ${process.version}, ${cpus()[0]?.model ?? '?'} x ${cpus().length}${PIN ? ' (server on core 0; autocannon and redis-server on core 1)' : ' (not pinned)'}, redis-server ${redis.version}, @nestjs/core ${version('@nestjs/core')}, @nestjs/throttler ${version('@nestjs/throttler')}, @nest-lab/throttler-storage-redis ${version('@nest-lab/throttler-storage-redis', join('bench', 'competitors'))}.`,
+    settings: S,
+    samples: [],
     decisions: [],
-    redisCommandsPerDecision: {},
     memory: [],
-    profiles: [],
+    worst: { entries: 0, worstScriptUs: NaN, unexpected: 0 },
   };
   try {
-    log(`HTTP matrix: ${config.platforms.length * 2 * config.limiters.length} scenarios x ${config.rounds} rounds, ${config.warmup}+${config.duration} s each`);
-    results.http = await runHttpMatrix(config, redis, log);
-
-    if (config.decisionLimits.length > 0) {
-      log('decision micro-benchmark: memory');
-      const [memory] = await decisions(config, 'memory');
-      log('decision micro-benchmark: redis');
-      const [viaRedis, perDecision] = await decisions(config, 'redis', redis);
-      results.decisions = [...memory, ...viaRedis];
-      results.redisCommandsPerDecision = perDecision;
-    }
-
-    if (config.memoryClients > 0) {
-      for (const maxKeys of [undefined, config.memoryClients]) {
-        log(`memory: ${config.memoryClients} clients, memoryCacheMaxKeys ${maxKeys ?? 'default'}`);
-        results.memory.push(await runChild<MemoryResult>(config, 'memory', { clients: config.memoryClients, maxKeys }, ['--expose-gc']));
+    for (let round = 0; round < S.rounds; round++)
+      for (const platform of ['fastify', 'express'])
+        for (const keys of [1, S.keys])
+          for (const limiter of [...LIMITERS.slice(round % 5), ...LIMITERS.slice(0, round % 5)]) {
+            r.samples.push(await httpRun(platform, limiter, keys, round, redis));
+            log(`round ${round + 1}/${S.rounds} ${platform}, ${keys} client(s), ${limiter}: ${Math.round(r.samples[r.samples.length - 1].rps)} req/s`);
+          }
+    for (const store of ['memory', 'redis'])
+      for (const algorithm of ['sliding-log', 'gcra'])
+        for (const limit of [10, 100_000]) {
+          log(`decisions: ${store}, ${algorithm}, ${limit}/day`);
+          r.decisions.push(await engine('decisions', { store, algorithm, limit, seconds: S.decisionSeconds, rounds: S.rounds }, redis.port));
+        }
+    for (const store of ['memory', 'redis'])
+      for (const algorithm of ['sliding-log', 'gcra']) {
+        // Full logs of the limit's timestamps; GCRA keys after a few hits. Heap growth needs many keys, MEMORY USAGE is exact.
+        const [keys, hits] = algorithm === 'gcra' ? [store === 'memory' ? S.memoryKeys : 100, 10] : [store === 'memory' ? 3 : 1, 100_000];
+        log(`memory: ${store}, ${algorithm}, ${keys} keys x ${hits} hits`);
+        r.memory.push(await engine('memory', { store, algorithm, limit: 100_000, keys, hits }, redis.port));
       }
-    }
-
-    if (config.profile) {
-      for (const scenario of profileScenarios(config, results)) {
-        const label = `${scenario.platform === 'fastify' ? 'Fastify' : 'Express'}, ${LIMITER_LABELS[scenario.limiter]}, ${scenario.keys === 1 ? '1 key' : `${scenario.keys.toLocaleString('en-US')} keys`}`;
-        log(`profile: ${label}`);
-        results.profiles.push(await profileScenario(config, scenario, redis, label));
-      }
-    }
+    log(`Lua worst case: ${S.worstEntries} entries expiring at once`);
+    r.worst = await engine('worst', { entries: S.worstEntries }, redis.port);
   } finally {
-    await redis?.stop();
+    redis.stop();
   }
-  results.machine.loadAfter = loadavg();
-  results.finishedAt = new Date().toISOString();
-  mkdirSync(config.outDir, { recursive: true });
-  writeFileSync(join(config.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(config.outDir, 'RESULTS.md'), renderReport(results));
-  writeFileSync(join(config.outDir, 'results.svg'), renderChart(results));
-  for (const t of evaluateTargets(results)) log(`target ${t.met === null ? '?' : t.met ? 'met   ' : 'MISSED'} ${t.target} [${t.where}]: ${t.measured}`);
-  log(`wrote ${join(config.outDir, 'RESULTS.md')} and results.svg in ${((Date.now() - startedAt.getTime()) / 60_000).toFixed(1)} min`);
-}
-
-/** The restflow variants on Fastify, the in-memory competitor for contrast, and every scenario whose target was missed. */
-function profileScenarios(config: BenchConfig, results: BenchResults): Scenario[] {
-  const wanted: Scenario[] = [
-    { platform: 'fastify', limiter: 'none', keys: 1 },
-    { platform: 'fastify', limiter: 'restflow-memory', keys: 1 },
-    { platform: 'fastify', limiter: 'restflow-memory', keys: config.manyKeys },
-    { platform: 'fastify', limiter: 'restflow-redis', keys: 1 },
-    { platform: 'fastify', limiter: 'nestjs-throttler-memory', keys: 1 },
-  ];
-  for (const t of evaluateTargets(results)) {
-    if (t.met === false && t.scenario) wanted.push(t.scenario);
-    // Beside a missed comparison with the competitor, its own profile.
-    if (t.met === false && t.scenario && t.target.includes('@nestjs/throttler')) wanted.push({ ...t.scenario, limiter: 'nestjs-throttler-redis' });
+  if (!QUICK && (git('rev-parse', '--short=12', 'HEAD') !== commit || dirtyTreeRefusal(git('status', '--porcelain')))) {
+    throw new Error(`The tree changed while the bench ran (from ${commit}); nothing written. Rerun on a quiet, clean tree.`);
   }
-  // Each profiled scenario's no-guard twin, so that the report can say what the limiter adds per request, by area.
-  for (const s of [...wanted]) wanted.push({ ...s, limiter: 'none' });
-  const seen = new Set<string>();
-  return wanted.filter((s) => {
-    const id = `${s.platform}|${s.limiter}|${s.keys}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return config.platforms.includes(s.platform) && config.limiters.includes(s.limiter);
-  });
-}
-
-function gitCommit(): string {
-  try {
-    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-    const dirty = execSync('git status --porcelain -- lib', { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => line.slice(3).trim())
-      .filter(Boolean);
-    return dirty.length ? `${head} with uncommitted changes to ${dirty.join(', ')}` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function versions(config: BenchConfig, redis?: RedisServer): Record<string, string> {
-  const root = config.root;
-  const names = ['@nestjs/core', '@nestjs/common', '@nestjs/platform-fastify', '@nestjs/platform-express', 'fastify', 'express', '@nestjs/throttler', 'cache-manager', 'cache-manager-ioredis-yet', 'ioredis', 'autocannon'];
-  const out: Record<string, string> = { 'restflow-throttle': installedVersion(root, 'restflow-throttle', join(config.buildDir)) };
-  for (const name of names) out[name] = installedVersion(root, name);
-  out['@nest-lab/throttler-storage-redis'] = installedVersion(root, '@nest-lab/throttler-storage-redis', join(root, COMPETITORS_DIR));
-  out['redis-server'] = redis?.version ?? 'not started';
-  out.node = process.version;
-  return out;
+  const out = QUICK ? join(tmpdir(), 'restflow-bench-quick.md') : join('bench', 'RESULTS.md');
+  const results = { ...r, minutes: (Date.now() - started) / 60_000 };
+  writeFileSync(out, renderReport(results));
+  for (const [goal, measured, met] of targets(results)) log(`${met ? 'met   ' : 'MISSED'} ${goal}: ${measured}`);
+  log(`wrote ${out}`);
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -1,107 +1,123 @@
 /**
- * A second-long smoke run of the benchmark harness (bench/), so that it cannot
- * rot between `npm run bench` runs. It checks that each piece runs and reports
- * sane shapes, never how fast anything is: timings belong to the bench.
+ * The pure parts of the benchmark (bench/): statistics, the refusal to write
+ * results from a dirty tree, and the report with its targets. No timing is
+ * asserted: timings belong to `npm run bench`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBenchApp } from '../../bench/app';
-import { renderChart } from '../../bench/chart';
-import { loadConfig, type Limiter } from '../../bench/config';
-import { measureDecisions } from '../../bench/decisions';
-import type { HttpSample } from '../../bench/http';
-import { clientAddress, runLoad } from '../../bench/load';
-import { measureMemory } from '../../bench/memory';
-import { summariseProfile } from '../../bench/profile';
-import { renderReport } from '../../bench/report';
-import { evaluateTargets, type BenchResults } from '../../bench/summary';
+import { renderReport, targets, type Results } from '../../bench/report';
+import { clientAddress, dirtyTreeRefusal, formatRatio, median, ratiosToBaseline, type HttpSample } from '../../bench/stats';
 
-describe('benchmark harness (smoke)', () => {
-  it('reads its knobs from the environment', () => {
-    const config = loadConfig({ BENCH_DURATION: '2', BENCH_ROUNDS: '4', BENCH_LIMITERS: 'none,restflow-memory' }, '/repo');
-    expect(config).toMatchObject({ duration: 2, rounds: 4, limiters: ['none', 'restflow-memory'], outDir: '/repo/bench' });
-    expect(() => loadConfig({ BENCH_LIMITERS: 'nope' })).toThrow(/unknown 'nope'/);
+describe('bench statistics', () => {
+  it('medians, client addresses and ratio spreads', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(RangeError);
     expect(clientAddress(0)).toBe('10.0.0.1');
     expect(clientAddress(70_000)).toBe('10.1.17.113');
+    expect(formatRatio([1.5])).toBe('1.50x');
+    expect(formatRatio([0.9, 1.1, 0.95])).toBe('0.95x (0.90-1.10)');
+    expect(formatRatio([])).toBe('-');
   });
 
-  it('serves, loads, measures decisions and memory, and renders RESULTS.md and the chart', async () => {
-    const http: HttpSample[] = [];
-    // @nestjs/throttler is left out: Jest's loader on Node 20 cannot require() Nest 12's ES modules from it.
-    for (const limiter of ['none', 'noop-guard', 'restflow-memory'] as Limiter[]) {
-      const bench = await createBenchApp({ platform: 'fastify', limiter });
-      try {
-        await bench.app.listen(0, '127.0.0.1');
-        const { port } = bench.app.getHttpServer().address() as { port: number };
-        const result = await runLoad({ url: `http://127.0.0.1:${port}/`, connections: 2, duration: 1, amount: 200, keys: 8 });
-        expect(result.total).toBeGreaterThan(0);
-        expect(result.non2xx + result.errors).toBe(0);
-        http.push({ platform: 'fastify', limiter, keys: 8, round: 0, result, serverRss: process.memoryUsage().rss, serverCpu: 0.1 });
-      } finally {
-        await bench.close();
-      }
-    }
-
-    const decisions = await measureDecisions({ store: 'memory', limits: [10, 100], seconds: 0.02, rounds: 1 });
-    expect(decisions.map((d) => [d.limit, d.unexpected])).toEqual([
-      [10, 0],
-      [100, 0],
+  it('divides each run by the no-guard run of its own platform, client count and round', () => {
+    const sample = (limiter: string, round: number, rps: number, platform = 'fastify'): HttpSample => ({ platform, keys: 1, limiter, round, rps, cpuPerRequest: 1 / rps });
+    const ratios = ratiosToBaseline([
+      sample('none', 0, 100),
+      sample('ours-memory', 0, 90),
+      sample('none', 1, 200),
+      sample('ours-memory', 1, 160),
+      sample('none', 0, 10, 'express'),
+      sample('ours-memory', 0, 10, 'express'),
     ]);
-    for (const d of decisions) expect(d.allowedPerSec).toBeGreaterThan(0);
+    expect(ratios.get('fastify|1|ours-memory')?.rps).toEqual([0.9, 0.8]);
+    expect(ratios.get('fastify|1|ours-memory')?.cpu.map((v) => v.toFixed(2))).toEqual(['0.90', '0.80']);
+    expect(ratios.get('express|1|ours-memory')?.rps).toEqual([1]);
+  });
+});
 
-    const memory = await measureMemory({ clients: 3000, maxKeys: 1000 });
-    expect(memory).toMatchObject({ clients: 3000, keysHeld: 1000, maxKeys: 1000, defaultCap: false });
-
-    const results: BenchResults = {
-      startedAt: 'start',
-      finishedAt: 'end',
-      command: 'smoke',
-      settings: { rounds: 1, connections: 2, duration: 0.25, warmup: 0, manyKeys: 8, decisionSeconds: 0.02 },
-      machine: { cpu: 'cpu', cores: 2, pinning: 'none', node: process.version, loadBefore: [0, 0, 0], loadAfter: [0, 0, 0], otherProcesses: [] },
-      commit: 'abc',
-      versions: { '@nestjs/core': 'x' },
-      http,
-      decisions,
-      redisCommandsPerDecision: {},
-      memory: [memory],
-      profiles: [],
-    };
-    const targets = evaluateTargets(results);
-    expect(targets.find((t) => t.target.startsWith('memory path'))?.met).not.toBeNull();
-    expect(targets.find((t) => t.target.startsWith('Redis path'))?.met).toBeNull();
-    expect(renderReport(results)).toContain('| fastify, 8 keys |');
-    expect(renderChart(results)).toMatch(/^<svg[\s\S]*restflow-throttle, memory[\s\S]*<\/svg>\n$/);
+describe('results name a clean commit', () => {
+  it('refuses any change, untracked files included, and lists them', () => {
+    expect(dirtyTreeRefusal('')).toBeNull();
+    expect(dirtyTreeRefusal('\n')).toBeNull();
+    const refusal = dirtyTreeRefusal(' M lib/x.ts\n?? scratch.ts\n');
+    expect(refusal).toMatch(/only from a clean tree/);
+    expect(refusal).toContain(' M lib/x.ts');
+    expect(refusal).toContain('?? scratch.ts');
+    const many = Array.from({ length: 25 }, (_, i) => `?? f${i}`).join('\n');
+    expect(dirtyTreeRefusal(many)).toContain('and 15 more');
   });
 
-  it('attributes profile samples to the library, the competitor and the runtime', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+  it('reads a real repository as git reports it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-git-'));
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
     try {
-      const file = join(dir, 'x.cpuprofile');
-      const frame = (id: number, functionName: string, url: string, hitCount: number, children: number[] = []) => ({
-        id,
-        callFrame: { functionName, url, lineNumber: 0 },
-        hitCount,
-        children,
-      });
-      const profile = {
-        nodes: [
-          frame(1, '(root)', '', 0, [2, 5, 6]),
-          frame(2, 'canActivate', 'file:///x/node_modules/restflow-throttle/dist/throttle.guard.js', 1, [3]),
-          frame(3, 'get', '', 2),
-          frame(5, '(idle)', '', 10),
-          frame(6, 'increment', 'file:///x/node_modules/@nestjs/throttler/dist/throttler.service.js', 1),
-        ],
-      };
-      writeFileSync(file, JSON.stringify(profile));
-      const summary = summariseProfile(file, 'synthetic');
-      expect(summary.busySamples).toBe(4);
-      expect(summary.inclusive).toEqual([
-        { area: 'restflow-throttle', share: 0.75 },
-        { area: '@nestjs/throttler', share: 0.25 },
-      ]);
+      git('init', '-q');
+      writeFileSync(join(dir, 'a.ts'), 'one');
+      git('add', 'a.ts');
+      git('commit', '-qm', 'one');
+      expect(dirtyTreeRefusal(git('status', '--porcelain'))).toBeNull();
+      writeFileSync(join(dir, 'a.ts'), 'two');
+      expect(dirtyTreeRefusal(git('status', '--porcelain'))).toContain('a.ts');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the report', () => {
+  const samples: HttpSample[] = ['fastify', 'express'].flatMap((platform) =>
+    [1, 100].flatMap((keys) =>
+      [0, 1].flatMap((round) =>
+        // Round 1 runs twice as fast (a quieter machine), and ours on Redis a little less so.
+        Object.entries({ none: 100, 'ours-memory': 96, 'ours-redis': round === 0 ? 70 : 68, 'peer-memory': 40, 'peer-redis': 50 }).map(([limiter, rps]) => ({
+          platform,
+          keys,
+          limiter,
+          round,
+          rps: rps * (round + 1),
+          cpuPerRequest: 1 / (rps * (round + 1)),
+        })),
+      ),
+    ),
+  );
+  const results: Results = {
+    commit: 'abc123',
+    quick: false,
+    environment: 'Node vX',
+    minutes: 7,
+    settings: { rounds: 2, warmup: 1, seconds: 3, keys: 100, connections: 50, decisionSeconds: 0.5 },
+    samples,
+    decisions: [
+      { store: 'memory', algorithm: 'sliding-log', limit: 10, allowedPerSec: 1000, deniedPerSec: 900, unexpected: 0 },
+      { store: 'memory', algorithm: 'sliding-log', limit: 100_000, allowedPerSec: 500, deniedPerSec: 900, unexpected: 0 },
+    ],
+    memory: [{ store: 'redis', algorithm: 'gcra', limit: 100_000, keys: 100, hits: 10, bytesPerKey: 104, unexpected: 0 }],
+    worst: { entries: 300_000, worstScriptUs: 250, unexpected: 0 },
+  };
+
+  it('checks each goal against the medians', () => {
+    expect(targets(results).map(([goal, measured, met]) => [goal.replace(/:.*/, ''), measured, met])).toEqual([
+      ['Fastify, 1 client(s)', '1.38x (1.36-1.40)', false],
+      ['Fastify, 1 client(s)', '0.69x (0.68-0.70)', true],
+      ['Fastify, 100 client(s)', '1.38x (1.36-1.40)', false],
+      ['Fastify, 100 client(s)', '0.69x (0.68-0.70)', true],
+      ['Fastify, 100 clients', '0.96x (0.96-0.96)', true],
+      ['memory sliding-log', '2.00x', false],
+      ['Lua', '250 µs', true],
+    ]);
+    expect(targets({ ...results, worst: { entries: 300_000, worstScriptUs: NaN, unexpected: 0 } }).at(-1)?.[2]).toBe(false);
+  });
+
+  it('names the commit and shows every table', () => {
+    const report = renderReport(results);
+    expect(report).toContain('Commit `abc123` (clean tree)');
+    expect(report).toContain('| fastify | 1 | 150 | 0.96x (0.96-0.96) | 0.69x (0.68-0.70) | 0.40x (0.40-0.40) | 0.50x (0.50-0.50) | 1.38x (1.36-1.40) |');
+    expect(report).toContain('| memory | sliding-log | 100,000 | 500 | 900 | 0 |');
+    expect(report).toContain('| redis | gcra | 100,000 | 100 | 10 | 104 | 0 |');
+    expect(report).toContain('took **250 µs**');
+    expect(renderReport({ ...results, quick: true })).toContain('not results');
   });
 });
