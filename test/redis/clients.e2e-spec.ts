@@ -199,3 +199,20 @@ describe('the public type of a directly given client', () => {
     expect(clients.map((client) => findRedisConnection(client)?.library)).toEqual(['ioredis', 'ioredis', 'node-redis']);
   });
 });
+
+describe('a Keyv on @keyv/redis that has not connected yet', () => {
+  it('stays ready while its first sends connect it (no request is refused as an outage), and answers them all', async () => {
+    const store = new KeyvRedis(server.url);
+    try {
+      const connection = findRedisConnection(new Keyv({ store }).on('error', () => undefined)) as RedisConnection;
+      expect(connection.isReady()).toBe(true);
+      const first = connection.send([['EVAL', SCRIPT, '1', 'lazy', 'a']]);
+      expect(connection.isReady()).toBe(true);
+      const second = connection.send([['EVAL', SCRIPT, '1', 'lazy', 'b']]);
+      expect([await first, await second]).toEqual([[['lazy', 'a', 1]], [['lazy', 'b', 2]]]);
+      expect(connection.isReady()).toBe(true);
+    } finally {
+      await store.disconnect();
+    }
+  });
+});

@@ -47,6 +47,8 @@ export class NodeRedisConnection implements RedisConnection {
   }
 
   isReady(): boolean {
+    // Sends made while our own first connect is under way wait for it.
+    if (this.connecting !== undefined) return true;
     if (this.client.isOpen) {
       this.wasOpen = true;
       return this.client.isReady ?? true;
@@ -62,8 +64,9 @@ export class NodeRedisConnection implements RedisConnection {
         this.connecting = undefined;
         this.wasOpen ||= this.client.isOpen;
       });
-      await this.connecting;
     }
+    // Batches made while the first connect is under way go out after it, in order.
+    if (this.connecting !== undefined) await this.connecting;
     const client = this.client;
     const sent = isNodeRedisCluster(client)
       ? commands.map((command) => client.sendCommand(firstKeyOf(command), false, command))
