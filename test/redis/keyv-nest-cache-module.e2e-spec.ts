@@ -1,0 +1,97 @@
+/**
+ * Nest's own cache module (`@nestjs/cache-manager` 12, a cache-manager 7
+ * cache over Keyv stores) as the throttle cache, handed over with
+ * `forRootAsync({ inject: [CACHE_MANAGER], useFactory: (cache) => ({ cache }) })`:
+ * with its in-memory default, and with `@keyv/redis`, where every decision
+ * is one Lua script on the server (EVALSHA), not a get and a set.
+ */
+import KeyvRedis from '@keyv/redis';
+import { Controller, Get, Inject } from '@nestjs/common';
+import { CACHE_MANAGER, CacheModule, Keyv, type Cache } from 'restflow-fixture-nest-cache-manager';
+import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
+import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { RedisServer } from '../helpers/redis-server';
+
+@Controller()
+class View {
+  constructor(@Inject(CACHE_MANAGER) private readonly cache: Cache) {}
+
+  @Get()
+  @Throttle([AnonRateThrottle])
+  get() {
+    return 'ok';
+  }
+
+  /** The app's own use of the same CACHE_MANAGER keeps working beside the throttles. */
+  @Get('remember')
+  @Throttle([])
+  async remember() {
+    await this.cache.set('remembered', 'yes', 60_000);
+    return { remembered: await this.cache.get('remembered') };
+  }
+}
+
+const throttles = RestflowThrottleModule.forRootAsync({
+  inject: [CACHE_MANAGER],
+  useFactory: (cache: Cache) => ({ rates: { anon: '50/min' }, numProxies: 1, cache }),
+});
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterAll(() => server?.dispose());
+
+/** 200 concurrent requests from one client; the statuses, counted. */
+async function burst(t: TestApp, client: string): Promise<Record<number, number>> {
+  const statuses: Record<number, number> = {};
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      const { status } = await t.request('/', { headers: { 'x-forwarded-for': client } });
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }),
+  );
+  return statuses;
+}
+
+describe.each(PLATFORMS)('Nest CacheModule as the throttle cache, on %s', (platform) => {
+  it('in-memory default (CacheModule.register()): exactly 50 of 200 concurrent requests', async () => {
+    const t = await startApp(platform, { imports: [CacheModule.register({ isGlobal: true }), throttles], controllers: [View] });
+    try {
+      expect(await burst(t, '203.0.113.1')).toEqual({ 200: 50, 429: 150 });
+      const denied = await t.request('/', { headers: { 'x-forwarded-for': '203.0.113.1' } });
+      expect(denied.status).toBe(429);
+      expect(Number(denied.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await t.request('/remember')).body).toEqual({ remembered: 'yes' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('on @keyv/redis (CacheModule.registerAsync): exactly 50 of 200, one EVALSHA per request', async () => {
+    const t = await startApp(platform, {
+      imports: [
+        CacheModule.registerAsync({
+          isGlobal: true,
+          useFactory: () => ({ stores: [new Keyv({ store: new KeyvRedis(server.url) }).on('error', () => undefined)] }),
+        }),
+        throttles,
+      ],
+      controllers: [View],
+    });
+    try {
+      const before = await server.commandCalls();
+      const client = `${platform}-keyv-redis`;
+      expect(await burst(t, client)).toEqual({ 200: 50, 429: 150 });
+      const after = await server.commandCalls();
+      const calls = (command: string) => (after.get(command) ?? 0) - (before.get(command) ?? 0);
+      // The first hit on a fresh server loads the script (NOSCRIPT, then EVAL): 200 EVALSHA either way.
+      expect(calls('evalsha')).toBe(200);
+      expect(calls('get') + calls('set')).toBe(0);
+      expect((await t.request('/remember')).body).toEqual({ remembered: 'yes' });
+      expect(await server.command('KEYS', '*')).toEqual(expect.arrayContaining([expect.stringContaining(client)]));
+    } finally {
+      await t.close();
+    }
+  });
+});
