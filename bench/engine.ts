@@ -48,7 +48,7 @@ async function engine(settings: EngineSettings, redisPort: number) {
         RestflowThrottleModule.forRoot({
           rates: { hot: `${settings.limit}/day` },
           clock: () => clock.now,
-          ...(client ? { cache: await oursRedisCache(client) } : {}),
+          ...(client ? { cache: oursRedisCache(client) } : {}),
         }),
       ],
     },

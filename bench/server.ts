@@ -12,15 +12,13 @@ import { Controller, Get, Injectable, Module, type DynamicModule } from '@nestjs
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ThrottlerGuard, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
-import { caching } from 'cache-manager';
-import { redisInsStore } from 'cache-manager-ioredis-yet';
 import { Redis } from 'ioredis';
 import { AnonRateThrottle, RestflowThrottleModule } from 'restflow-throttle';
 
-/** restflow-throttle's Redis cache, as its docs build it; shared with the engine benchmarks. */
-export async function oursRedisCache(client: Redis) {
+/** restflow-throttle's Redis cache the recommended way, the client itself; shared with the engine benchmarks. */
+export function oursRedisCache(client: Redis): Redis {
   client.on('error', () => undefined);
-  return caching(redisInsStore(client));
+  return client;
 }
 
 @Controller()
@@ -57,7 +55,7 @@ async function limiterModule(limiter: string, redisPort: number): Promise<Dynami
     case 'ours-memory':
       return { module: BenchModule, imports: [RestflowThrottleModule.forRoot(ours)] };
     case 'ours-redis':
-      return { module: BenchModule, imports: [RestflowThrottleModule.forRoot({ ...ours, cache: await oursRedisCache(redis()) })] };
+      return { module: BenchModule, imports: [RestflowThrottleModule.forRoot({ ...ours, cache: oursRedisCache(redis()) })] };
     case 'peer-memory':
       return { module: BenchModule, imports: [ThrottlerModule.forRoot(peer)], providers: peerGuard };
     case 'peer-redis': {
