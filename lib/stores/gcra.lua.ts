@@ -12,14 +12,16 @@ import { SCRIPT_HEAD, scriptSha } from './sliding-log.lua';
  * the sliding log's shape (see `throttle-store.ts` and docs/algorithms.md):
  * denied, `count = limit` and `oldest = nextAllowedAt - duration`; allowed,
  * `count` slots in use and `oldest + duration - now` until one more frees.
- * The operations are those of the reference model, in the same order, so
- * decisions agree bit for bit.
+ * The operations are those of the reference model, in the same order, plus
+ * the slack of `gcraSlack()` (value-steps.ts): a burst of `limit` hits at a
+ * Unix time must not lose its last hit to rounding.
  *
  * Arguments, clock, expiry and reply as in {@link SCRIPT_HEAD}.
  */
 export const GCRA_SCRIPT = `${SCRIPT_HEAD}
 if limit <= 0 then return '0 ' .. stamp .. ' 0 - ' .. server end
 local interval = duration / limit
+local slack = math.min(limit * 1e-6, interval / 2)
 local stored = redis.pcall('GET', key)
 local tat = now
 if type(stored) == 'table' then
@@ -27,10 +29,10 @@ if type(stored) == 'table' then
 elseif stored then
   tat = math.max(tonumber(stored) or now, now)
 end
-if tat + interval - now <= duration then
+if tat + interval - now <= duration + slack then
   local newTat = tat + interval
   redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.max(1, math.ceil((newTat - now) * 1000)))
-  local count = math.min(limit, math.ceil((newTat - now) / interval))
+  local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
   local oldest = newTat - duration - (count - 1) * interval
   return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest) .. ' ' .. server
 end

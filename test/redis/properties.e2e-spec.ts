@@ -108,6 +108,19 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
       );
     });
 
+    it('GCRA at a Unix time: a burst of exactly `limit` at one instant for any limit, rounding notwithstanding', async () => {
+      for (const limit of [3, 7, 9, 13, 50, 99, 1000, 4096]) {
+        for (const duration of [1, 60, 3600, 86_400]) {
+          const key = `{burst${++runs}}`;
+          const now = 1_795_975_641.181439 + runs / 7;
+          const hits = Array.from({ length: limit + 2 }, () => store.hit(key, limit, duration, now, 'gcra'));
+          const results = await Promise.all(hits);
+          expect(results.filter((r) => r.allowed)).toHaveLength(limit);
+          expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(Array.from({ length: limit }, (_, i) => i + 1));
+        }
+      }
+    });
+
     it("GCRA keeps one short string per key, alive until its theoretical arrival time, on the server's clock", async () => {
       const key = `{gcra${++runs}}`;
       for (let i = 0; i < 3; i++) expect((await store.hit(key, 100_000, 86_400, undefined, 'gcra')).allowed).toBe(true);

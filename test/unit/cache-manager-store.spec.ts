@@ -168,3 +168,17 @@ it("GCRA on get/set: the reference model's decisions, counts and waits on random
     { numRuns: 200 },
   );
 });
+
+it('GCRA at a Unix time: a burst of exactly `limit` for any limit, rounding notwithstanding', async () => {
+  const { store } = storeOn(mapCache(), { timeoutMs: 1000 });
+  let run = 0;
+  for (const limit of [3, 7, 9, 13, 50, 99, 1000]) {
+    for (const duration of [1, 60, 86_400]) {
+      for (const now of [1_795_975_641.181439, 1_795_975_641.9, 2_147_483_000.123457]) {
+        const key = `burst${++run}`;
+        const results = await Promise.all(Array.from({ length: limit + 2 }, () => store.hit(key, limit, duration, now, 'gcra')));
+        expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(Array.from({ length: limit }, (_, i) => i + 1));
+      }
+    }
+  }
+});
