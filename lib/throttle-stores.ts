@@ -1,12 +1,17 @@
 import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions, ThrottleCacheLike } from './restflow-throttle.options';
 import { MemoryThrottleStore } from './stores/memory.store';
-import { storeForCache } from './stores/store-for-cache';
+import { storeForCache, type StoreOptions } from './stores/store-for-cache';
 import type { ThrottleStore } from './stores/throttle-store';
 import { ThrottleEvents } from './throttle-events';
 import type { ThrottleSettings } from './throttle-settings';
 
 const DEFAULT_TIMEOUT_MS = 1000;
+
+/** How a remote store's fault tracking reports an outage's start and end (the module's cache outage events). */
+interface OutageReport {
+  onOutage(state: 'down' | 'up', reason?: string): void;
+}
 const DEFAULT_MAX_KEYS = 500_000;
 
 /**
@@ -36,12 +41,14 @@ export class ThrottleStores {
     let store = this.stores.get(resolved);
     if (store === undefined) {
       const name = typeof cache === 'string' ? cache : resolved === this.defaultCache ? 'default' : 'custom';
-      store = storeForCache(resolved, {
+      const storeOptions: StoreOptions & OutageReport = {
         name,
         policy: this.options.onCacheError ?? 'allow',
         timeoutMs: this.options.cacheTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         logger: this.settings.logger,
-      });
+        onOutage: (state, reason) => this.events.cacheOutage(reason === undefined ? { cache: name, state } : { cache: name, state, reason }),
+      };
+      store = storeForCache(resolved, storeOptions);
       this.stores.set(resolved, store);
       if (!this.names.has(store)) this.names.set(store, name);
     }
