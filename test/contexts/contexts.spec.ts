@@ -8,7 +8,7 @@ import { Mutation, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { EventPattern, MessagePattern, RpcException } from '@nestjs/microservices';
 import { SubscribeMessage, WebSocketGateway, WsException } from '@nestjs/websockets';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Throttle } from 'restflow-throttle';
@@ -148,5 +148,65 @@ describe('the CommonJS build', () => {
       encoding: 'utf8',
     });
     expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ loadedAtStart: [], ws: true, rpc: true });
+  });
+});
+
+describe('the published build (ES modules)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'restflow-contexts-esm-'));
+    execFileSync(process.execPath, ['scripts/build-package.mjs', '--outDir', join(dir, 'dist')], { stdio: 'pipe' });
+    symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads no transport package with the library; a gateway or microservice handler found at startup loads the class Nest checks', () => {
+    // A resolve hook (it runs off the main thread) writes down every transport package asked for.
+    writeFileSync(
+      join(dir, 'hook.mjs'),
+      `
+      import { appendFileSync } from 'node:fs';
+      export async function resolve(specifier, context, next) {
+        if (/^(graphql|@nestjs\\/(graphql|apollo|mercurius|websockets|platform-socket\\.io|platform-ws|microservices))(\\/|$)/.test(specifier)) {
+          appendFileSync(${JSON.stringify(join(dir, 'requested.log'))}, specifier + '\\n');
+        }
+        return next(specifier, context);
+      }
+      `,
+    );
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register('./hook.mjs', import.meta.url);`);
+    writeFileSync(
+      join(dir, 'check.mjs'),
+      `
+      import { existsSync, readFileSync } from 'node:fs';
+      import 'reflect-metadata';
+      const log = ${JSON.stringify(join(dir, 'requested.log'))};
+      const library = await import('./dist/index.js');
+      const { handlerKind, targetFor } = await import('./dist/contexts/index.js');
+      const { loadTransportException } = await import('./dist/contexts/transport-exceptions.js');
+      const loadedWithLibrary = existsSync(log) ? readFileSync(log, 'utf8').split('\\n').filter(Boolean) : [];
+      const { SubscribeMessage, WsException } = await import('@nestjs/websockets');
+      const { MessagePattern, RpcException } = await import('@nestjs/microservices');
+      class Gateway { chat() {} }
+      SubscribeMessage('chat')(Gateway.prototype, 'chat', Object.getOwnPropertyDescriptor(Gateway.prototype, 'chat'));
+      class Service { sum() {} }
+      MessagePattern('sum')(Service.prototype, 'sum', Object.getOwnPropertyDescriptor(Service.prototype, 'sum'));
+      const kinds = [handlerKind(Gateway, Gateway.prototype.chat), handlerKind(Service, Service.prototype.sum)];
+      await Promise.all([loadTransportException('ws'), loadTransportException('rpc')]);
+      const context = (type, args) => ({ getType: () => type, getArgs: () => args, getArgByIndex: (i) => args[i] });
+      const ws = targetFor(context('ws', [{ handshake: { headers: {} } }, 1, 'chat'])).throttled(3);
+      const rpc = targetFor(context('rpc', [1, {}])).throttled(3);
+      console.log(JSON.stringify({
+        library: typeof library.RestflowThrottleModule,
+        loadedWithLibrary,
+        kinds,
+        ws: ws instanceof WsException,
+        rpc: rpc instanceof RpcException,
+        hookSawTheAppsImports: readFileSync(log, 'utf8').includes('@nestjs/websockets'),
+      }));
+      `,
+    );
+    const output = execFileSync(process.execPath, ['--import', './register.mjs', 'check.mjs'], { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ library: 'function', loadedWithLibrary: [], kinds: ['ws', 'rpc'], ws: true, rpc: true, hookSawTheAppsImports: true });
   });
 });
