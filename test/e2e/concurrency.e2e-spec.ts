@@ -1,7 +1,7 @@
 /** Atomic counting in one process: N concurrent requests on one key admit exactly the limit, whatever the cache. */
 import { Controller, Get } from '@nestjs/common';
-import { caching, createCache } from 'cache-manager';
-import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle, type ThrottleCache } from 'restflow-throttle';
+import { caching } from 'cache-manager';
+import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle, type ThrottleCacheLike } from 'restflow-throttle';
 import { PLATFORMS, startApp } from '../helpers/http-app';
 
 @Controller()
@@ -10,7 +10,7 @@ class View {
 }
 
 /** A cache-manager memory cache whose every call yields, so concurrent requests really interleave. */
-async function slowMemoryCache(): Promise<ThrottleCache> {
+async function slowMemoryCache(): Promise<ThrottleCacheLike> {
   const inner = await caching('memory', { max: 1000, ttl: 0 });
   const tick = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
   return {
@@ -18,16 +18,16 @@ async function slowMemoryCache(): Promise<ThrottleCache> {
       await tick();
       return inner.get<T>(key);
     },
-    async set(key: string, value: unknown, ttl?: number) {
+    async set(key: string, value: unknown, ttl?: number): Promise<unknown> {
       await tick();
       return inner.set(key, value, ttl);
     },
   };
 }
 
-const caches: Array<[string, () => Promise<ThrottleCache | undefined>]> = [
+const caches: Array<[string, () => Promise<ThrottleCacheLike | undefined>]> = [
   ['the default cache', async () => undefined],
-  ['a MemoryThrottleStore cache', async () => createCache(new MemoryThrottleStore())],
+  ['a MemoryThrottleStore given as the cache', async () => new MemoryThrottleStore()],
   ["cache-manager's memory cache", async () => caching('memory', { max: 1000, ttl: 0 })],
   ['a slow get/set cache', slowMemoryCache],
 ];

@@ -12,7 +12,7 @@ import { BaseThrottle, RestflowThrottleModule, SimpleRateThrottle, Throttle, Use
 import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
 
 /** A thenable that is not a native promise (another realm, Bluebird, a library's own). */
-const thenable = <T>(value: T) => ({ then: (resolve: (v: T) => void) => resolve(value) });
+const thenable = <T>(value: T): PromiseLike<T> => ({ then: ((resolve: (v: T) => void) => resolve(value)) as PromiseLike<T>['then'] });
 
 class RejectsLater extends BaseThrottle {
   allowRequest(): Promise<boolean> {
