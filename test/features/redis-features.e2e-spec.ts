@@ -90,8 +90,9 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
     expect(seen).toEqual(['"log";r=4;t=60', '"log";r=3;t=60', '"log";r=2;t=60', '"log";r=1;t=60', '"log";r=0;t=60', '"log";r=0;t=60', '"log";r=0;t=60']);
   });
 
-  it('gcra on Redis gives the same headers as in memory', async () => {
-    const t = await start({ headers: 'ietf' });
+  it('gcra on Redis gives the same headers as in memory, and its events', async () => {
+    const events: ThrottleDecisionEvent[] = [];
+    const t = await start({ headers: 'ietf', events: { decision: (e) => void events.push(e) } });
     clock.set(5_000_000);
     const seen = [];
     for (let i = 0; i < 5; i++) {
@@ -105,6 +106,7 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
       [200, '"cell";r=0;t=15', null],
       [429, '"cell";r=0;t=15', '15'],
     ]);
+    expect(events.map((e) => [e.algorithm, e.allowed, e.wait])).toEqual([...Array(4).fill(['gcra', true, null]), ['gcra', false, 15]]);
   });
 
   it('decision events name the Redis cache and count 5 allowed, 2 denied', async () => {
