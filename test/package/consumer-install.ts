@@ -61,6 +61,12 @@ export function installedConsumer(consumer: string): string {
   }
   if (existsSync(dir)) rmSync(staging, { recursive: true, force: true }); // another run finished first
   else renameSync(staging, dir);
+  // Installs of this consumer's earlier package.json or lockfile are not used again.
+  for (const entry of readdirSync(CONSUMER_CACHE)) {
+    if (new RegExp(`^${consumer}-[0-9a-f]{16}$`).test(entry) && join(CONSUMER_CACHE, entry) !== dir) {
+      rmSync(join(CONSUMER_CACHE, entry), { recursive: true, force: true });
+    }
+  }
   return dir;
 }
 
