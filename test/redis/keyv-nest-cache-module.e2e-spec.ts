@@ -10,6 +10,9 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { CACHE_MANAGER, CacheModule, Keyv, type Cache } from 'restflow-fixture-nest-cache-manager';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
 import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { AppModule as MemoryExample } from './clients-nest-cache-manager/examples/cache-module-memory';
+import { AppModule as KeyvRedisExample } from './clients-nest-cache-manager/examples/cache-module-keyv-redis';
+import { AppModule as KeyvValkeyExample } from './clients-nest-cache-manager/examples/cache-module-keyv-valkey';
 import { RedisServer } from '../helpers/redis-server';
 
 @Controller()
@@ -39,14 +42,17 @@ const throttles = RestflowThrottleModule.forRootAsync({
 let server: RedisServer;
 beforeAll(async () => {
   server = await RedisServer.start();
+  // Read by the docs' example modules when the app starts.
+  process.env.REDIS_URL = server.url;
+  process.env.VALKEY_URL = server.url;
 });
 afterAll(() => server?.dispose());
 
-/** 200 concurrent requests from one client; the statuses, counted. */
-async function burst(t: TestApp, client: string): Promise<Record<number, number>> {
+/** `requests` concurrent requests from one client; the statuses, counted. */
+async function burst(t: TestApp, client: string, requests = 200): Promise<Record<number, number>> {
   const statuses: Record<number, number> = {};
   await Promise.all(
-    Array.from({ length: 200 }, async () => {
+    Array.from({ length: requests }, async () => {
       const { status } = await t.request('/', { headers: { 'x-forwarded-for': client } });
       statuses[status] = (statuses[status] ?? 0) + 1;
     }),
@@ -90,6 +96,35 @@ describe.each(PLATFORMS)('Nest CacheModule as the throttle cache, on %s', (platf
       expect(calls('get') + calls('set')).toBe(0);
       expect((await t.request('/remember')).body).toEqual({ remembered: 'yes' });
       expect(await server.command('KEYS', '*')).toEqual(expect.arrayContaining([expect.stringContaining(client)]));
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+@Controller()
+class Plain {
+  @Get()
+  get() {
+    return 'ok';
+  }
+}
+
+describe.each(PLATFORMS)('the example modules of docs/caches.md, run as written, on %s', (platform) => {
+  beforeEach(() => server.command('FLUSHALL'));
+
+  it.each([
+    ['CacheModule in memory', MemoryExample, false],
+    ['CacheModule on @keyv/redis', KeyvRedisExample, true],
+    ['CacheModule on @keyv/valkey', KeyvValkeyExample, true],
+  ])('%s: exactly 100 of 150 concurrent requests at 100/hour', async (_name, example, onRedis) => {
+    const t = await startApp(platform, { imports: [example], controllers: [Plain] });
+    try {
+      const before = (await server.commandCalls()).get('evalsha') ?? 0;
+      // numProxies unset in the examples: every request is 127.0.0.1.
+      expect(await burst(t, 'ignored', 150)).toEqual({ 200: 100, 429: 50 });
+      const evalsha = ((await server.commandCalls()).get('evalsha') ?? 0) - before;
+      expect(evalsha).toBe(onRedis ? 150 : 0);
     } finally {
       await t.close();
     }
