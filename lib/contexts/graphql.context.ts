@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { IntrinsicException, type ExecutionContext } from '@nestjs/common';
 import type { ThrottleRequest } from '../throttles/throttle-request';
 import { THROTTLED_CODE, throttledPayload } from './throttled-payload';
 import type { ThrottleTarget } from './target';
@@ -20,9 +20,11 @@ export function isResolverHandler(handler: Function): boolean {
 /**
  * The GraphQL error of a throttled operation. graphql-js copies an original
  * error's `extensions` into the error it reports, and Apollo and Mercurius
- * send them as they are, so no GraphQL class is needed to build it.
+ * send them as they are, so no GraphQL class is needed to build it. An
+ * `IntrinsicException`, as Nest's HTTP exceptions are: a throttled call is
+ * an expected answer, which Nest's exception handler does not log as an error.
  */
-export class ThrottledGraphQLError extends Error {
+export class ThrottledGraphQLError extends IntrinsicException {
   readonly extensions: {
     readonly code: typeof THROTTLED_CODE;
     /** Whole seconds, or `null` when unknown. */

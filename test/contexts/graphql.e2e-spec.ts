@@ -7,7 +7,7 @@
  */
 import { jest } from '@jest/globals';
 import { SimpleRateThrottle } from 'restflow-throttle';
-import { FakeClock, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { CapturingLogger, FakeClock, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
 import { gql, graphqlApp, type GraphQLResponse } from './graphql-app';
 
 const detail = (seconds: number) => `Request was throttled. Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
@@ -29,8 +29,9 @@ describe.each(PLATFORMS)('GraphQL on %s', (platform) => {
   afterAll(() => jest.restoreAllMocks());
   afterEach(() => t.close());
 
-  it('throttles a query by the resolver class decorator, with the detail, the code, the wait and Retry-After', async () => {
-    t = await startApp(platform, graphqlApp(platform));
+  it('throttles a query by the resolver class decorator, with the detail, the code, the wait and Retry-After, logging no error', async () => {
+    const logger = new CapturingLogger();
+    t = await startApp(platform, graphqlApp(platform), logger);
     const answers: GraphQLResponse[] = [];
     for (let i = 0; i < 4; i++) answers.push(await gql(t.url, '{ article { id title } }'));
     expect(answers.slice(0, 3).map((a) => [a.data, a.errors, a.retryAfter])).toEqual(
@@ -42,6 +43,7 @@ describe.each(PLATFORMS)('GraphQL on %s', (platform) => {
     expectThrottled(await gql(t.url, '{ article { id } }'), ['article'], 40);
     clock.advance(41);
     expect((await gql(t.url, '{ article { id } }')).errors).toEqual([]);
+    expect(logger.errors).toEqual([]);
   });
 
   it('a mutation with its own @Throttle keys on the user an auth guard set on the HTTP request', async () => {

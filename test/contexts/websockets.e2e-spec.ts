@@ -8,7 +8,7 @@
  */
 import { jest } from '@jest/globals';
 import { SimpleRateThrottle } from 'restflow-throttle';
-import { FakeClock, PLATFORMS, type TestApp } from '../helpers/http-app';
+import { CapturingLogger, FakeClock, PLATFORMS, type TestApp } from '../helpers/http-app';
 import { startGatewayApp, WS_TRANSPORTS } from './gateway-app';
 import { connect, type GatewayClient } from './ws-clients';
 
@@ -37,7 +37,8 @@ describe.each(PLATFORMS.flatMap((platform) => WS_TRANSPORTS.map((transport) => [
   });
 
   it('throttles a message by the gateway decorator with the exception event, then lets it through once the wait is over', async () => {
-    t = await startGatewayApp(platform, transport);
+    const logger = new CapturingLogger();
+    t = await startGatewayApp(platform, transport, {}, logger);
     const client = await open();
     expect(await client.send('chat', 'a')).toEqual({ event: 'chat', data: 'echo a' });
     expect(await client.send('chat', 'b')).toEqual({ event: 'chat', data: 'echo b' });
@@ -46,6 +47,7 @@ describe.each(PLATFORMS.flatMap((platform) => WS_TRANSPORTS.map((transport) => [
     expect(await client.send('chat', 'd')).toEqual(throttled(30, 'chat', 'd'));
     clock.advance(31);
     expect(await client.send('chat', 'e')).toEqual({ event: 'chat', data: 'echo e' });
+    expect(logger.errors).toEqual([]);
   });
 
   it('@SkipThrottle on a handler opts it out of the gateway throttles', async () => {
