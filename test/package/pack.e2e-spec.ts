@@ -1,7 +1,7 @@
 /**
  * The package as users get it: `npm pack` of this repository, installed with npm into the apps `nest new`
  * generates for NestJS 12 (test/package/consumers/), and used the way each app runs its code:
- * - CommonJS (`nest new --type cjs`): `tsc` + `node`, and its Jest e2e exactly as the starter configures
+ * - CommonJS (`nest new --type cjs`): `tsc` + `node` (this Node and 24), and its Jest e2e as the starter configures
  *   Jest, on Node 24 from the npm registry (the starter's Jest loads ESM-only Nest through require(esm),
  *   which Jest supports from Node 24.9);
  * - ESM (`nest new`, `"type": "module"`): `tsc` + `node`, and its Vitest e2e;
@@ -38,6 +38,7 @@ beforeAll(() => {
     consumers[kind] = installedConsumer(kind);
     installTarball(consumers[kind], tarball);
   }
+  node24();
 }, INSTALL_TIMEOUT);
 
 afterAll(() => {
@@ -50,6 +51,9 @@ function newApp(kind: 'cjs' | 'esm'): string {
   apps.push(app);
   return app;
 }
+
+/** Node 24 from the npm registry (the `node` package), installed once like the consumers. */
+const node24 = (): string => join(installedConsumer('node24'), 'node_modules', 'node', 'bin', 'node');
 
 const tscIn = (app: string): string => join(app, '..', 'node_modules', 'typescript', 'bin', 'tsc');
 
@@ -83,10 +87,13 @@ describe('a CommonJS app as `nest new --type cjs` generates it', () => {
   it('compiles with tsc and, run with node, answers 429 with Retry-After after the limit, printing no warning', async () => {
     const app = newApp('cjs');
     run(process.execPath, [tscIn(app), '-p', 'tsconfig.build.json'], { cwd: app });
-    const served = await serve(app, [join(app, 'dist', 'main.js')]);
-    expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
-    expect(served.last).toEqual({ retryAfter: '60', body: { detail: 'Request was throttled. Expected available in 60 seconds.' } });
-    expect(served.stderr).toBe('');
+    // On this Node (20 on CI) and on Node 24.
+    for (const node of [process.execPath, node24()]) {
+      const served = await serve(app, node, [join(app, 'dist', 'main.js')]);
+      expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
+      expect(served.last).toEqual({ retryAfter: '60', body: { detail: 'Request was throttled. Expected available in 60 seconds.' } });
+      expect(served.stderr).toBe('');
+    }
   }, STEP_TIMEOUT);
 
   it('type-checks src/ and test/ with skipLibCheck: false', () => {
@@ -120,8 +127,7 @@ describe('a CommonJS app as `nest new --type cjs` generates it', () => {
   }, STEP_TIMEOUT);
 
   it("passes its Jest e2e, run as the starter's `test:e2e` script runs it, on Node 24 from the npm registry", () => {
-    const node24 = join(installedConsumer('node24'), 'node_modules', 'node', 'bin', 'node');
-    const version = run(node24, ['--version'], { cwd: root }).trim();
+    const version = run(node24(), ['--version'], { cwd: root }).trim();
     expect(version).toMatch(/^v24\./);
     expect(Number(version.split('.')[1])).toBeGreaterThanOrEqual(9);
     const app = newApp('cjs');
@@ -130,7 +136,7 @@ describe('a CommonJS app as `nest new --type cjs` generates it', () => {
     const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(manifest.scripts['test:e2e']).toBe('node --experimental-vm-modules ./node_modules/jest/bin/jest.js --config ./test/jest-e2e.json');
     const jest = join(app, '..', 'node_modules', 'jest', 'bin', 'jest.js');
-    const { stdout, stderr } = runBoth(node24, ['--experimental-vm-modules', jest, '--config', './test/jest-e2e.json', '--ci'], app);
+    const { stdout, stderr } = runBoth(node24(), ['--experimental-vm-modules', jest, '--config', './test/jest-e2e.json', '--ci'], app);
     expect(`${stdout}${stderr}`).toMatch(/Tests:\s+3 passed, 3 total/);
     // The only warning is Node's own for the flag the starter passes.
     expect(warnings(stderr)).toEqual(warnings(stderr).filter((line) => /VM Modules is an experimental feature/.test(line)));
@@ -141,7 +147,7 @@ describe('an ESM app as `nest new` generates it ("type": "module")', () => {
   it('compiles with tsc and, run with node, answers 429 with Retry-After after the limit, printing no warning', async () => {
     const app = newApp('esm');
     run(process.execPath, [tscIn(app), '-p', 'tsconfig.build.json'], { cwd: app });
-    const served = await serve(app, [join(app, 'dist', 'main.js')]);
+    const served = await serve(app, process.execPath, [join(app, 'dist', 'main.js')]);
     expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
     expect(served.last).toEqual({ retryAfter: '60', body: { detail: 'Request was throttled. Expected available in 60 seconds.' } });
     expect(served.stderr).toBe('');
@@ -211,9 +217,9 @@ interface Served {
   stderr: string;
 }
 
-/** Starts `node <args>` in `app` on a free port, sends 5 GETs to `/`, stops it. */
-async function serve(app: string, args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, args, { cwd: app, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `<node> <args>` in `app` on a free port, sends 5 GETs to `/`, stops it. */
+async function serve(app: string, node: string, args: string[]): Promise<Served> {
+  const child = spawn(node, args, { cwd: app, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
