@@ -12,6 +12,8 @@ import { ConfigurationModule } from './configuration/configuration.module';
 import { throttlingOptions } from './configuration/throttling-options';
 import { CustomThrottlesModule } from './custom/custom-throttles.module';
 import { FilesModule } from './files/files.module';
+import { GatewaySampleModule } from './gateway/gateway-sample.module';
+import { GraphqlSampleModule } from './graphql/graphql-sample.module';
 import { HomeController } from './home.controller';
 import { MetricsModule } from './metrics/metrics.module';
 import { PlansModule } from './plans/plans.module';
@@ -45,6 +47,8 @@ export class AppModule {
         ConfigurationModule,
         PlansModule,
         MetricsModule,
+        GraphqlSampleModule.forPlatform(settings.platform),
+        GatewaySampleModule,
       ],
       controllers: [HomeController],
       providers: [
