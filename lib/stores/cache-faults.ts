@@ -17,6 +17,8 @@ export interface CacheFaultOptions {
   /** A call (batch, or get/set round) not answered within this many ms is a fault. */
   readonly timeoutMs: number;
   readonly logger?: Pick<Logger, 'warn'>;
+  /** Milliseconds for the quiet second and the probe interval; default `performance.now` (tests move it by hand). */
+  readonly clock?: () => number;
 }
 
 /** The two ends of a hit's promise. */
@@ -36,7 +38,8 @@ export interface HitCallbacks {
  * - While some call hangs (its deadline passed, the cache has not answered
  *   it yet), new hits are answered at once without the cache, except one
  *   probe call per second: requests never queue behind a dead cache, and the
- *   client library holds at most one call per second of outage.
+ *   client library holds at most one call per second of outage. A probe
+ *   answered in time ends this, even if the hung calls never come back.
  * - An outage ends at the first call answered in time after a quiet second
  *   without faults; a call started before the last outage ended that fails
  *   late does not start a new one.
@@ -44,7 +47,7 @@ export interface HitCallbacks {
 export class CacheFaults {
   readonly timeoutMs: number;
   private down = false;
-  /** `performance.now()` of the last fault, of the end of the last outage, of the last probe. */
+  /** {@link now} at the last fault, at the end of the last outage, at the last probe. */
   private lastFaultAt = -Infinity;
   private recoveredAt = -Infinity;
   private probedAt = -Infinity;
@@ -53,6 +56,11 @@ export class CacheFaults {
 
   constructor(private readonly options: CacheFaultOptions) {
     this.timeoutMs = options.timeoutMs;
+  }
+
+  /** The fault clock's reading, in ms: what a store passes as a call's `startedAt`. */
+  now(): number {
+    return this.options.clock === undefined ? performance.now() : this.options.clock();
   }
 
   /** Whether an outage is in progress (from its first fault until it is over). */
@@ -68,7 +76,7 @@ export class CacheFaults {
   /** `false` while the cache hangs: answer {@link withoutCache} instead of calling it (but for one probe a second). */
   mayCall(): boolean {
     if (this.hanging === 0) return true;
-    const now = performance.now();
+    const now = this.now();
     if (now - this.probedAt < Math.max(this.timeoutMs, MIN_PROBE_INTERVAL_MS)) return false;
     this.probedAt = now;
     return true;
@@ -80,10 +88,10 @@ export class CacheFaults {
    * the late answer, if one ever comes, with {@link lateAnswer}.
    */
   deadline(onExpired: () => void, ms: number = this.timeoutMs): CallDeadline {
-    const startedAt = performance.now();
+    const startedAt = this.now();
     return new CallDeadline(ms, () => {
       this.hanging++;
-      this.probedAt = performance.now();
+      this.probedAt = this.now();
       this.failed(new Error(`no answer within ${this.timeoutMs} ms`), startedAt);
       onExpired();
     });
@@ -94,18 +102,23 @@ export class CacheFaults {
     if (this.hanging > 0) this.hanging--;
   }
 
-  /** A call was answered in time: ends an outage after a quiet second. */
+  /**
+   * A call was answered in time: the cache answers again, so calls it still
+   * holds (or lost for good) no longer hold new ones back; and an outage
+   * ends after a quiet second.
+   */
   succeeded(): void {
-    if (this.down && performance.now() - this.lastFaultAt >= RECOVERY_QUIET_MS) {
+    this.hanging = 0;
+    if (this.down && this.now() - this.lastFaultAt >= RECOVERY_QUIET_MS) {
       this.down = false;
-      this.recoveredAt = performance.now();
+      this.recoveredAt = this.now();
       this.logger.warn(`Throttle cache '${this.options.name}' is available again; throttling resumed.`);
     }
   }
 
-  /** A call started at `startedAt` (`performance.now()`) failed: starts an outage, with its one warning. */
-  failed(error: unknown, startedAt: number = performance.now()): void {
-    this.lastFaultAt = performance.now();
+  /** A call started at `startedAt` ({@link now}) failed: starts an outage, with its one warning. */
+  failed(error: unknown, startedAt: number = this.now()): void {
+    this.lastFaultAt = this.now();
     if (this.down || startedAt <= this.recoveredAt) return;
     this.down = true;
     const reason = error instanceof Error ? error.message : String(error);

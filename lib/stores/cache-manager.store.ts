@@ -17,8 +17,6 @@ interface WaitingHit extends HitCallbacks {
 /** A key with a round (one get, one set) in progress, and the hits waiting for the next one. */
 interface KeyRounds {
   waiting: WaitingHit[];
-  /** The round's calls outlived its deadline: hits on this key are answered without the cache until they return. */
-  hanging: boolean;
 }
 
 /**
@@ -50,14 +48,14 @@ export class CacheManagerStore implements ThrottleStore {
 
   hit(key: string, limit: number, durationSec: number, now: number = monotonicSeconds(), algorithm?: ThrottleAlgorithm): Promise<HitResult> {
     const rounds = this.rounds.get(key);
-    if (rounds?.hanging === true || (rounds === undefined && !this.faults.mayCall())) return this.faults.withoutCache(now);
+    if (rounds === undefined && !this.faults.mayCall()) return this.faults.withoutCache(now);
     return new Promise<HitResult>((resolve, reject) => {
       const hit: WaitingHit = { limit, duration: durationSec, now, gcra: algorithm === 'gcra', arrivedAt: performance.now(), resolve, reject };
       if (rounds !== undefined) {
         rounds.waiting.push(hit);
         return;
       }
-      const started: KeyRounds = { waiting: [hit], hanging: false };
+      const started: KeyRounds = { waiting: [hit] };
       this.rounds.set(key, started);
       void this.round(key, started);
     });
@@ -65,25 +63,26 @@ export class CacheManagerStore implements ThrottleStore {
 
   /** One get, the decisions of every hit waiting by then, one set; then the next round if hits arrived meanwhile. */
   private async round(key: string, rounds: KeyRounds): Promise<void> {
-    const startedAt = performance.now();
+    const startedAt = this.faults.now();
     let taken: WaitingHit[] = [];
     const deadline = this.faults.deadline(() => {
-      rounds.hanging = true;
       this.answerWithout([...taken, ...rounds.waiting]);
       rounds.waiting = [];
-    }, rounds.waiting[0].arrivedAt + this.faults.timeoutMs - startedAt);
+      // The key is free again, but CacheFaults lets only one probe a second through while this call hangs.
+      if (this.rounds.get(key) === rounds) this.rounds.delete(key);
+    }, rounds.waiting[0].arrivedAt + this.faults.timeoutMs - performance.now());
     try {
       const stored = await this.cache.get<unknown>(key);
-      if (deadline.expired) return this.lateAnswer(key, rounds);
+      if (deadline.expired) return this.faults.lateAnswer();
       taken = rounds.waiting;
       rounds.waiting = [];
       const { value, results, ttl } = decide(stored, taken);
       if (ttl !== undefined) await this.cache.set(key, value, ttl);
-      if (!deadline.answered()) return this.lateAnswer(key, rounds);
+      if (!deadline.answered()) return this.faults.lateAnswer();
       for (let i = 0; i < taken.length; i++) taken[i].resolve(results[i]);
       this.faults.succeeded();
     } catch (error) {
-      if (!deadline.answered()) return this.lateAnswer(key, rounds);
+      if (!deadline.answered()) return this.faults.lateAnswer();
       this.faults.failed(error, startedAt);
       // The hits behind a failed call fail at once rather than each waiting on a dead cache.
       this.answerWithout([...taken, ...rounds.waiting]);
@@ -95,12 +94,6 @@ export class CacheManagerStore implements ThrottleStore {
   private next(key: string, rounds: KeyRounds): void {
     if (rounds.waiting.length > 0) void this.round(key, rounds);
     else this.rounds.delete(key);
-  }
-
-  private lateAnswer(key: string, rounds: KeyRounds): void {
-    this.faults.lateAnswer();
-    rounds.hanging = false;
-    this.next(key, rounds);
   }
 
   private answerWithout(hits: readonly WaitingHit[]): void {

@@ -82,7 +82,7 @@ export class RedisThrottleStore implements ThrottleStore {
   }
 
   private async run(batch: readonly QueuedHit[], commands: string[][], deadline: CallDeadline, sentAt: number): Promise<void> {
-    const startedAt = performance.now();
+    const startedAt = this.faults.now();
     let replies: unknown[];
     try {
       replies = await this.connection.send(commands);

@@ -36,15 +36,25 @@ async function call(faults: CacheFaults, answer: 'ok' | 'fail' | 'hang'): Promis
   return 'ok';
 }
 
+/** The fault clock, moved by hand: no test waits out the quiet second for real. */
+class Clock {
+  ms = 0;
+  readonly read = () => this.ms;
+}
+
 it('a server failing every other call is one outage, not a warning per call', async () => {
   const { logger, warnings } = capture();
-  const faults = new CacheFaults({ timeoutMs: 50, policy: 'allow', name: 'default', logger });
-  for (let i = 0; i < 20; i++) await call(faults, i % 2 === 0 ? 'fail' : 'ok');
+  const clock = new Clock();
+  const faults = new CacheFaults({ timeoutMs: 50, policy: 'allow', name: 'default', logger, clock: clock.read });
+  for (let i = 0; i < 20; i++) {
+    await call(faults, i % 2 === 0 ? 'fail' : 'ok');
+    clock.ms += 100;
+  }
   expect(warnings).toHaveLength(1);
   expect(warnings[0]).toMatch(/'default' is unavailable \(connection refused\)/);
   expect(faults.isDown).toBe(true);
 
-  await sleep(RECOVERY_QUIET_MS + 50); // a quiet second: the next answer ends the outage
+  clock.ms += RECOVERY_QUIET_MS; // a quiet second: the next answer ends the outage
   await call(faults, 'ok');
   expect(warnings).toHaveLength(2);
   expect(warnings[1]).toMatch(/'default' is available again/);
@@ -53,12 +63,15 @@ it('a server failing every other call is one outage, not a warning per call', as
 
 it('a call of the ended outage timing out late does not start a new one', async () => {
   const { logger, warnings } = capture();
-  const faults = new CacheFaults({ timeoutMs: RECOVERY_QUIET_MS + 300, policy: 'deny', name: 'default', logger });
+  const clock = new Clock();
+  const faults = new CacheFaults({ timeoutMs: 30, policy: 'deny', name: 'default', logger, clock: clock.read });
   await call(faults, 'fail');
   const straggler = call(faults, 'hang'); // started during the outage, times out after it ends
-  await sleep(RECOVERY_QUIET_MS + 50);
+  clock.ms += RECOVERY_QUIET_MS + 50;
   await call(faults, 'ok');
+  expect(faults.isDown).toBe(false);
   expect(await straggler).toBe('fault');
+  expect(faults.isDown).toBe(false);
   expect(warnings.map((w) => /unavailable|available again/.exec(w)?.[0])).toEqual(['unavailable', 'available again']);
 });
 
@@ -99,13 +112,16 @@ it('the deadline measures the cache, not the process: a reply that arrived durin
   }
 });
 
-it('while a call hangs, new calls wait for a probe slot (one per second), and a late answer frees it', async () => {
-  const faults = new CacheFaults({ timeoutMs: 10, policy: 'allow', name: 'hung', logger: capture().logger });
+it('while a call hangs, new calls wait for a probe slot (one per second), and a late answer frees them all', async () => {
+  const clock = new Clock();
+  const faults = new CacheFaults({ timeoutMs: 10, policy: 'allow', name: 'hung', logger: capture().logger, clock: clock.read });
   expect(faults.mayCall()).toBe(true);
   await new Promise<void>((resolve) => faults.deadline(resolve)); // expires: one call hangs
   expect(faults.hangingCalls).toBe(1);
   expect(Array.from({ length: 100 }, () => faults.mayCall()).filter(Boolean)).toHaveLength(0);
+  clock.ms += 1000; // a second later: one probe, and only one
+  expect(Array.from({ length: 100 }, () => faults.mayCall()).filter(Boolean)).toHaveLength(1);
   faults.lateAnswer();
   expect(faults.hangingCalls).toBe(0);
-  expect(faults.mayCall()).toBe(true);
+  expect(Array.from({ length: 100 }, () => faults.mayCall()).filter(Boolean)).toHaveLength(100);
 });

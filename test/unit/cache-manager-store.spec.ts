@@ -32,9 +32,9 @@ function mapCache(delayMs: () => number = () => 0): ThrottleCache & { values: Ma
   };
 }
 
-function storeOn(cache: ThrottleCache, options: { timeoutMs: number; policy?: 'allow' | 'deny' }) {
+function storeOn(cache: ThrottleCache, options: { timeoutMs: number; policy?: 'allow' | 'deny'; clock?: () => number }) {
   const logger = new Warnings();
-  const faults = new CacheFaults({ name: 'cache', policy: options.policy ?? 'allow', timeoutMs: options.timeoutMs, logger });
+  const faults = new CacheFaults({ name: 'cache', policy: options.policy ?? 'allow', timeoutMs: options.timeoutMs, logger, clock: options.clock });
   return { store: new CacheManagerStore(cache, faults), faults, logger };
 }
 
@@ -107,6 +107,29 @@ describe('CacheManagerStore', () => {
     const more = await Promise.all(Array.from({ length: 50 }, (_, i) => store.hit(`other${i}`, 1, 60, 1000)));
     expect(more.every((r) => r.allowed)).toBe(true);
     expect(gets).toBe(1);
+  });
+
+  it('a cache that lost a call for good: the key is probed again a second later, and counts resume', async () => {
+    let ms = 0;
+    const working = mapCache();
+    let lost = true;
+    const cache: ThrottleCache = {
+      get: (key) => (lost ? new Promise(() => undefined) : working.get(key)),
+      set: (key, value, ttl) => working.set(key, value, ttl),
+    };
+    const { store, faults, logger } = storeOn(cache, { timeoutMs: 20, clock: () => ms });
+    expect(await store.hit('k', 1, 60, 1000)).toMatchObject({ allowed: true, count: 0 }); // answered by the policy
+    expect(faults.hangingCalls).toBe(1);
+    lost = false;
+    expect(await store.hit('k', 1, 60, 1000)).toMatchObject({ allowed: true, count: 0 }); // no probe yet: not called
+    expect(working.calls.get).toBe(0);
+    ms += 1000;
+    expect(await store.hit('k', 1, 60, 1000)).toMatchObject({ allowed: true, count: 1 }); // the probe, decided by the cache
+    // Answered in time: the lost call is forgotten, and every hit is decided by the cache again.
+    expect(faults.hangingCalls).toBe(0);
+    const next = await Promise.all([store.hit('k', 1, 60, 1000), store.hit('other', 1, 60, 1000)]);
+    expect(next).toMatchObject([{ allowed: false, count: 1 }, { allowed: true, count: 1 }]);
+    expect(logger.lines.map((line) => /unavailable|available again/.exec(line)?.[0])).toEqual(['unavailable', 'available again']);
   });
 
   it("a dead cache with 'deny': 503 for every queued hit", async () => {
