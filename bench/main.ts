@@ -78,7 +78,10 @@ interface Redis { port: number; version: string; cli: (...args: string[]) => str
 /** The bench's own redis-server on a free port, no persistence. */
 async function startRedis(): Promise<Redis> {
   const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => probe.close(() => resolve((probe.address() as { port: number }).port)));
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as { port: number };
+      probe.close(() => resolve(free));
+    });
   });
   const server = pinned(1, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'bench-redis-'))]);
   const cli = (...argv: string[]) => spawnSync('redis-cli', ['-p', String(port), ...argv], { encoding: 'utf8' }).stdout?.trim() ?? '';
