@@ -8,6 +8,7 @@ import { Cluster as IoRedisCluster } from 'ioredis';
 import { Cluster as IoValkeyCluster } from 'iovalkey';
 import { Keyv } from 'keyv';
 import { createCluster } from 'redis';
+import { createCluster as createClusterV4 } from 'redis-v4';
 import { createHash } from 'node:crypto';
 import { findRedisConnection } from '../../lib/stores/find-redis';
 import type { RedisConnection } from '../../lib/stores/redis-connection';
@@ -31,6 +32,15 @@ const forms: Form[] = [
         .on('error', () => undefined)
         .connect();
       return { cache: client, close: () => client.destroy() };
+    },
+  },
+  {
+    name: 'a node-redis 4 cluster given directly',
+    library: 'node-redis',
+    open: async (cluster) => {
+      const client = createClusterV4({ rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) }).on('error', () => undefined);
+      await client.connect();
+      return { cache: client, close: () => client.disconnect() };
     },
   },
   {

@@ -16,6 +16,7 @@ import { Redis as IoRedis } from 'ioredis';
 import { Redis as IoValkey } from 'iovalkey';
 import { Keyv } from 'keyv';
 import { createClient } from 'redis';
+import { createClient as createClientV4 } from 'redis-v4';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
 import { findRedisConnection } from '../../lib/stores/find-redis';
 import type { RedisClientLike } from '../../lib/stores/redis-clients/redis-client-like';
@@ -58,6 +59,27 @@ const forms: Form[] = [
         .on('error', () => undefined)
         .connect();
       return { cache: client, close: () => client.destroy() };
+    },
+  },
+  {
+    name: 'a node-redis 4 client given directly',
+    library: 'node-redis',
+    open: async (url) => {
+      const client = createClientV4({ url }).on('error', () => undefined);
+      await client.connect();
+      // node-redis 4 throws when disconnected twice.
+      return { cache: client, close: () => (client.isOpen ? client.disconnect() : undefined) };
+    },
+  },
+  {
+    name: 'a cache-manager 5 cache whose store exposes a node-redis client as store.client (cache-manager-redis-yet)',
+    library: 'node-redis',
+    open: async (url) => {
+      const client = await createClient({ url })
+        .on('error', () => undefined)
+        .connect();
+      const store = { name: 'redis', client, get: async () => undefined, set: async () => undefined, del: async () => undefined };
+      return { cache: await caching(store as never), close: () => client.destroy() };
     },
   },
   {
