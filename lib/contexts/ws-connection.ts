@@ -24,6 +24,8 @@ interface ClosableClient extends GatewayClient {
 }
 
 const logger = new Logger('RestflowThrottle');
+/** Gateways already reported for calling `throttleConnection()` without connection throttles: once each, not per connection. */
+const reported = new WeakSet<Function>();
 /** WebSocket close code 1013, "Try Again Later". */
 const TRY_AGAIN_LATER = 1013;
 
@@ -48,6 +50,8 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
   const handler = (classRef.prototype as Partial<ThrottledGateway>).handleConnection;
   const guard = typeof handler === 'function' ? routeGuardOf(classRef, handler) : undefined;
   if (guard === undefined || handler === undefined) {
+    if (reported.has(classRef)) return true;
+    reported.add(classRef);
     logger.error(
       `throttleConnection(): ${classRef.name}.handleConnection has no throttles: decorate it with @Throttle([...]) ` +
         '(and import RestflowThrottleModule). The connection is allowed.',

@@ -11,11 +11,11 @@ import {
   SimpleRateThrottle,
   SkipThrottle,
   Throttle,
+  throttleConnection,
   UserRateThrottle,
   type RestflowThrottleOptions,
   type ThrottleRequest,
 } from 'restflow-throttle';
-import { throttleConnection } from '../../lib/contexts/ws-connection';
 import { serve, type Platform, type TestApp } from '../helpers/http-app';
 
 export type WsTransport = 'socket.io' | 'ws';
@@ -75,6 +75,26 @@ export class ChatGateway implements OnGatewayConnection {
   }
 }
 
+/**
+ * A gateway that calls throttleConnection() but declares no connection
+ * throttles: a mistake the module reports once per class, so each test gets
+ * a class of its own.
+ */
+export function undeclaredConnectionsGateway(): Function {
+  @WebSocketGateway()
+  class UndeclaredConnectionsGateway implements OnGatewayConnection {
+    @SubscribeMessage('ping')
+    ping(): { event: string; data: string } {
+      return { event: 'pong', data: 'pong' };
+    }
+
+    async handleConnection(client: object, request: IncomingMessage): Promise<void> {
+      await throttleConnection(this, client, request);
+    }
+  }
+  return UndeclaredConnectionsGateway;
+}
+
 export const RATES = { anon: '2/min', user: '2/min', connect: '3/min' };
 
 /** A real app with the chat gateway on its HTTP server, through socket.io or ws, on Express or Fastify. */
@@ -83,10 +103,11 @@ export async function startGatewayApp(
   transport: WsTransport,
   options: RestflowThrottleOptions = {},
   logger: LoggerService | false = false,
+  gateway: Function = ChatGateway,
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [RestflowThrottleModule.forRoot({ rates: RATES, ...options })],
-    providers: [ChatGateway],
+    providers: [gateway as new () => object],
   }).compile();
   const app: INestApplication =
     platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger }) : moduleRef.createNestApplication({ logger });

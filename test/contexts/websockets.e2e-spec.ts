@@ -9,7 +9,7 @@
 import { jest } from '@jest/globals';
 import { SimpleRateThrottle } from 'restflow-throttle';
 import { CapturingLogger, FakeClock, PLATFORMS, type TestApp } from '../helpers/http-app';
-import { startGatewayApp, WS_TRANSPORTS } from './gateway-app';
+import { startGatewayApp, undeclaredConnectionsGateway, WS_TRANSPORTS } from './gateway-app';
 import { connect, type GatewayClient } from './ws-clients';
 
 const detail = (seconds: number) => `Request was throttled. Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
@@ -94,5 +94,16 @@ describe.each(PLATFORMS.flatMap((platform) => WS_TRANSPORTS.map((transport) => [
     expect(await refused.next()).toEqual(throttled(60, 'connection', undefined));
     expect(await refused.closed).toBe(transport === 'ws' ? 1013 : 'io server disconnect');
     expect(await allowed[2].send('ping')).toEqual({ event: 'pong', data: 'pong' });
+  });
+
+  it('throttleConnection() on a handleConnection without @Throttle allows the connection and logs why, once', async () => {
+    const logger = new CapturingLogger();
+    t = await startGatewayApp(platform, transport, {}, logger, undeclaredConnectionsGateway());
+    const clients = [await open(), await open(), await open(), await open()];
+    expect(await clients[3].send('ping')).toEqual({ event: 'pong', data: 'pong' });
+    expect(logger.errors).toEqual([
+      'throttleConnection(): UndeclaredConnectionsGateway.handleConnection has no throttles: decorate it with @Throttle([...]) ' +
+        '(and import RestflowThrottleModule). The connection is allowed.',
+    ]);
   });
 });
