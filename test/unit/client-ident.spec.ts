@@ -1,3 +1,6 @@
+import { EventEmitter } from 'node:events';
+import type { HttpAdapterHost } from '@nestjs/core';
+import { PeerAddressHook } from '../../lib/peer-address';
 import { ClientAddressUnknownError, addressIdent, clientIdent, remoteAddress } from '../../lib/throttles/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
@@ -88,5 +91,28 @@ describe('clientIdent', () => {
     expect(() => clientIdent({ headers: {}, ip: '', socket: {} }, undefined)).toThrow(/client address of this request is unknown/);
     expect(() => clientIdent({ headers: { 'x-forwarded-for': ' , ' } }, 1)).toThrow(ClientAddressUnknownError);
     expect(() => remoteAddress({ headers: {}, raw: { socket: { remoteAddress: undefined } } })).toThrow(ClientAddressUnknownError);
+  });
+});
+
+describe('PeerAddressHook', () => {
+  it('reads each new connection\'s address first, and unhooks at shutdown', () => {
+    const order: string[] = [];
+    const server = new EventEmitter();
+    server.on('connection', () => order.push('http'));
+    const hook = new PeerAddressHook({ httpAdapter: { getHttpServer: () => server } } as unknown as HttpAdapterHost);
+    hook.onModuleInit();
+    const socket = { get remoteAddress() { order.push('address read'); return '10.0.0.1'; } };
+    server.emit('connection', socket);
+    server.emit('secureConnection', socket);
+    expect(order).toEqual(['address read', 'http', 'address read']);
+    hook.onApplicationShutdown();
+    expect(server.listenerCount('connection')).toBe(1);
+    expect(server.listenerCount('secureConnection')).toBe(0);
+  });
+
+  it('does nothing in an application without an HTTP server (microservices)', () => {
+    const hook = new PeerAddressHook({ httpAdapter: undefined } as unknown as HttpAdapterHost);
+    expect(() => hook.onModuleInit()).not.toThrow();
+    expect(() => hook.onApplicationShutdown()).not.toThrow();
   });
 });
