@@ -84,6 +84,7 @@ async function startRedis(): Promise<Redis> {
     });
   });
   const server = pinned(1, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'bench-redis-'))]);
+  server.stdout.resume(); // its log, unread: a full pipe would stall it
   const cli = (...argv: string[]) => spawnSync('redis-cli', ['-p', String(port), ...argv], { encoding: 'utf8' }).stdout?.trim() ?? '';
   for (let i = 0; cli('PING') !== 'PONG'; i++) {
     if (i > 100) throw new Error('redis-server did not start (is it installed? apt-get install redis-server)');
