@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import { ioredisConnectionOf } from './redis-client';
 import { isInProcessStore, keyvStoreConnection, keyvStoresOf } from './redis-clients/keyv';
 import { isNodeRedisClient, NodeRedisConnection } from './redis-clients/node-redis';
@@ -68,6 +69,21 @@ export function sharedGetSetStoreName(cache: unknown): string | undefined {
   // cache-manager 5's memory store counts its LRU's entries in `size`, as a Map does.
   if (typeof store !== 'object' || store === null || isInProcessStore(store)) return undefined;
   return `cache-manager store ${nameOf(store)}`;
+}
+
+/**
+ * The startup warning for a cache {@link isSharedGetSetCache} is true of,
+ * naming the cache (its alias) and its store; nothing for any other cache.
+ * Without it, a user who gave a shared cache would believe the limit holds
+ * across processes.
+ */
+export function warnIfSharedGetSetCache(cache: unknown, name: string, logger: Pick<LoggerService, 'warn'>): void {
+  const store = sharedGetSetStoreName(cache);
+  if (store === undefined) return;
+  logger.warn(
+    `Throttle cache '${name}' (${store}) is shared between processes but only offers get/set: each process counts on its own, ` +
+      'so the limits hold per process only. Give the module a Redis client for one exact limit across processes (docs/caches.md).',
+  );
 }
 
 /** A Redis client given directly, or a cache-manager 5 cache on an ioredis client. */

@@ -11,7 +11,7 @@ import { Redis as IoRedis } from 'ioredis';
 import { Keyv } from 'keyv';
 import { createClient } from 'redis';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
-import { isSharedGetSetCache, sharedGetSetStoreName } from '../../lib/stores/find-redis';
+import { isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../lib/stores/find-redis';
 import { MemoryThrottleStore } from '../../lib/stores/memory.store';
 
 /** A Keyv store adapter that talks to a database server, as @keyv/postgres does: no Redis client to reach. */
@@ -81,5 +81,24 @@ describe('shared caches that only get/set are reported, by name', () => {
   it('a cache-manager 5 cache on memcached', async () => {
     const cache = await caching(memcachedStore as never);
     expect(sharedGetSetStoreName(cache)).toBe('cache-manager store "memcached"');
+  });
+});
+
+describe('the startup warning', () => {
+  it('names the cache and its store, and says the limit holds per process only', () => {
+    const warnings: string[] = [];
+    warnIfSharedGetSetCache(new Keyv({ store: new KeyvPostgres() }), 'throttling', { warn: (message: string) => warnings.push(message) });
+    expect(warnings).toEqual([
+      "Throttle cache 'throttling' (Keyv store KeyvPostgres) is shared between processes but only offers get/set: each process counts on its own, " +
+        'so the limits hold per process only. Give the module a Redis client for one exact limit across processes (docs/caches.md).',
+    ]);
+  });
+
+  it('says nothing for an in-process cache or a Redis one', () => {
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    warnIfSharedGetSetCache(createCacheV7(), 'default', logger);
+    warnIfSharedGetSetCache(new Keyv({ store: new KeyvRedis('redis://127.0.0.1:1') }), 'default', logger);
+    expect(warnings).toEqual([]);
   });
 });

@@ -12,11 +12,11 @@ import { caching } from 'cache-manager';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import { createCache as createCacheV6 } from 'cache-manager-v6';
 import { createHash } from 'node:crypto';
-import { Redis as IoRedis } from 'ioredis';
+import { Cluster as IoRedisCluster, Redis as IoRedis } from 'ioredis';
 import { Redis as IoValkey } from 'iovalkey';
 import { Keyv } from 'keyv';
-import { createClient } from 'redis';
-import { createClient as createClientV4 } from 'redis-v4';
+import { createClient, createCluster } from 'redis';
+import { createClient as createClientV4, createCluster as createClusterV4 } from 'redis-v4';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
 import { findRedisConnection } from '../../lib/stores/find-redis';
 import type { RedisClientLike } from '../../lib/stores/redis-clients/redis-client-like';
@@ -217,8 +217,18 @@ describe('the public type of a directly given client', () => {
     const url = 'redis://127.0.0.1:1';
     const lazy = { lazyConnect: true } as const;
     // Type-level: `npm run typecheck` fails if a library's client stops fitting RedisClientLike.
-    const clients: RedisClientLike[] = [new IoRedis(url, lazy), new IoValkey(url, lazy), createClient({ url })];
-    expect(clients.map((client) => findRedisConnection(client)?.library)).toEqual(['ioredis', 'ioredis', 'node-redis']);
+    const rootNodes = [{ url }];
+    const clients: RedisClientLike[] = [
+      new IoRedis(url, lazy),
+      new IoRedisCluster([url], { lazyConnect: true }),
+      new IoValkey(url, lazy),
+      createClient({ url }),
+      createCluster({ rootNodes }),
+      createClientV4({ url }),
+      createClusterV4({ rootNodes }),
+    ];
+    expect(clients.map((client) => findRedisConnection(client)?.library)).toEqual(['ioredis', 'ioredis', 'ioredis', 'node-redis', 'node-redis', 'node-redis', 'node-redis']);
+    expect(clients.map((client) => findRedisConnection(client)?.cluster)).toEqual([false, true, false, false, true, false, true]);
   });
 });
 
