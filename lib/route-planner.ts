@@ -8,6 +8,7 @@ import type { RestflowThrottleOptions } from './restflow-throttle.options';
 import { RouteThrottleGuard, type RouteStep } from './route-throttle.guard';
 import { ThrottleInstances } from './throttle-instances';
 import { ThrottleSettings } from './throttle-settings';
+import { ThrottleStores } from './throttle-stores';
 import { describeHandler, resolveHandlerThrottling } from './throttle-plan';
 import { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
 import { SimpleRateThrottle } from './throttles/simple-rate.throttle';
@@ -37,6 +38,7 @@ export class RoutePlanner implements OnModuleInit {
     @Inject(RESTFLOW_THROTTLE_OPTIONS) private readonly options: RestflowThrottleOptions,
     private readonly modules: ModulesContainer,
     private readonly settings: ThrottleSettings,
+    private readonly stores: ThrottleStores,
     moduleRef: ModuleRef,
   ) {
     this.instances = new ThrottleInstances(moduleRef);
@@ -79,7 +81,7 @@ export class RoutePlanner implements OnModuleInit {
         if (throttling.scope !== undefined && !scoped) {
           this.settings.logger.warn(`${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`);
         }
-        guard.plan = { name, steps, headers };
+        guard.plan = { name, steps, headers, events: this.stores.events };
       } catch (error) {
         throw error instanceof ImproperlyConfiguredError && !error.message.includes(`(on ${name})`) ? onHandler(error, name) : error;
       }

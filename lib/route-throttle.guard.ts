@@ -5,7 +5,7 @@ import { rateLimitHeaders } from './rate-limit-headers';
 import type { RateLimitHeaders } from './restflow-throttle.options';
 import type { ThrottleEvents } from './throttle-events';
 import type { BaseThrottle } from './throttles/base.throttle';
-import { isThenable, SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
+import { isThenable, type SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
 import type { ThrottleRequest } from './throttles/throttle-request';
 import { checkedWait, computeWait } from './throttles/wait';
 
@@ -21,6 +21,8 @@ export interface RoutePlan {
   readonly name: string;
   readonly steps: readonly RouteStep[];
   readonly headers: RateLimitHeaders;
+  /** The module's decision listeners (docs/metrics.md). */
+  readonly events: ThrottleEvents;
 }
 
 const NO_ERROR: unique symbol = Symbol('no error');
@@ -40,8 +42,6 @@ const NO_ERROR: unique symbol = Symbol('no error');
  */
 export class RouteThrottleGuard implements CanActivate {
   plan: RoutePlan | undefined;
-  /** The module's event source, found once per plan (through its rate throttles). */
-  private eventsOf?: { readonly plan: RoutePlan; readonly events: ThrottleEvents | undefined };
 
   constructor(readonly controller: Function, readonly handler: Function) {}
 
@@ -53,8 +53,7 @@ export class RouteThrottleGuard implements CanActivate {
     let request: ThrottleRequest;
     if (context.getType() === 'http') request = context.getArgByIndex(0) as ThrottleRequest;
     else request = (target = targetFor(context)).request;
-    if (this.eventsOf?.plan !== plan) this.eventsOf = { plan, events: eventSource(plan) };
-    const events = this.eventsOf.events?.active ? this.eventsOf.events : undefined;
+    const events = plan.events.active ? plan.events : undefined;
     const startedAt = events === undefined ? 0 : performance.now();
 
     const steps = plan.steps;
@@ -138,12 +137,6 @@ function setHeaders(context: ExecutionContext, target: ThrottleTarget | undefine
     if (typeof response.header === 'function') response.header(name, headers[name]);
     else response.setHeader?.(name, headers[name]);
   }
-}
-
-/** The module's events, through the first rate throttle of the route (it holds the module's stores). */
-function eventSource(plan: RoutePlan): ThrottleEvents | undefined {
-  const step = plan.steps.find((s) => s.throttle instanceof SimpleRateThrottle);
-  return (step?.throttle as SimpleRateThrottle | undefined)?.throttleEvents();
 }
 
 /** One event per throttle that decided (a rate throttle that skipped the request decided nothing). */

@@ -1,4 +1,4 @@
-import type { ExecutionContext, Logger } from '@nestjs/common';
+import { InternalServerErrorException, type ExecutionContext, type Logger } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { parseRate, type ParsedRate } from './rate';
 import type { SimpleRateThrottle } from './simple-rate.throttle';
@@ -7,11 +7,11 @@ import type { ThrottleRequest } from './throttle-request';
 /**
  * Rates picked per request by `getRequestRate()` (a user's plan, a
  * tenant's contract). Each distinct rate string is parsed once; a malformed
- * one fails that request with an `ImproperlyConfiguredError` (a 500 that
- * says why, logged once per string), never a silent allow.
+ * one fails that request with a 500 that says why (logged once per string,
+ * not once per request), never a silent allow.
  */
 export class RequestRates {
-  private readonly parsed = new Map<string, ParsedRate | ImproperlyConfiguredError>();
+  private readonly parsed = new Map<string, ParsedRate | InternalServerErrorException>();
 
   constructor(private readonly logger?: Logger) {}
 
@@ -33,12 +33,14 @@ export class RequestRates {
       } catch (error) {
         const name = throttle.constructor.name;
         const reason = typeof rate === 'string' ? (error as Error).message : `getRequestRate() must return a rate string, null or undefined, got ${typeof rate}`;
-        known = new ImproperlyConfiguredError(`${name}.getRequestRate(): ${reason}`);
-        this.logger?.error(known.message);
+        const cause = new ImproperlyConfiguredError(`${name}.getRequestRate(): ${reason}`);
+        this.logger?.error(cause.message);
+        // An HttpException: the request answers 500 with the reason, and Nest does not log it again per request.
+        known = new InternalServerErrorException({ detail: cause.message }, { cause });
       }
       this.parsed.set(rate, known);
     }
-    if (known instanceof ImproperlyConfiguredError) throw known;
+    if (known instanceof InternalServerErrorException) throw known;
     return known;
   }
 }

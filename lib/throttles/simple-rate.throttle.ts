@@ -3,7 +3,6 @@ import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.e
 import type { ThrottleCacheLike } from '../restflow-throttle.options';
 import { MemoryThrottleStore } from '../stores/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
-import type { ThrottleEvents } from '../throttle-events';
 import { ThrottleStores } from '../throttle-stores';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
 import { safeIdent, safeKey, userIdent } from './cache-key';
@@ -110,7 +109,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     void route;
     this.parsed = undefined;
     this.store();
-    if (this.getRequestRate !== undefined) return this;
+    // A per-request rate may fall back to the class's rate (`undefined`): that one must exist too.
+    if (this.getRequestRate !== undefined) return this.rate || this.scope ? (this.resolvedRate(), this) : this;
     return this.resolvedRate()[0] === null ? null : this;
   }
 
@@ -155,9 +155,6 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     if (isThenable(result)) return Promise.resolve(result).then((r) => ({ ...r, numRequests, duration, scope, key: counted }));
     return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope, key: counted };
   }
-
-  /** The module's decision and outage listeners (docs/metrics.md); `undefined` outside the module. */
-  throttleEvents(): ThrottleEvents | undefined { return this.stores?.events; }
 
   /**
    * `undefined` lets a store with its own clock (Redis: the server's TIME)

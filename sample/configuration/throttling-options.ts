@@ -22,5 +22,7 @@ export function throttlingOptions(settings: SampleSettings, caches: SampleCaches
     numProxies: settings.numProxies,
     cache: caches.cache,
     caches: caches.caches,
+    // Beyond DRF: IETF RateLimit-Policy / RateLimit headers on every throttled route (docs/headers.md).
+    headers: 'ietf',
   };
 }
