@@ -10,6 +10,8 @@ import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type Throttle
 interface QueuedHit extends HitCallbacks {
   readonly command: string[];
   readonly now: number | undefined;
+  /** Answered (by Redis or by the policy): nothing may answer it again. */
+  done: boolean;
 }
 
 const EXPIRY = 7;
@@ -55,7 +57,7 @@ export class RedisThrottleStore implements ThrottleStore {
       // setImmediate rather than a microtask: an async getCacheKey() may take
       // a few microtasks, and its hit should still join the request's batch.
       if (this.queue.length === 0) setImmediate(this.flush);
-      this.queue.push({ command, now, resolve, reject });
+      this.queue.push({ command, now, resolve, reject, done: false });
     });
   }
 
@@ -64,16 +66,15 @@ export class RedisThrottleStore implements ThrottleStore {
     this.queue = [];
     const sentAt = monotonicSeconds();
     const expiry = this.expiryOf(sentAt);
-    const commands: string[][] = new Array<string[]>(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const command = batch[i].command;
-      command[EXPIRY] = expiry;
-      commands[i] = command;
-    }
-    const deadline = this.faults.deadline(() => {
-      for (const hit of batch) this.faults.answer(hit, hit.now);
-    });
-    void this.run(batch, commands, deadline, sentAt);
+    for (const hit of batch) hit.command[EXPIRY] = expiry;
+    const deadline = this.faults.deadline(() => this.answerWithout(batch));
+    // A Cluster's hits go one per send: a hung node holds its own hits, not those the other nodes answered.
+    const parts = this.connection.cluster ? batch.map((hit) => [hit]) : [batch];
+    let unsettled = parts.length;
+    const settled = (): void => {
+      if (--unsettled === 0 && !deadline.answered()) this.faults.lateAnswer();
+    };
+    for (const part of parts) void this.run(part, deadline, sentAt).then(settled);
   };
 
   /** The server time past which a batch sent at `sentAt` must not be applied; "" while the offset is unknown. */
@@ -81,8 +82,10 @@ export class RedisThrottleStore implements ThrottleStore {
     return Number.isNaN(this.clockOffset) ? '' : String(sentAt + this.faults.timeoutMs / 1000 + this.clockOffset);
   }
 
-  private async run(batch: readonly QueuedHit[], commands: string[][], deadline: CallDeadline, sentAt: number): Promise<void> {
+  /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */
+  private async run(hits: readonly QueuedHit[], deadline: CallDeadline, sentAt: number): Promise<void> {
     const startedAt = this.faults.now();
+    const commands = hits.map((hit) => hit.command);
     let replies: unknown[];
     try {
       replies = await this.connection.send(commands);
@@ -94,16 +97,17 @@ export class RedisThrottleStore implements ThrottleStore {
         replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, expiry));
       }
     } catch (error) {
-      if (!deadline.answered()) return this.faults.lateAnswer();
+      if (deadline.expired) return;
       this.faults.failed(error, startedAt);
-      for (const hit of batch) this.faults.answer(hit, hit.now);
+      this.answerWithout(hits);
       return;
     }
-    if (!deadline.answered()) return this.faults.lateAnswer();
+    if (deadline.expired) return;
     let decided = false;
-    for (let i = 0; i < batch.length; i++) {
-      const hit = batch[i];
+    for (let i = 0; i < hits.length; i++) {
+      const hit = hits[i];
       const result = this.decisionOf(replies[i], startedAt);
+      hit.done = true;
       if (result === undefined) {
         this.faults.answer(hit, hit.now);
       } else {
@@ -112,6 +116,14 @@ export class RedisThrottleStore implements ThrottleStore {
       }
     }
     if (decided) this.faults.succeeded();
+  }
+
+  private answerWithout(hits: readonly QueuedHit[]): void {
+    for (const hit of hits) {
+      if (hit.done) continue;
+      hit.done = true;
+      this.faults.answer(hit, hit.now);
+    }
   }
 
   /** The hit's result, or `undefined` (a fault, already reported) when Redis could not decide it. */
