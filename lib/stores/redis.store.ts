@@ -29,10 +29,14 @@ const EXPIRY = 7;
  * the server's clock by the offset learned from the last replies (server
  * time minus the time this process read them, a lower bound of the true
  * offset, so the server never applies a hit the client has already given
- * up on). Until a first reply has taught the offset, hits carry no expiry.
+ * up on). Until a first reply has taught the offset, hits carry no expiry;
+ * a hit refused as late while this process still waits is resent once.
+ * On a Cluster the batch's hits are sent one per command (same tick, same
+ * deadline), so a hung master holds only its own.
  *
  * EVALSHA is tried first; a `NOSCRIPT` answer (new or restarted server,
  * `SCRIPT FLUSH`, failover) is retried with EVAL, which also loads the script.
+ * The rules when Redis fails are in docs/faults.md.
  */
 export class RedisThrottleStore implements ThrottleStore {
   readonly ownClock = true;
