@@ -70,6 +70,50 @@ export function installedConsumer(consumer: string): string {
   return dir;
 }
 
+/**
+ * Takes the consumer apps for this process until `release()`: a run installs its own tarball into the
+ * shared installs, so two runs at once (two developers' `npm test` on one machine) take turns. A lock
+ * left by a process that died is taken over.
+ */
+export async function lockConsumers(waitMs: number): Promise<{ release(): void }> {
+  mkdirSync(CONSUMER_CACHE, { recursive: true });
+  const lock = join(CONSUMER_CACHE, '.lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      return { release: () => rmSync(lock, { recursive: true, force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(readFileSafely(join(lock, 'pid')));
+    if (holder > 0 && !isAlive(holder)) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`The consumer apps in ${CONSUMER_CACHE} are held by process ${holder} (another test run) for more than ${waitMs} ms`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+  }
+}
+
+function readFileSafely(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return ''; // the holder has created the lock but not written its pid yet
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Installs the packed tarball into an installed consumer, as `npm install <tarball>` would, without saving it. */
 export function installTarball(consumerDir: string, tarball: string): void {
   run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: consumerDir });

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { documentation } from '../helpers/readme-blocks';
-import { copyConsumerApp, installTarball, installedConsumer, run } from './consumer-install';
+import { copyConsumerApp, installTarball, installedConsumer, lockConsumers, run } from './consumer-install';
 import { packTarball } from './pack-tarball';
 
 // Jest runs from the repository root (npm test).
@@ -26,14 +26,16 @@ let work: string;
 let tarball: string;
 const consumers: Record<'cjs' | 'esm', string> = { cjs: '', esm: '' };
 const apps: string[] = [];
+let lock: { release(): void } | undefined;
 
 /** Where `npm install` put the package in a consumer. */
 const installedPackage = (consumer: string): string => join(consumer, 'node_modules', 'restflow-throttle');
 
-beforeAll(() => {
+beforeAll(async () => {
   // Outside the repository: inside it, 'restflow-throttle' would resolve to the repository itself.
   work = mkdtempSync(join(tmpdir(), 'restflow-pack-'));
   tarball = packTarball(root, work);
+  lock = await lockConsumers(INSTALL_TIMEOUT / 2);
   for (const kind of ['cjs', 'esm'] as const) {
     consumers[kind] = installedConsumer(kind);
     installTarball(consumers[kind], tarball);
@@ -43,6 +45,7 @@ beforeAll(() => {
 
 afterAll(() => {
   for (const app of apps) rmSync(app, { recursive: true, force: true });
+  lock?.release();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
