@@ -1,8 +1,11 @@
-/** The get/set store: every hit queued on a key decided in one get and one set, exact, within the deadline. */
+/** The get/set store: every hit queued on a key decided in one get and one set, exact, within the deadline; and which store a cache gets. */
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { CacheFaults } from '../../lib/stores/cache-faults';
 import { CacheManagerStore } from '../../lib/stores/cache-manager.store';
-import { computeWait, type ThrottleCache } from 'restflow-throttle';
+import { RedisThrottleStore } from '../../lib/stores/redis.store';
+import { storeForCache } from '../../lib/stores/store-for-cache';
+import { computeWait, ImproperlyConfiguredError, MemoryThrottleStore, type ThrottleCache, type ThrottleStore } from 'restflow-throttle';
 import { GcraModel } from '../helpers/gcra-model';
 
 class Warnings {
@@ -204,4 +207,26 @@ it('GCRA at a Unix time: a burst of exactly `limit` for any limit, rounding notw
       }
     }
   }
+});
+
+describe('storeForCache', () => {
+  const options = { name: 'default', policy: 'allow' as const, timeoutMs: 100, logger: new Logger('test') };
+
+  it('uses a ThrottleStore as it is (the default memory store, or an app\'s own)', () => {
+    const own: ThrottleStore = { ownClock: false, hit: () => ({ allowed: true, now: 0, count: 1, oldest: 0 }) };
+    expect(storeForCache(own, options)).toBe(own);
+    const memory = new MemoryThrottleStore();
+    expect(storeForCache(memory, options)).toBe(memory);
+  });
+
+  it('drives a Redis client through the Lua store, and any other get/set cache through rounds', () => {
+    const ioredisLike = { call: async () => 'ok', pipeline: () => ({}), status: 'ready' };
+    expect(storeForCache(ioredisLike, options)).toBeInstanceOf(RedisThrottleStore);
+    expect(storeForCache(mapCache(), options)).toBeInstanceOf(CacheManagerStore);
+  });
+
+  it('refuses, by name, what is neither', () => {
+    expect(() => storeForCache({ nothing: true }, options)).toThrow(ImproperlyConfiguredError);
+    expect(() => storeForCache({ nothing: true }, options)).toThrow(/'default' is neither/);
+  });
 });
