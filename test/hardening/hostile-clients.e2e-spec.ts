@@ -4,9 +4,10 @@
  * process keeps serving.
  */
 import { Controller, Get } from '@nestjs/common';
+import { jest } from '@jest/globals';
 import {
   AnonRateThrottle,
-  RESTFLOW_THROTTLE_CACHE,
+  MemoryThrottleStore,
   RestflowThrottleModule,
   SimpleRateThrottle,
   Throttle,
@@ -33,9 +34,16 @@ class View {
 
 const LONG_KEY = 'sk_live_' + 'A1b2C3d4'.repeat(1024); // 8 KB
 
-async function cacheKeys(t: TestApp): Promise<string[]> {
-  const cache = t.app.get<{ store: { keys(): Promise<string[]> } }>(RESTFLOW_THROTTLE_CACHE);
-  return cache.store.keys();
+/** A memory store that remembers every key it was asked about. */
+function recordingStore(): { store: MemoryThrottleStore; keys: Set<string> } {
+  const store = new MemoryThrottleStore();
+  const keys = new Set<string>();
+  const hit = store.hit.bind(store);
+  jest.spyOn(store, 'hit').mockImplementation((key, ...rest) => {
+    keys.add(key);
+    return hit(key, ...rest);
+  });
+  return { store, keys };
 }
 
 function expectSafeKeys(keys: string[]): void {
@@ -50,9 +58,12 @@ describe.each(PLATFORMS)('hostile clients on %s', (platform) => {
   describe.each([undefined, 1])('numProxies %s', (numProxies) => {
     let t: TestApp;
     let port: number;
+    let keys: Set<string>;
     beforeEach(async () => {
+      const recording = recordingStore();
+      keys = recording.keys;
       t = await startApp(platform, {
-        imports: [RestflowThrottleModule.forRoot({ rates: { anon: '100000/min', api_key: '1000/min' }, numProxies })],
+        imports: [RestflowThrottleModule.forRoot({ rates: { anon: '100000/min', api_key: '1000/min' }, numProxies, cache: recording.store })],
         controllers: [View],
       });
       port = Number(new URL(t.url).port);
@@ -84,16 +95,16 @@ describe.each(PLATFORMS)('hostile clients on %s', (platform) => {
         }
       }
       expect((await t.request('/key', { headers: { 'x-api-key': 'still-serving' } })).status).toBe(200);
-      expectSafeKeys(await cacheKeys(t));
+      expectSafeKeys([...keys]);
     });
 
     it('an 8 KB API key is hashed: it still counts, but never appears in a cache key', async () => {
       for (let i = 0; i < 3; i++) {
         expect((await t.request('/key', { headers: { 'x-api-key': LONG_KEY } })).status).toBe(200);
       }
-      const keys = await cacheKeys(t);
-      expectSafeKeys(keys);
-      expect(keys.filter((k) => k.startsWith('throttle_api_key_h:'))).toHaveLength(1);
+      const seen = [...keys];
+      expectSafeKeys(seen);
+      expect(seen.filter((k) => k.startsWith('throttle_api_key_h:'))).toHaveLength(1);
     });
 
     it('thousands of forged identities over keep-alive connections: no 500, bounded keys, still serving', async () => {
@@ -110,12 +121,38 @@ describe.each(PLATFORMS)('hostile clients on %s', (platform) => {
         for (const response of responses) statuses.add(response.status);
       }
       expect([...statuses]).toEqual([200]);
-      const keys = await cacheKeys(t);
-      expectSafeKeys(keys);
+      const seen = [...keys];
+      expectSafeKeys(seen);
       // Unset numProxies: the forged header is ignored, so one anon bucket; numProxies 1: the right-most entry.
-      const anonKeys = keys.filter((k) => k.startsWith('throttle_anon_'));
+      const anonKeys = seen.filter((k) => k.startsWith('throttle_anon_'));
       expect(anonKeys.length).toBe(numProxies === undefined ? 1 : 300);
       expect((await t.request('/anon')).status).toBe(200);
     });
+  });
+});
+
+describe.each(PLATFORMS)('forged identity forms behind one proxy, on %s', (platform) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min', api_key: null }, numProxies: 1 })], controllers: [View] });
+  });
+  afterEach(() => t.close());
+
+  async function admitted(forwardedFor: (i: number) => string): Promise<number> {
+    let ok = 0;
+    for (let i = 0; i < 20; i++) {
+      const response = await t.request('/anon', { headers: { 'x-forwarded-for': forwardedFor(i) } });
+      expect([200, 429]).toContain(response.status);
+      if (response.status === 200) ok++;
+    }
+    return ok;
+  }
+
+  it('a fresh IPv6 address per request within one /64 is one client', async () => {
+    expect(await admitted((i) => `2001:db8:7:7:${((i * 7919) & 0xffff).toString(16)}:${i.toString(16)}:0:1`)).toBe(5);
+  });
+
+  it('a fresh port per request, or the IPv4-mapped form, is one client', async () => {
+    expect(await admitted((i) => (i % 3 === 0 ? `203.0.113.9:${1000 + i}` : i % 3 === 1 ? '::FFFF:203.0.113.9' : `[::ffff:203.0.113.9]:${i}`))).toBe(5);
   });
 });
