@@ -28,7 +28,8 @@ class HitController {
 }
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const options: RestflowThrottleOptions = { rates: { anon: process.env.RATE ?? '100/min' }, numProxies: 1 };
+// A generous deadline: these runs prove atomicity, and a hit timed out on a loaded machine would be let through.
+const options: RestflowThrottleOptions = { rates: { anon: process.env.RATE ?? '100/min' }, numProxies: 1, cacheTimeoutMs: 10_000 };
 const ignore = () => undefined;
 
 /**
