@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { PeerAddressHook } from '../../lib/peer-address';
+import { userIdent } from '../../lib/throttles/cache-key';
 import { ClientAddressUnknownError, addressIdent, clientIdent, remoteAddress } from '../../lib/throttles/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
@@ -114,5 +115,44 @@ describe('PeerAddressHook', () => {
     const hook = new PeerAddressHook({ httpAdapter: undefined } as unknown as HttpAdapterHost);
     expect(() => hook.onModuleInit()).not.toThrow();
     expect(() => hook.onApplicationShutdown()).not.toThrow();
+  });
+});
+
+describe('userIdent (what getUserId() keys on)', () => {
+  it('strings, numbers and bigints as written; long or unprintable strings hashed', () => {
+    expect(userIdent('alice')).toBe('alice');
+    expect(userIdent(42)).toBe('42');
+    expect(userIdent(12345678901234567890n)).toBe('12345678901234567890');
+    expect(userIdent('x'.repeat(65))).toMatch(/^h:[A-Za-z0-9_-]{43}$/);
+    expect(userIdent('user name')).toMatch(/^h:/);
+  });
+
+  it('Buffers and Uint8Arrays by their bytes: different ids, different buckets', () => {
+    expect(userIdent(Buffer.from([1, 2, 255]))).toBe('b:0102ff');
+    expect(userIdent(new Uint8Array([1, 2, 255]))).toBe('b:0102ff');
+    expect(userIdent(Buffer.from('aa', 'hex'))).not.toBe(userIdent(Buffer.from('ab', 'hex')));
+    const offset = new Uint8Array(new Uint8Array([9, 9, 1, 2]).buffer, 2, 2);
+    expect(userIdent(offset)).toBe('b:0102');
+    const long = userIdent(Buffer.alloc(32, 7));
+    expect(long).toMatch(/^b:[A-Za-z0-9_-]{43}$/);
+    expect(long).not.toBe(userIdent(Buffer.alloc(32, 8)));
+  });
+
+  it.each<[string, unknown]>([
+    ['an object', { id: 1 }],
+    ['an empty string', ''],
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['a Date', new Date(0)],
+    ['boolean', true],
+    ['symbol', Symbol('id')],
+  ])('%s is a TypeError saying what getUserId() must return', (_, id) => {
+    expect(() => userIdent(id, 'UserRateThrottle')).toThrow(TypeError);
+    expect(() => userIdent(id, 'UserRateThrottle')).toThrow(/UserRateThrottle.*non-empty string, a finite number, a bigint or a Buffer.*getUserId\(\)/);
+  });
+
+  it('never prints the rejected value (it may be a secret)', () => {
+    expect(() => userIdent({ token: 's3cret' })).toThrow(/got an object\./);
+    expect(() => userIdent({ token: 's3cret' })).not.toThrow(/s3cret/);
   });
 });
