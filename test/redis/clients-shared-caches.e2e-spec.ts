@@ -9,9 +9,9 @@ import { caching, memoryStore } from 'cache-manager';
 import { createCache as createCacheV6 } from 'cache-manager-v6';
 import { Redis as IoRedis } from 'ioredis';
 import { Keyv } from 'keyv';
-import { createClient } from 'redis';
+import { createClient, createSentinel } from 'redis';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
-import { isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../lib/stores/find-redis';
+import { findRedisConnection, isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../lib/stores/find-redis';
 import { MemoryThrottleStore } from '../../lib/stores/memory.store';
 
 /** A Keyv store adapter that talks to a database server, as @keyv/postgres does: no Redis client to reach. */
@@ -70,6 +70,14 @@ describe('shared caches that only get/set are reported, by name', () => {
   it('cache-manager 7 (Nest CACHE_MANAGER) with a memory tier over a database tier', () => {
     const cache = createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store: new KeyvPostgres() })] });
     expect(isSharedGetSetCache(cache)).toBe(true);
+  });
+
+  it('a Keyv on @keyv/redis over a Sentinel client (not driven atomically: get/set)', () => {
+    const sentinel = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] });
+    expect(findRedisConnection(sentinel)).toBeUndefined();
+    expect(sharedGetSetStoreName(new Keyv({ store: new KeyvRedis({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] }) }))).toBe(
+      'Keyv store KeyvRedis',
+    );
   });
 
   it('a Keyv Redis store whose client cannot be reached', () => {

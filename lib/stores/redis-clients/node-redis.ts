@@ -81,11 +81,17 @@ export class NodeRedisConnection implements RedisConnection {
   }
 }
 
-/** A node-redis client or cluster, told apart from ioredis (which has `pipeline()` and a `status`). */
+/**
+ * A node-redis client or cluster, told apart from ioredis (which has
+ * `pipeline()` and a `status`). A Sentinel client (`createSentinel()`,
+ * whose `sendCommand` takes other arguments) is not one: its caches go
+ * through get/set, with the shared-cache warning.
+ */
 export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike | NodeRedisClusterLike {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate.sendCommand === 'function' && typeof candidate.isOpen === 'boolean' && typeof candidate.pipeline !== 'function';
+  if (typeof candidate.pipeline === 'function' || typeof candidate.getSentinelNode === 'function') return false;
+  return typeof candidate.sendCommand === 'function' && typeof candidate.isOpen === 'boolean';
 }
 
 function isNodeRedisCluster(client: NodeRedisClientLike | NodeRedisClusterLike): client is NodeRedisClusterLike {
