@@ -156,3 +156,23 @@ describe('userIdent (what getUserId() keys on)', () => {
     expect(() => userIdent({ token: 's3cret' })).not.toThrow(/s3cret/);
   });
 });
+
+describe('the table of docs/proxies.md', () => {
+  it.each<[string, number | false, string]>([
+    ['203.0.113.9', 64, '203.0.113.9'],
+    ['::ffff:203.0.113.9', 64, '203.0.113.9'],
+    ['::FFFF:203.0.113.9', 64, '203.0.113.9'],
+    ['::ffff:cb00:7109', 64, '203.0.113.9'],
+    ['203.0.113.9:51234', 64, '203.0.113.9'],
+    ['[2001:db8::1]:443', 64, '2001:db8::/64'],
+    ['[2001:db8::1]', 64, '2001:db8::/64'],
+    ['2001:DB8:0:0:1:2:3:4', 64, '2001:db8::/64'],
+    ['2001:db8::5:6:7:8', 64, '2001:db8::/64'],
+    ['2001:db8:0:0:1:2:3:4', 48, '2001:db8::/48'],
+    ['2001:db8:0:0:1:2:3:4', false, '2001:db8::1:2:3:4'],
+    ['2001:db8:0:0:1:2:3:4', 128, '2001:db8::1:2:3:4'],
+    ['not-an-address', 64, 'not-an-address'],
+  ])('%s (ipv6Subnet %s) -> %s', (address, subnet, ident) => {
+    expect(addressIdent(address, subnet)).toBe(ident);
+  });
+});
