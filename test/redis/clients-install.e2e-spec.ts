@@ -79,3 +79,9 @@ it('the design card pair: cache-manager 5 + cache-manager-ioredis-yet', async ()
   expect(versions['cache-manager']).toMatch(/^5\./);
   expect(versions['cache-manager-ioredis-yet']).toMatch(/^2\./);
 }, 300_000);
+
+it('alone, it brings no cache-manager: the default in-memory store needs none', async () => {
+  const versions = await install('alone', [['TARBALL']]);
+  expect(versions['restflow-throttle']).toBe('0.1.0');
+  expect(Object.keys(versions).filter((path) => path.endsWith('cache-manager'))).toEqual([]);
+}, 300_000);
