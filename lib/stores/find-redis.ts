@@ -25,7 +25,7 @@ export function findRedisConnection(cacheOrClient: unknown): RedisConnection | u
   const keyvStores = keyvStoresOf(cacheOrClient);
   if (keyvStores !== undefined) {
     for (const store of keyvStores) {
-      const connection = keyvStoreConnection(store, ioredisConnectionOf);
+      const connection = keyvStoreConnection(store);
       if (connection !== undefined) return connection;
     }
     return undefined;
@@ -54,7 +54,7 @@ export function isSharedGetSetCache(cache: unknown): boolean {
 
 /**
  * The name of the store that makes {@link isSharedGetSetCache} true, for
- * the startup warning (`KeyvPostgres`, `cache-manager store "memcached"`),
+ * the startup warning (`Keyv store KeyvPostgres`, `cache-manager store "memcached"`),
  * else `undefined`.
  */
 export function sharedGetSetStoreName(cache: unknown): string | undefined {

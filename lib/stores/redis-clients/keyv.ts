@@ -1,3 +1,4 @@
+import { ioredisConnectionOf } from '../redis-client';
 import type { RedisConnection } from '../redis-connection';
 import { isNodeRedisClient, NodeRedisConnection } from './node-redis';
 
@@ -18,10 +19,10 @@ export function keyvStoresOf(cache: unknown): unknown[] | undefined {
  * A connection to the Redis behind a Keyv store, when the store's client
  * can be driven: `@keyv/redis` (a node-redis client as `store.client`,
  * connected lazily by `store.getClient()`) and `@keyv/valkey` (an iovalkey
- * client as `store.redis`; `ioredisLike` builds the connection for it, as
- * iovalkey is ioredis' API under another name).
+ * client as `store.redis`, driven by the ioredis adapter: iovalkey is
+ * ioredis' API under another name).
  */
-export function keyvStoreConnection(store: unknown, ioredisLike: (client: unknown) => RedisConnection | undefined): RedisConnection | undefined {
+export function keyvStoreConnection(store: unknown): RedisConnection | undefined {
   if (typeof store !== 'object' || store === null) return undefined;
   const adapter = store as { client?: unknown; redis?: unknown; getClient?: unknown };
   if (isNodeRedisClient(adapter.client)) {
@@ -30,7 +31,7 @@ export function keyvStoreConnection(store: unknown, ioredisLike: (client: unknow
     return new NodeRedisConnection(adapter.client, connect);
   }
   if (adapter.redis !== undefined) {
-    const connection = ioredisLike(adapter.redis);
+    const connection = ioredisConnectionOf(adapter.redis);
     return connection === undefined ? undefined : renamed(connection, 'iovalkey');
   }
   return undefined;
