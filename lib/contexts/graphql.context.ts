@@ -1,6 +1,6 @@
 import { IntrinsicException, type ExecutionContext } from '@nestjs/common';
 import type { ThrottleRequest } from '../throttles/throttle-request';
-import { THROTTLED_CODE, throttledPayload } from './throttled-payload';
+import { failurePayload, THROTTLED_CODE, throttledPayload } from './throttled-payload';
 import type { ThrottleTarget } from './target';
 
 /** `@nestjs/graphql`'s metadata keys, read structurally so the package stays optional. */
@@ -37,6 +37,17 @@ export class ThrottledGraphQLError extends IntrinsicException {
     super(payload.message);
     this.name = 'ThrottledGraphQLError';
     this.extensions = { code: payload.code, retryAfter: payload.retryAfter, ...(headers === undefined ? {} : { headers }) };
+  }
+}
+
+/** The GraphQL error of a call the throttles could not decide (the cache is down under `onCacheError: 'deny'`). */
+export class UnavailableGraphQLError extends IntrinsicException {
+  readonly extensions: { readonly code: string; readonly statusCode: number };
+
+  constructor(message: string, code: string, statusCode: number) {
+    super(message);
+    this.name = 'UnavailableGraphQLError';
+    this.extensions = { code, statusCode };
   }
 }
 
@@ -88,5 +99,9 @@ export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
       return error;
     },
     setHeaders,
+    failed(error) {
+      const payload = failurePayload(error);
+      return payload === undefined ? error : new UnavailableGraphQLError(payload.message, payload.code, payload.statusCode);
+    },
   };
 }

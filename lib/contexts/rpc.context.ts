@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ThrottleRequest } from '../throttles/throttle-request';
 import type { ThrottleTarget } from './target';
-import { throttledPayload } from './throttled-payload';
+import { failurePayload, throttledPayload } from './throttled-payload';
 import { transportException } from './transport-exceptions';
 
 /** `@nestjs/microservices`' metadata key, read structurally so the package stays optional. */
@@ -64,6 +64,10 @@ export function rpcTarget(context: ExecutionContext): ThrottleTarget {
     throttled(wait, headers) {
       const Exception = transportException('rpc');
       return new Exception(throttledPayload(wait, headers));
+    },
+    failed(error) {
+      const payload = failurePayload(error);
+      return payload === undefined ? error : new (transportException('rpc'))(payload);
     },
   };
 }

@@ -23,4 +23,11 @@ export interface ThrottleTarget {
   throttled(wait: number | null, headers?: Readonly<Record<string, string>>): Error;
   /** Sets rate-limit headers on an allowed operation, where the transport has them. */
   setHeaders?(headers: Readonly<Record<string, string>>): void;
+  /**
+   * What to throw instead of an error a throttle or the cache raised: an
+   * `HttpException` (the 503 of `onCacheError: 'deny'`) becomes the
+   * transport's error carrying its detail and status; any other error is
+   * returned as it is (a bug, which Nest logs).
+   */
+  failed?(error: unknown): unknown;
 }

@@ -25,3 +25,37 @@ export function throttledPayload(wait: number | null, headers?: Readonly<Record<
   const payload = { status: 'error', message: exception.detail, code: THROTTLED_CODE, retryAfter: exception.wait } as const;
   return headers === undefined ? payload : { ...payload, headers };
 }
+
+/** What a client of such a transport receives when the throttles could not decide (e.g. the cache is down under `onCacheError: 'deny'`). */
+export interface FailurePayload {
+  readonly status: 'error';
+  /** The exception's `detail` (or message). */
+  readonly message: string;
+  /** `SERVICE_UNAVAILABLE` for a 503, else `HTTP_<status>`. */
+  readonly code: string;
+  /** The HTTP status the same refusal has over HTTP. */
+  readonly statusCode: number;
+}
+
+/** The parts of Nest's `HttpException` read here. */
+interface HttpExceptionLike {
+  getStatus(): number;
+  getResponse(): unknown;
+  message: string;
+}
+
+/**
+ * The payload of an `HttpException` raised while throttling (the module's
+ * `CacheUnavailableException`, or one a throttle throws on purpose), for a
+ * transport that has no HTTP status; `undefined` for any other error, which
+ * stays a bug to be logged.
+ */
+export function failurePayload(error: unknown): FailurePayload | undefined {
+  const candidate = error as Partial<HttpExceptionLike> | null;
+  if (typeof candidate?.getStatus !== 'function' || typeof candidate.getResponse !== 'function') return undefined;
+  const statusCode = candidate.getStatus();
+  const response = candidate.getResponse() as { detail?: unknown; message?: unknown } | string;
+  const text = typeof response === 'string' ? response : response?.detail ?? response?.message;
+  const message = typeof text === 'string' ? text : String(candidate.message);
+  return { status: 'error', message, code: statusCode === 503 ? 'SERVICE_UNAVAILABLE' : `HTTP_${statusCode}`, statusCode };
+}

@@ -1,6 +1,7 @@
 import { Logger, type ExecutionContext } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { RouteThrottleGuard } from '../route-throttle.guard';
+import { failurePayload } from './throttled-payload';
 import type { GatewayClient } from './ws.context';
 
 /** The `ws` upgrade request, or anything with its headers and socket. */
@@ -75,9 +76,14 @@ function routeGuardOf(classRef: Function, handler: Function): RouteThrottleGuard
 
 function refuse(client: ClosableClient, error: unknown): void {
   const payload = (error as { getError?(): unknown } | null)?.getError?.();
-  const known = typeof payload === 'object' && payload !== null;
-  if (!known) logger.error(error);
-  const data = known ? payload : { status: 'error', message: 'Internal server error' };
+  const failure = failurePayload(error);
+  let data: unknown;
+  if (typeof payload === 'object' && payload !== null) data = payload;
+  else if (failure !== undefined) data = { ...failure, cause: { pattern: 'connection', data: undefined } };
+  else {
+    logger.error(error);
+    data = { status: 'error', message: 'Internal server error' };
+  }
   if (typeof client.readyState === 'number' && typeof client.send === 'function') {
     client.send(JSON.stringify({ event: 'exception', data }));
     client.close?.(TRY_AGAIN_LATER, 'Throttled');

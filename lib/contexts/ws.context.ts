@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../restflow-throttle.constants';
 import type { ThrottleRequest } from '../throttles/throttle-request';
 import type { ThrottleTarget } from './target';
-import { throttledPayload, type ThrottledPayload } from './throttled-payload';
+import { failurePayload, throttledPayload, type ThrottledPayload } from './throttled-payload';
 import { transportException } from './transport-exceptions';
 
 /** `@nestjs/websockets`' metadata keys, read structurally so the package stays optional. */
@@ -87,9 +87,17 @@ export function wsTarget(context: ExecutionContext): ThrottleTarget {
     request,
     throttled(wait, headers) {
       const Exception = transportException('ws');
-      const pattern = context.getArgByIndex(context.getArgs().length - 1) as unknown;
-      const payload: WsThrottledPayload = { ...throttledPayload(wait, headers), cause: { pattern, data } };
+      const payload: WsThrottledPayload = { ...throttledPayload(wait, headers), cause: causeOf(context, data) };
       return new Exception(payload);
     },
+    failed(error) {
+      const payload = failurePayload(error);
+      return payload === undefined ? error : new (transportException('ws'))({ ...payload, cause: causeOf(context, data) });
+    },
   };
+}
+
+/** As Nest's own `exception` payloads: the refused message's pattern (the last argument) and data. */
+function causeOf(context: ExecutionContext, data: unknown): { pattern: unknown; data: unknown } {
+  return { pattern: context.getArgByIndex(context.getArgs().length - 1) as unknown, data };
 }

@@ -3,7 +3,7 @@
  * handler a method is, a clear refusal of a context it cannot read, and the
  * transports' own error classes without importing their packages at load.
  */
-import { Controller, Get, type ExecutionContext } from '@nestjs/common';
+import { Controller, Get, IntrinsicException, type ExecutionContext } from '@nestjs/common';
 import { Mutation, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { EventPattern, MessagePattern, RpcException } from '@nestjs/microservices';
 import { SubscribeMessage, WebSocketGateway, WsException } from '@nestjs/websockets';
@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Throttle } from 'restflow-throttle';
+import { CacheUnavailableException, Throttle } from 'restflow-throttle';
 import { handlerKind, targetFor } from '../../lib/contexts';
 
 @Controller('things')
@@ -102,6 +102,24 @@ describe('targetFor', () => {
       retryAfter: null,
       headers: { 'RateLimit-Policy': '2;w=60' },
     });
+  });
+
+  it.each(['ws', 'rpc', 'graphql'])("failed(): on %s, an HttpException raised while throttling (the 503 of onCacheError: 'deny') in the transport's form", (type) => {
+    const args = type === 'graphql' ? [{}, {}, { req: { headers: {} } }, {}] : type === 'ws' ? [{ handshake: { headers: {} } }, 'hi', 'chat'] : [{ n: 1 }, {}];
+    const target = targetFor(contextOf(type, args));
+    const failed = target.failed?.(new CacheUnavailableException());
+    const expected = { status: 'error', message: 'Rate limiting is temporarily unavailable. Try again later.', code: 'SERVICE_UNAVAILABLE', statusCode: 503 };
+    if (type === 'ws') expect([failed instanceof WsException, (failed as WsException).getError()]).toEqual([true, { ...expected, cause: { pattern: 'chat', data: 'hi' } }]);
+    if (type === 'rpc') expect([failed instanceof RpcException, (failed as RpcException).getError()]).toEqual([true, expected]);
+    if (type === 'graphql') {
+      expect([failed instanceof IntrinsicException, (failed as Error).message, (failed as { extensions?: unknown }).extensions]).toEqual([
+        true,
+        expected.message,
+        { code: 'SERVICE_UNAVAILABLE', statusCode: 503 },
+      ]);
+    }
+    const bug = new TypeError('a bug in a throttle');
+    expect(target.failed?.(bug)).toBe(bug);
   });
 
   it('a WS request: the handshake address and headers, and the user an auth guard left on the client', () => {

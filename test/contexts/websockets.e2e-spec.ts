@@ -106,4 +106,23 @@ describe.each(PLATFORMS.flatMap((platform) => WS_TRANSPORTS.map((transport) => [
         '(and import RestflowThrottleModule). The connection is allowed.',
     ]);
   });
+
+  it("with onCacheError: 'deny' and the cache down, a connection is refused with the 503's detail, and no error is logged", async () => {
+    const down = { get: () => Promise.reject(new Error('cache down')), set: () => Promise.reject(new Error('cache down')) };
+    const logger = new CapturingLogger();
+    t = await startGatewayApp(platform, transport, { cache: down, onCacheError: 'deny' }, logger);
+    const refused = await open();
+    expect(await refused.next()).toEqual({
+      event: 'exception',
+      data: {
+        status: 'error',
+        message: 'Rate limiting is temporarily unavailable. Try again later.',
+        code: 'SERVICE_UNAVAILABLE',
+        statusCode: 503,
+        cause: { pattern: 'connection' },
+      },
+    });
+    expect(await refused.closed).toBe(transport === 'ws' ? 1013 : 'io server disconnect');
+    expect(logger.errors).toEqual([]);
+  });
 });
