@@ -58,7 +58,8 @@ export function rpcTarget(context: ExecutionContext): ThrottleTarget {
   const rpcContext = (context.getArgByIndex(1) ?? {}) as RpcContextLike;
   const socket = rpcContext.getSocketRef?.();
   const address = socket?.netSocket?.remoteAddress ?? socket?.socket?.remoteAddress;
-  const request = new RpcThrottleRequest(data, rpcContext.getPattern?.() ?? rpcContext.getChannel?.() ?? rpcContext.getSubject?.() ?? rpcContext.getTopic?.(), transportOf(rpcContext), address);
+  const pattern = rpcContext.getPattern?.() ?? rpcContext.getChannel?.() ?? rpcContext.getSubject?.() ?? rpcContext.getTopic?.();
+  const request = new RpcThrottleRequest(data, pattern, transportOf(rpcContext), address);
   return {
     request,
     throttled(wait, headers) {
