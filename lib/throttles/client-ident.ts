@@ -71,8 +71,7 @@ export function header(request: ThrottleRequest, name: string): string | undefin
 export function addressIdent(text: string, ipv6Subnet: number | false = 64): string {
   const address = withoutPort(text);
   if (!address.includes(':')) return safeIdent(address);
-  const mapped = MAPPED_IPV4.exec(address);
-  if (mapped !== null && isIPv4(mapped[1])) return mapped[1];
+  if (MAPPED_IPV4.test(address)) return address.slice(7);
   const zone = address.indexOf('%');
   const plain = zone < 0 ? address : address.slice(0, zone);
   if (!isIPv6(plain)) return safeIdent(address);
@@ -88,8 +87,9 @@ export function addressIdent(text: string, ipv6Subnet: number | false = 64): str
   return `${formatIPv6(pieces)}/${ipv6Subnet}`;
 }
 
-/** The usual dual-stack form, read without parsing the whole address. */
-const MAPPED_IPV4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+/** The usual dual-stack form (`::ffff:` and a valid IPv4 address), read without parsing the whole address. */
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const MAPPED_IPV4 = new RegExp(`^::ffff:${OCTET}(?:\\.${OCTET}){3}$`, 'i');
 const PORT = /^:\d{1,5}$/;
 
 /** `1.2.3.4:5678` -> `1.2.3.4`, `[2001:db8::1]:443` and `[2001:db8::1]` -> `2001:db8::1`; anything else as is. */
@@ -106,24 +106,55 @@ function withoutPort(text: string): string {
   return PORT.test(text.slice(colon)) && isIPv4(host) ? host : text;
 }
 
-/** The eight 16-bit pieces of a valid IPv6 address (`::` expanded, a dotted IPv4 tail as two pieces). */
-function parseIPv6(address: string): number[] {
-  let text = address;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    const [a, b, c, d] = text.slice(lastColon + 1).split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+/** Scratch space for one address at a time (the parse and the key are synchronous). */
+const PIECES = new Uint16Array(8);
+const GROUPS = new Uint16Array(8);
+
+/**
+ * The eight 16-bit pieces of a valid IPv6 address (`::` expanded, a dotted
+ * IPv4 tail as two pieces), into `PIECES`. Character by character: this runs
+ * for every request of an IPv6 client.
+ */
+function parseIPv6(address: string): Uint16Array {
+  let end = address.length;
+  let count = 0;
+  const lastColon = address.lastIndexOf(':');
+  const dotted = address.indexOf('.', lastColon) >= 0;
+  if (dotted) end = lastColon + 1;
+  let gap = -1;
+  let value = 0;
+  let inGroup = false;
+  for (let i = 0; i < end; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 58) {
+      if (inGroup) GROUPS[count++] = value;
+      value = 0;
+      inGroup = false;
+      if (i + 1 < end && address.charCodeAt(i + 1) === 58) {
+        gap = count;
+        i++;
+      }
+    } else {
+      value = (value << 4) | (c <= 57 ? c - 48 : (c | 32) - 87);
+      inGroup = true;
+    }
   }
-  const gap = text.indexOf('::');
-  const hex = (part: string) => (part === '' ? [] : part.split(':').map((piece) => parseInt(piece, 16)));
-  if (gap < 0) return hex(text);
-  const left = hex(text.slice(0, gap));
-  const right = hex(text.slice(gap + 2));
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  if (inGroup) GROUPS[count++] = value;
+  if (dotted) {
+    const [a, b, c, d] = address.slice(lastColon + 1).split('.').map(Number);
+    GROUPS[count++] = (a << 8) | b;
+    GROUPS[count++] = (c << 8) | d;
+  }
+  PIECES.fill(0);
+  const tail = gap < 0 ? 0 : count - gap;
+  const head = count - tail;
+  for (let i = 0; i < head; i++) PIECES[i] = GROUPS[i];
+  for (let i = 0; i < tail; i++) PIECES[8 - tail + i] = GROUPS[head + i];
+  return PIECES;
 }
 
 /** RFC 5952: lower-case hex, no leading zeros, the first longest run of two or more zero pieces as `::`. */
-function formatIPv6(pieces: number[]): string {
+function formatIPv6(pieces: Uint16Array): string {
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; i++) {
@@ -133,11 +164,22 @@ function formatIPv6(pieces: number[]): string {
       bestStart = i;
       bestLength = end - i;
     }
-    i = end > i ? end - 1 : i;
+    if (end > i) i = end - 1;
   }
-  const hex = (from: number, to: number) => pieces.slice(from, to).map((piece) => piece.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  let text = '';
+  let colon = false;
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      colon = false;
+      i += bestLength - 1;
+      continue;
+    }
+    if (colon) text += ':';
+    text += pieces[i].toString(16);
+    colon = true;
+  }
+  return text;
 }
 
 /** DRF's `xff.split(',')[-min(n, len)]`: the n-th comma-separated entry from the right, or the first. */
