@@ -119,7 +119,7 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
           expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(Array.from({ length: limit }, (_, i) => i + 1));
         }
       }
-    });
+    }, 120_000);
 
     it("GCRA keeps one short string per key, alive until its theoretical arrival time, on the server's clock", async () => {
       const key = `{gcra${++runs}}`;
