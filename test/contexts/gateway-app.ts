@@ -75,6 +75,16 @@ export class ChatGateway implements OnGatewayConnection {
   }
 }
 
+/** Throttled messages, connections left alone. */
+@WebSocketGateway()
+@Throttle([AnonRateThrottle])
+export class MessagesGateway {
+  @SubscribeMessage('chat')
+  chat(@MessageBody() text: string): { event: string; data: string } {
+    return { event: 'chat', data: `echo ${text}` };
+  }
+}
+
 /**
  * A gateway that calls throttleConnection() but declares no connection
  * throttles: a mistake the module reports once per class, so each test gets
