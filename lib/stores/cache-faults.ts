@@ -19,6 +19,8 @@ export interface CacheFaultOptions {
   readonly logger?: Pick<Logger, 'warn'>;
   /** Milliseconds for the quiet second and the probe interval; default `performance.now` (tests move it by hand). */
   readonly clock?: () => number;
+  /** Told when an outage starts (`'down'`, with its reason) and ends (`'up'`), with each warning: the module's events. */
+  readonly onOutage?: (state: 'down' | 'up', reason?: string) => void;
 }
 
 /** The two ends of a hit's promise. */
@@ -113,6 +115,7 @@ export class CacheFaults {
       this.down = false;
       this.recoveredAt = this.now();
       this.logger.warn(`Throttle cache '${this.options.name}' is available again; throttling resumed.`);
+      this.tell('up');
     }
   }
 
@@ -124,6 +127,16 @@ export class CacheFaults {
     const reason = error instanceof Error ? error.message : String(error);
     const outcome = this.options.policy === 'allow' ? 'letting requests through' : 'answering 503';
     this.logger.warn(`Throttle cache '${this.options.name}' is unavailable (${reason}); ${outcome} until it recovers.`);
+    this.tell('down', reason);
+  }
+
+  /** Calls `onOutage`; a listener that throws must not turn a fault into a crash. */
+  private tell(state: 'down' | 'up', reason?: string): void {
+    try {
+      this.options.onOutage?.(state, reason);
+    } catch {
+      // The module's event source logs its listeners' errors; nothing to add here.
+    }
   }
 
   private get logger(): Pick<Logger, 'warn'> {

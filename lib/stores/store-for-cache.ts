@@ -12,6 +12,8 @@ export interface StoreOptions {
   policy: CacheErrorPolicy;
   timeoutMs: number;
   logger: Logger;
+  /** Outage start (`'down'`) and end (`'up'`) of this cache, for the module's events. */
+  onOutage?: (state: 'down' | 'up', reason?: string) => void;
 }
 
 /**

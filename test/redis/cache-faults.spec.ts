@@ -61,6 +61,24 @@ it('a server failing every other call is one outage, not a warning per call', as
   expect(faults.isDown).toBe(false);
 });
 
+it('tells onOutage when an outage starts and when it ends, once each, with the warnings', async () => {
+  const clock = new Clock();
+  const events: string[] = [];
+  const faults = new CacheFaults({
+    timeoutMs: 50,
+    policy: 'allow',
+    name: 'default',
+    logger: capture().logger,
+    clock: clock.read,
+    onOutage: (state, reason) => events.push(reason === undefined ? state : `${state}: ${reason}`),
+  });
+  await call(faults, 'ok');
+  for (let i = 0; i < 5; i++) await call(faults, 'fail');
+  clock.ms += RECOVERY_QUIET_MS;
+  for (let i = 0; i < 5; i++) await call(faults, 'ok');
+  expect(events).toEqual(['down: connection refused', 'up']);
+});
+
 it('a call of the ended outage timing out late does not start a new one', async () => {
   const { logger, warnings } = capture();
   const clock = new Clock();
