@@ -41,15 +41,18 @@ beforeAll(async () => {
   cpSync(join(root, 'package.json'), join(stage, 'package.json'));
   await npm(stage, ['pack', '--ignore-scripts', '--pack-destination', work]);
   tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz')) as string);
+  // The fresh Nest app every scenario starts from, resolved once.
+  const base = join(work, 'nest-app');
+  mkdirSync(base);
+  writeFileSync(join(base, 'package.json'), JSON.stringify({ name: 'nest-app', version: '0.0.0', private: true }));
+  await npm(base, ['install', '--package-lock-only', ...NEST_APP]);
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** A fresh app: a package.json, then each step as one `npm install`. Returns the resolved versions. */
 async function install(name: string, steps: ReadonlyArray<readonly string[]>): Promise<Record<string, string>> {
   const app = join(work, name);
-  mkdirSync(app, { recursive: true });
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'nest-app', version: '0.0.0', private: true }));
-  await npm(app, ['install', '--package-lock-only', ...NEST_APP]);
+  cpSync(join(work, 'nest-app'), app, { recursive: true });
   for (const step of steps) {
     const output = await npm(app, ['install', '--package-lock-only', ...step.map((spec) => (spec === 'TARBALL' ? tarball : spec))]);
     expect(output).not.toMatch(/ERESOLVE/);
