@@ -43,3 +43,4 @@ export { ThrottleStores } from './throttle-stores';
 export { ThrottleEvents, type CacheOutageEvent, type ThrottleDecisionEvent, type ThrottleEventListener } from './throttle-events';
 export { ManualClock, resetThrottles } from './testing';
 export { throttleConnection, type ThrottledGateway, type UpgradeRequest } from './contexts/ws-connection';
+export type { RedisClientLike } from './stores/redis-clients/redis-client-like';

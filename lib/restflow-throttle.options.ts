@@ -1,4 +1,5 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { RedisClientLike } from './stores/redis-clients/redis-client-like';
 import type { ThrottleStore } from './stores/throttle-store';
 import type { ThrottleEventListener } from './throttle-events';
 import type { ThrottleType } from './throttles/base.throttle';
@@ -19,7 +20,7 @@ export interface ThrottleCache {
  * recommended way to share limits between processes), or a store of your own.
  * Described structurally, so no cache or Redis library is needed to use it.
  */
-export type ThrottleCacheLike = ThrottleCache | ThrottleStore | object;
+export type ThrottleCacheLike = ThrottleCache | ThrottleStore | RedisClientLike;
 
 /** What to do when the cache throws or is slower than `cacheTimeoutMs`. */
 export type CacheErrorPolicy = 'allow' | 'deny';

@@ -5,7 +5,8 @@ import { rateLimitHeaders } from './rate-limit-headers';
 import type { RateLimitHeaders } from './restflow-throttle.options';
 import type { ThrottleEvents } from './throttle-events';
 import type { BaseThrottle } from './throttles/base.throttle';
-import { isThenable, type SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
+import { isThenable } from './thenable';
+import type { RateDecision, SimpleRateThrottle } from './throttles/simple-rate.throttle';
 import type { ThrottleRequest } from './throttles/throttle-request';
 import { checkedWait, computeWait } from './throttles/wait';
 

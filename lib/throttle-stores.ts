@@ -8,10 +8,6 @@ import type { ThrottleSettings } from './throttle-settings';
 
 const DEFAULT_TIMEOUT_MS = 1000;
 
-/** How a remote store's fault tracking reports an outage's start and end (the module's cache outage events). */
-interface OutageReport {
-  onOutage(state: 'down' | 'up', reason?: string): void;
-}
 const DEFAULT_MAX_KEYS = 500_000;
 
 /**
@@ -26,6 +22,8 @@ export class ThrottleStores {
   readonly events: ThrottleEvents;
   private readonly stores = new Map<ThrottleCacheLike, ThrottleStore>();
   private readonly names = new Map<ThrottleStore, string>();
+  /** Per store, the glob patterns of the keys its throttles write (for `reset()`); long keys are hashed as `throttle_h:...`. */
+  private readonly keyPatterns = new Map<ThrottleStore, Set<string>>();
 
   constructor(
     private readonly options: RestflowThrottleOptions,
@@ -35,13 +33,17 @@ export class ThrottleStores {
     this.events = new ThrottleEvents(options.events, options.eventKeySecret, settings.logger);
   }
 
-  /** The store of a cache or alias (`undefined` = the default). Throws, naming the aliases, for an unknown one. */
-  storeFor(cache: ThrottleCacheLike | string | undefined): ThrottleStore {
+  /**
+   * The store of a cache or alias (`undefined` = the default). Throws, naming
+   * the aliases, for an unknown one. `keyPattern`: the glob of the keys the
+   * asking throttle writes there, so `reset()` can find them.
+   */
+  storeFor(cache: ThrottleCacheLike | string | undefined, keyPattern?: string): ThrottleStore {
     const resolved = this.resolve(cache);
     let store = this.stores.get(resolved);
     if (store === undefined) {
       const name = typeof cache === 'string' ? cache : resolved === this.defaultCache ? 'default' : 'custom';
-      const storeOptions: StoreOptions & OutageReport = {
+      const storeOptions: StoreOptions = {
         name,
         policy: this.options.onCacheError ?? 'allow',
         timeoutMs: this.options.cacheTimeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -51,6 +53,10 @@ export class ThrottleStores {
       store = storeForCache(resolved, storeOptions);
       this.stores.set(resolved, store);
       if (!this.names.has(store)) this.names.set(store, name);
+    }
+    if (keyPattern !== undefined) {
+      const patterns = this.keyPatterns.get(store) ?? new Set(['throttle_h:*']);
+      this.keyPatterns.set(store, patterns.add(keyPattern));
     }
     return store;
   }
@@ -72,7 +78,7 @@ export class ThrottleStores {
       const names = stuck.map((store) => `'${this.nameOf(store)}' (${store.constructor.name})`).join(', ');
       throw new ImproperlyConfiguredError(`Cannot reset the throttle counts: the store of cache ${names} has no reset().`);
     }
-    await Promise.all(stores.map((store) => store.reset!()));
+    await Promise.all(stores.map((store) => store.reset!([...(this.keyPatterns.get(store) ?? [])])));
   }
 
   /** Every store in use (for `reset()` between tests). */

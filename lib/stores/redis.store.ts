@@ -2,6 +2,7 @@ import type { CacheFaults, HitCallbacks } from './cache-faults';
 import type { CallDeadline } from './deadline';
 import { GCRA_SCRIPT, GCRA_SHA } from './gcra.lua';
 import type { RedisConnection } from './redis-connection';
+import { deleteMatching } from './redis-reset';
 import { parseScriptReply, serverTimeOf } from './script-reply';
 import { SLIDING_LOG_SCRIPT, SLIDING_LOG_SHA } from './sliding-log.lua';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
@@ -48,6 +49,11 @@ export class RedisThrottleStore implements ThrottleStore {
     private readonly connection: RedisConnection,
     private readonly faults: CacheFaults,
   ) {}
+
+  /** Deletes this app's throttle keys (tests), found by the patterns of the throttles' cache formats. */
+  reset(keyPatterns: readonly string[]): Promise<void> {
+    return deleteMatching(this.connection, keyPatterns);
+  }
 
   hit(key: string, limit: number, durationSec: number, now: number | undefined, algorithm?: ThrottleAlgorithm): Promise<HitResult> {
     if (!this.connection.isReady()) {

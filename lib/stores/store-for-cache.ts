@@ -3,7 +3,7 @@ import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.e
 import type { CacheErrorPolicy, ThrottleCache } from '../restflow-throttle.options';
 import { CacheFaults } from './cache-faults';
 import { CacheManagerStore } from './cache-manager.store';
-import { findRedisConnection } from './find-redis';
+import { findRedisConnection, warnIfSharedGetSetCache } from './find-redis';
 import { RedisThrottleStore } from './redis.store';
 import type { ThrottleStore } from './throttle-store';
 
@@ -28,7 +28,10 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
   if (isThrottleStore(cache)) return cache;
   const connection = findRedisConnection(cache);
   if (connection !== undefined) return new RedisThrottleStore(connection, new CacheFaults(options));
-  if (isGetSetCache(cache)) return new CacheManagerStore(cache, new CacheFaults(options));
+  if (isGetSetCache(cache)) {
+    warnIfSharedGetSetCache(cache, options.name, options.logger);
+    return new CacheManagerStore(cache, new CacheFaults(options));
+  }
   throw new ImproperlyConfiguredError(
     `The throttle cache '${options.name}' is neither a cache-manager cache (get/set), a Redis client nor a ThrottleStore (hit).`,
   );

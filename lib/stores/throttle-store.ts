@@ -40,8 +40,12 @@ export interface ThrottleStore {
     now: number | undefined,
     algorithm?: ThrottleAlgorithm,
   ): HitResult | Promise<HitResult>;
-  /** Forgets every count this store holds (tests). */
-  reset?(): void | Promise<void>;
+  /**
+   * Forgets the counts this store holds (tests): at least every key matching
+   * one of the glob patterns (the cache formats of the throttles using it);
+   * a store that holds nothing else may forget everything.
+   */
+  reset?(keyPatterns: readonly string[]): void | Promise<void>;
 }
 
 /** A process-wide clock in seconds that never jumps: wall time at start plus monotonic time since. */

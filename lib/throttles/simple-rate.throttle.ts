@@ -1,5 +1,6 @@
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import { isThenable } from '../thenable';
 import type { ThrottleCacheLike } from '../restflow-throttle.options';
 import { MemoryThrottleStore } from '../stores/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
@@ -179,7 +180,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   private store(): ThrottleStore {
     if (this.storeRef !== undefined) return this.storeRef;
     const cache = this.cache;
-    if (this.stores !== undefined) return (this.storeRef = this.stores.storeFor(cache));
+    if (this.stores !== undefined) return (this.storeRef = this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope)));
     // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
     if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function') return (this.storeRef = cache as ThrottleStore);
     if (cache !== undefined) throw new ImproperlyConfiguredError(`'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`);
@@ -190,7 +191,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 /** The timer as shipped: a subclass override or a spy on the prototype differ from it. */
 const DEFAULT_TIMER = SimpleRateThrottle.prototype.timer;
 
-/** Any promise-like value, whatever realm or library made it. */
-export function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function';
+/** The glob of the keys `formatKey()` makes: the format with the scope filled in and any ident. */
+function keyPattern(format: string, scope: string | undefined): string {
+  const glob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+  return format.split('{ident}').map((part) => glob(part.replaceAll('{scope}', scope ?? ''))).join('*');
 }

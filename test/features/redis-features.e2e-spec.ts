@@ -7,6 +7,7 @@ import { Controller, Get } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import {
   ManualClock,
+  resetThrottles,
   RestflowThrottleModule,
   SimpleRateThrottle,
   Throttle,
@@ -128,5 +129,19 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
     expect((await as(t, '/rf/log', `${platform}-clock`)).status).toBe(429);
     clock.advance(1);
     expect((await as(t, '/rf/log', `${platform}-clock`)).status).toBe(200);
+  });
+
+  it('resetThrottles(app) forgets the counts on Redis, and only the throttles\' keys', async () => {
+    const t = await start({});
+    await client.set('app:session', 'kept');
+    for (let i = 0; i < 5; i++) await as(t, '/rf/log', `${platform}-reset`);
+    for (let i = 0; i < 4; i++) await as(t, '/rf/cell', `${platform}-reset`);
+    expect((await as(t, '/rf/log', `${platform}-reset`)).status).toBe(429);
+    expect((await as(t, '/rf/cell', `${platform}-reset`)).status).toBe(429);
+    await resetThrottles(t.app);
+    expect(await client.keys('throttle_*')).toEqual([]);
+    expect(await client.get('app:session')).toBe('kept');
+    expect((await as(t, '/rf/log', `${platform}-reset`)).status).toBe(200);
+    expect((await as(t, '/rf/cell', `${platform}-reset`)).status).toBe(200);
   });
 });

@@ -16,7 +16,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AnonRateThrottle, RestflowThrottleModule, Throttle, type RestflowThrottleOptions } from '../../lib/index';
+import { AnonRateThrottle, RestflowThrottleModule, Throttle, type RestflowThrottleOptions, type ThrottleCacheLike } from '../../lib/index';
 
 @Controller()
 class HitController {
@@ -43,7 +43,7 @@ async function throttleModule(client: string): Promise<DynamicModule[]> {
       const [{ default: KeyvRedis }, { CACHE_MANAGER, CacheModule, Keyv }] = await Promise.all([import('@keyv/redis'), import('restflow-fixture-nest-cache-manager')]);
       return [
         CacheModule.register({ isGlobal: true, stores: [new Keyv({ store: new KeyvRedis(url) }).on('error', ignore)] }),
-        RestflowThrottleModule.forRootAsync({ inject: [CACHE_MANAGER], useFactory: (cache: object) => ({ ...options, cache }) }),
+        RestflowThrottleModule.forRootAsync({ inject: [CACHE_MANAGER], useFactory: (cache: ThrottleCacheLike) => ({ ...options, cache }) }),
       ];
     }
     case 'keyv-valkey': {

@@ -10,7 +10,7 @@ import KeyvRedis from '@keyv/redis';
 import { Controller, Get } from '@nestjs/common';
 import { Keyv } from 'keyv';
 import { createClient } from 'redis';
-import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
+import { AnonRateThrottle, RestflowThrottleModule, Throttle, type ThrottleCacheLike } from 'restflow-throttle';
 import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
 import { RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
@@ -27,7 +27,7 @@ class View {
 /** A node-redis client as the app holds it, and whether it is connected right now. */
 interface Form {
   name: string;
-  open(url: string): Promise<{ cache: object; isReady(): boolean; close(): Promise<unknown> }>;
+  open(url: string): Promise<{ cache: ThrottleCacheLike; isReady(): boolean; close(): Promise<unknown> }>;
 }
 
 const forms: Form[] = [
