@@ -8,6 +8,22 @@ const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
 const RESOLVER_PROPERTY_METADATA = 'graphql:resolve_property';
 const RESOLVER_REFERENCE_METADATA = 'graphql:resolve_reference';
 
+/** The injection token of `GraphQLModule`'s options (`@nestjs/graphql`'s `GRAPHQL_MODULE_OPTIONS`). */
+export const GRAPHQL_MODULE_OPTIONS = 'GqlModuleOptions';
+
+/**
+ * `true` for a `@ResolveField()` whose guards Nest will not run: it runs
+ * guards on field resolvers only with `fieldResolverEnhancers: ['guards']`
+ * in the GraphQL module's options, so throttles declared there (or on its
+ * class) would be silently ignored. `graphqlOptions`: those options, or
+ * `undefined` when the app has no GraphQL module.
+ */
+export function unguardedFieldResolver(handler: Function, graphqlOptions: unknown): boolean {
+  if (graphqlOptions === undefined || graphqlOptions === null || Reflect.getMetadata(RESOLVER_PROPERTY_METADATA, handler) !== true) return false;
+  const enhancers = (graphqlOptions as { fieldResolverEnhancers?: unknown }).fieldResolverEnhancers;
+  return !(Array.isArray(enhancers) && enhancers.includes('guards'));
+}
+
 /** A query, mutation or subscription (`RESOLVER_TYPE`), a `@ResolveField()` or a `@ResolveReference()`. */
 export function isResolverHandler(handler: Function): boolean {
   return (

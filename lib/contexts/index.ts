@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { graphqlTarget, isResolverHandler } from './graphql.context';
+export { GRAPHQL_MODULE_OPTIONS, unguardedFieldResolver } from './graphql.context';
 import { isPatternHandler, rpcTarget } from './rpc.context';
 import type { HandlerKind, ThrottleTarget } from './target';
 import { loadTransportException } from './transport-exceptions';

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheUnavailableException, Throttle } from 'restflow-throttle';
-import { handlerKind, targetFor } from '../../lib/contexts';
+import { handlerKind, targetFor, unguardedFieldResolver } from '../../lib/contexts';
 
 @Controller('things')
 class ThingsController {
@@ -65,6 +65,19 @@ describe('handlerKind', () => {
     ['a plain method', ThingsController, ThingsController.prototype.helper, undefined],
   ])('%s', (_name, classRef, handler, kind) => {
     expect(handlerKind(classRef, handler)).toBe(kind);
+  });
+});
+
+describe('unguardedFieldResolver', () => {
+  it("is true for a field resolver when the GraphQL module runs no guards on field resolvers", () => {
+    const label = ThingsResolver.prototype.label;
+    expect([
+      unguardedFieldResolver(label, {}),
+      unguardedFieldResolver(label, { fieldResolverEnhancers: ['interceptors'] }),
+      unguardedFieldResolver(label, { fieldResolverEnhancers: ['guards'] }),
+      unguardedFieldResolver(label, undefined),
+      unguardedFieldResolver(ThingsResolver.prototype.thing, {}),
+    ]).toEqual([true, true, false, false, false]);
   });
 });
 
