@@ -1,9 +1,8 @@
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
 
 /**
- * A key's node in the recency list: the key (to leave the map when found at
- * the cold end), its older and newer neighbours, and when it expires.
- * Entries are plain object literals: class instances measured 15% slower.
+ * A key's node in the recency list: the key (to leave the map when found at the cold
+ * end), its neighbours, its expiry. Object literals: class instances measured 15% slower.
  */
 interface Links {
   readonly key: string;
@@ -21,10 +20,10 @@ interface LogEntry extends Links {
 }
 
 /**
- * GCRA: one number, the theoretical arrival time. Once `tat <= now` the key
- * is as good as fresh, but it is kept as long as a log would be (`duration`
- * after its last admission): dropping it at `tat` made a client who comes
- * back every few seconds a map delete and insert on every hit.
+ * GCRA: one number, the theoretical arrival time. Once `tat <= now` the key is as good
+ * as fresh, but it is kept as long as a log would be (`duration` after its last
+ * admission): dropping it at `tat` made a client who comes back every few seconds a
+ * map delete and insert on every hit.
  */
 interface GcraEntry extends Links {
   readonly algorithm: 'gcra';
@@ -126,26 +125,26 @@ export class MemoryThrottleStore implements ThrottleStore {
     return { allowed: true, now, count: count + 1, oldest: entry.stamps[head] };
   }
 
-  /** GCRA, exactly as `test/helpers/gcra-model.ts` states it (same operations, same order). */
+  /**
+   * GCRA, exactly as `test/helpers/gcra-model.ts` states it (same operations,
+   * same order), `slack` included: the rounding a burst accumulates at Unix times.
+   */
   private gcra(key: string, limit: number, durationSec: number, now: number): HitResult {
     if (limit <= 0) return { allowed: false, now, count: 0, oldest: null };
-    const found = this.entries.get(key);
-    let entry: GcraEntry;
-    if (found !== undefined && found.algorithm === 'gcra') {
-      entry = found;
-      this.touch(entry);
-    } else {
-      if (found !== undefined) this.remove(found);
+    let entry = this.entries.get(key);
+    if (entry?.algorithm !== 'gcra') {
+      if (entry !== undefined) this.remove(entry);
       entry = { key, older: null, newer: null, expiresAt: now + durationSec, algorithm: 'gcra', tat: now };
       this.insert(entry);
-    }
+    } else this.touch(entry);
     const interval = durationSec / limit;
+    const slack = Math.min(limit * 1e-6, interval / 2);
     const tat = Math.max(entry.tat, now);
-    if (tat + interval - now <= durationSec) {
+    if (tat + interval - now <= durationSec + slack) {
       const newTat = tat + interval;
       entry.tat = newTat;
       entry.expiresAt = now + durationSec;
-      const count = Math.min(limit, Math.ceil((newTat - now) / interval));
+      const count = Math.min(limit, Math.ceil((newTat - now - slack) / interval));
       return { allowed: true, now, count, oldest: newTat - durationSec - (count - 1) * interval };
     }
     const nextAllowedAt = tat + interval - durationSec;

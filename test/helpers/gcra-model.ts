@@ -6,8 +6,15 @@
  * key once `tat <= now`: `max(tat, now)` makes that the same state).
  *
  * - emission interval `T = duration / limit`, burst = `limit`;
- * - a request at `now` is allowed iff `max(tat, now) + T - now <= duration`,
- *   and then `tat = max(tat, now) + T`; a denied request changes nothing;
+ * - a request at `now` is allowed iff `max(tat, now) + T - now <= duration`
+ *   (plus `slack`, below), and then `tat = max(tat, now) + T`; a denied
+ *   request changes nothing;
+ * - `slack = min(limit * 1e-6, T / 2)` seconds: at Unix times (about 2^31 s)
+ *   a double is exact to 2.4e-7 s and `tat` gains one rounding per admitted
+ *   request, so without it a burst of `limit` requests at one instant loses
+ *   its last one about one time in three (7/min, say). `limit` microseconds
+ *   cover a whole burst's rounding; half an interval caps it, so a burst
+ *   never gains a request;
  * - `limit = 0` denies everything, reported as the sliding log reports it
  *   (`count = 0`, `oldest = null`, so DRF's formula waits `duration`).
  *
@@ -16,7 +23,7 @@
  * - denied: `count = limit`, `oldest = nextAllowedAt - duration`, where
  *   `nextAllowedAt = tat + T - duration` is the first instant the request
  *   would be allowed; DRF's `computeWait` then gives `nextAllowedAt - now`;
- * - allowed: `count = min(limit, ceil((tat - now) / T))` slots in use (so
+ * - allowed: `count = min(limit, ceil((tat - now - slack) / T))` slots in use (so
  *   `limit - count` more requests are allowed right now), and `oldest` such
  *   that `oldest + duration - now` is the time until one more slot frees:
  *   `oldest = tat - duration - (count - 1) * T`.
@@ -41,11 +48,12 @@ export class GcraModel {
   hit(key: string, limit: number, duration: number, now: number): GcraModelResult {
     if (limit <= 0) return { allowed: false, now, count: 0, oldest: null, wait: duration };
     const interval = duration / limit;
+    const slack = Math.min(limit * 1e-6, interval / 2);
     const tat = Math.max(this.tatByKey.get(key) ?? now, now);
-    if (tat + interval - now <= duration) {
+    if (tat + interval - now <= duration + slack) {
       const newTat = tat + interval;
       this.tatByKey.set(key, newTat);
-      const count = Math.min(limit, Math.ceil((newTat - now) / interval));
+      const count = Math.min(limit, Math.ceil((newTat - now - slack) / interval));
       return { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval, wait: null };
     }
     const nextAllowedAt = tat + interval - duration;

@@ -18,10 +18,10 @@ const timeline = fc.record({
 describe('GCRA on MemoryThrottleStore against the reference model', () => {
   it('same decisions, counts and oldest, and DRF\'s wait formula gives the model\'s exact wait, on any timeline', () => {
     fc.assert(
-      fc.property(timeline, ({ limit, duration, hits }) => {
+      fc.property(timeline, fc.constantFrom(1000, 1.7e9 + 0.123), ({ limit, duration, hits }, start) => {
         const store = new MemoryThrottleStore();
         const model = new GcraModel();
-        let now = 1000;
+        let now = start;
         for (const { key, step } of hits) {
           now += step;
           const expected = model.hit(key, limit, duration, now);
@@ -39,6 +39,17 @@ describe('GCRA on MemoryThrottleStore against the reference model', () => {
         }
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('a burst of exactly limit at a Unix time is admitted whole, and never one more', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(1, 60, 3600, 86400), fc.double({ min: 1.6e9, max: 2.1e9, noNaN: true }), (limit, duration, now) => {
+        const store = new MemoryThrottleStore();
+        for (let i = 0; i < limit; i++) expect(store.hit('k', limit, duration, now, 'gcra').allowed).toBe(true);
+        expect(store.hit('k', limit, duration, now, 'gcra').allowed).toBe(false);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { computeWait } from 'restflow-throttle';
 import { GcraModel } from '../helpers/gcra-model';
 
@@ -43,5 +44,21 @@ describe('GcraModel (the reference)', () => {
     expect(third.oldest! + 8 - 1).toBe(1); // at t=2, 4 s in use: 2 slots
     expect(model.hit('k', 4, 8, 1)).toMatchObject({ allowed: true, count: 4 });
     expect(model.hit('k', 4, 8, 1).allowed).toBe(false);
+  });
+
+  it('a burst of exactly limit at one Unix-time instant is admitted whole, and never one more', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.constantFrom(1, 60, 300, 3600, 86400),
+        fc.double({ min: 1.6e9, max: 2.1e9, noNaN: true }),
+        (limit, duration, now) => {
+          const model = new GcraModel();
+          for (let i = 0; i < limit; i++) expect(model.hit('k', limit, duration, now).allowed).toBe(true);
+          expect(model.hit('k', limit, duration, now).allowed).toBe(false);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
