@@ -110,3 +110,25 @@ describe('the startup warning', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('through the module', () => {
+  it('a shared get/set cache gets exactly one startup warning naming it; an in-process one none', async () => {
+    const { Controller, Get } = await import('@nestjs/common');
+    const { RestflowThrottleModule, Throttle, AnonRateThrottle } = await import('restflow-throttle');
+    const { CapturingLogger, startApp } = await import('../helpers/http-app');
+    @Controller('shared')
+    class SharedController {
+      @Get() @Throttle([AnonRateThrottle]) a() { return 'ok'; }
+      @Get('b') @Throttle([AnonRateThrottle]) b() { return 'ok'; }
+    }
+    const warningsWith = async (cache: object) => {
+      const logger = new CapturingLogger();
+      const t = await startApp('express', { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, cache: cache as never })], controllers: [SharedController] }, logger);
+      await t.close();
+      return logger.warnings.filter((w) => w.includes('only offers get/set'));
+    };
+    const shared = await warningsWith(new Keyv({ store: new KeyvPostgres() }));
+    expect(shared).toEqual([expect.stringMatching(/^Throttle cache 'default' \(.+\) is shared between processes but only offers get\/set/)]);
+    expect(await warningsWith(await caching(memoryStore()))).toEqual([]);
+  });
+});
