@@ -13,6 +13,9 @@ import { createClient, createSentinel } from 'redis';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
 import { findRedisConnection, isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../lib/stores/find-redis';
 import { MemoryThrottleStore } from '../../lib/stores/memory.store';
+import { Controller, Get } from '@nestjs/common';
+import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
+import { CapturingLogger, startApp } from '../helpers/http-app';
 
 /** A Keyv store adapter that talks to a database server, as @keyv/postgres does: no Redis client to reach. */
 class KeyvPostgres {
@@ -113,9 +116,6 @@ describe('the startup warning', () => {
 
 describe('through the module', () => {
   it('a shared get/set cache gets exactly one startup warning naming it; an in-process one none', async () => {
-    const { Controller, Get } = await import('@nestjs/common');
-    const { RestflowThrottleModule, Throttle, AnonRateThrottle } = await import('restflow-throttle');
-    const { CapturingLogger, startApp } = await import('../helpers/http-app');
     @Controller('shared')
     class SharedController {
       @Get() @Throttle([AnonRateThrottle]) a() { return 'ok'; }
