@@ -1,4 +1,5 @@
 import { IntrinsicException, type ExecutionContext } from '@nestjs/common';
+import { THROTTLES_METADATA } from '../restflow-throttle.constants';
 import type { ThrottleRequest } from '../throttles/throttle-request';
 import { failurePayload, THROTTLED_CODE, throttledPayload } from './throttled-payload';
 import type { ThrottleTarget } from './target';
@@ -12,14 +13,17 @@ const RESOLVER_REFERENCE_METADATA = 'graphql:resolve_reference';
 export const GRAPHQL_MODULE_OPTIONS = 'GqlModuleOptions';
 
 /**
- * `true` for a `@ResolveField()` whose guards Nest will not run: it runs
- * guards on field resolvers only with `fieldResolverEnhancers: ['guards']`
- * in the GraphQL module's options, so throttles declared there (or on its
- * class) would be silently ignored. `graphqlOptions`: those options, or
- * `undefined` when the app has no GraphQL module.
+ * `true` for a `@ResolveField()` with its own `@Throttle([...])` that Nest
+ * will never guard: it runs guards on field resolvers only with
+ * `fieldResolverEnhancers: ['guards']` in the GraphQL module's options, so
+ * those throttles would be silently ignored. (Class-level throttles are not
+ * reported: leaving field resolvers out is what most apps mean.)
+ * `graphqlOptions`: those options, or `undefined` without a GraphQL module.
  */
 export function unguardedFieldResolver(handler: Function, graphqlOptions: unknown): boolean {
   if (graphqlOptions === undefined || graphqlOptions === null || Reflect.getMetadata(RESOLVER_PROPERTY_METADATA, handler) !== true) return false;
+  const own = Reflect.getMetadata(THROTTLES_METADATA, handler) as unknown;
+  if (!Array.isArray(own) || own.length === 0) return false;
   const enhancers = (graphqlOptions as { fieldResolverEnhancers?: unknown }).fieldResolverEnhancers;
   return !(Array.isArray(enhancers) && enhancers.includes('guards'));
 }

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CacheUnavailableException, Throttle } from 'restflow-throttle';
+import { AnonRateThrottle, CacheUnavailableException, Throttle } from 'restflow-throttle';
 import { handlerKind, targetFor, unguardedFieldResolver } from '../../lib/contexts';
 
 @Controller('things')
@@ -27,6 +27,8 @@ class ThingsResolver {
   @Query(() => String) thing() {}
   @Mutation(() => String) rename() {}
   @ResolveField(() => String) label() {}
+  @ResolveField(() => String) @Throttle([AnonRateThrottle]) views() {}
+  @ResolveField(() => String) @Throttle([]) cheap() {}
 }
 
 @WebSocketGateway()
@@ -69,15 +71,17 @@ describe('handlerKind', () => {
 });
 
 describe('unguardedFieldResolver', () => {
-  it("is true for a field resolver when the GraphQL module runs no guards on field resolvers", () => {
-    const label = ThingsResolver.prototype.label;
+  it('is true for a field resolver with its own throttles when the GraphQL module runs no guards on field resolvers', () => {
+    const views = ThingsResolver.prototype.views;
     expect([
-      unguardedFieldResolver(label, {}),
-      unguardedFieldResolver(label, { fieldResolverEnhancers: ['interceptors'] }),
-      unguardedFieldResolver(label, { fieldResolverEnhancers: ['guards'] }),
-      unguardedFieldResolver(label, undefined),
-      unguardedFieldResolver(ThingsResolver.prototype.thing, {}),
-    ]).toEqual([true, true, false, false, false]);
+      unguardedFieldResolver(views, {}),
+      unguardedFieldResolver(views, { fieldResolverEnhancers: ['interceptors'] }),
+      unguardedFieldResolver(views, { fieldResolverEnhancers: ['guards'] }),
+      unguardedFieldResolver(views, undefined),
+      unguardedFieldResolver(ThingsResolver.prototype.label, {}), // class-level throttles only
+      unguardedFieldResolver(ThingsResolver.prototype.cheap, {}), // @SkipThrottle()
+      unguardedFieldResolver(ThingsResolver.prototype.thing, {}), // a query
+    ]).toEqual([true, true, false, false, false, false, false]);
   });
 });
 
