@@ -4,6 +4,7 @@ import { ThrottledExceptionFilter } from './exceptions/throttled-exception.filte
 import { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
 import type { RestflowThrottleAsyncOptions, RestflowThrottleOptions, RestflowThrottleOptionsFactory } from './restflow-throttle.options';
 import { validateOptions } from './restflow-throttle.options-validation';
+import { PeerAddressHook } from './peer-address';
 import { RoutePlanner } from './route-planner';
 import { ThrottleGuard } from './throttle.guard';
 import { ThrottleSettings } from './throttle-settings';
@@ -70,6 +71,7 @@ export class RestflowThrottleModule {
         { provide: RoutePlanner, useClass: RoutePlanner },
         { provide: ROUTE_GUARDS, useFactory: (planner: RoutePlanner) => planner.installGuards(), inject: [RoutePlanner, ModulesContainer] },
         ThrottleGuard,
+        PeerAddressHook,
         { provide: APP_FILTER, useClass: ThrottledExceptionFilter },
       ],
       exports: [RESTFLOW_THROTTLE_OPTIONS, RESTFLOW_THROTTLE_CACHE, ThrottleSettings, ThrottleStores, ThrottleGuard],

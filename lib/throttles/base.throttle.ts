@@ -1,6 +1,6 @@
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ThrottleSettings } from '../throttle-settings';
-import { clientIdent, remoteAddress } from './client-ident';
+import { addressIdent, clientIdent } from './client-ident';
 import type { ThrottleRequest } from './throttle-request';
 
 /** What a route tells its throttles once, at startup (DRF reads the same from the view). */
@@ -48,7 +48,8 @@ export abstract class BaseThrottle {
     const ident = clientIdent(request, settings?.numProxies, settings?.ipv6Subnet ?? 64);
     if (settings !== undefined && settings.numProxies === undefined && request.headers?.['x-forwarded-for'] !== undefined) {
       // The platform's trust-proxy setting may have used the header for request.ip; if not, say so once.
-      if (ident === remoteAddress(request, settings.ipv6Subnet)) settings.forwardedForIgnored();
+      const peer = request.socket?.remoteAddress ?? request.raw?.socket?.remoteAddress;
+      if (peer !== undefined && ident === addressIdent(peer, settings.ipv6Subnet)) settings.forwardedForIgnored();
     }
     return ident;
   }
