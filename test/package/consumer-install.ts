@@ -93,7 +93,7 @@ export async function lockConsumers(waitMs: number): Promise<{ release(): void }
       continue;
     }
     if (Date.now() > deadline) throw new Error(`The consumer apps in ${CONSUMER_CACHE} are held by process ${holder} (another test run) for more than ${waitMs} ms`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
   }
 }
 
