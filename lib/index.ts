@@ -45,3 +45,7 @@ export { ThrottleEvents, type CacheOutageEvent, type ThrottleDecisionEvent, type
 export { ManualClock, resetThrottles } from './testing';
 export { throttleConnection, type ThrottledGateway, type UpgradeRequest } from './contexts/ws-connection';
 export type { RedisClientLike } from './stores/redis-clients/redis-client-like';
+export { ThrottledGraphQLError, UnavailableGraphQLError } from './contexts/graphql.context';
+export { WsThrottleRequest, type WsThrottledPayload } from './contexts/ws.context';
+export { RpcThrottleRequest } from './contexts/rpc.context';
+export { THROTTLED_CODE, type FailurePayload, type ThrottledPayload } from './contexts/throttled-payload';

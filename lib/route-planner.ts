@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
-import { handlerKind } from './contexts';
+import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from './contexts';
 import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
-import { RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
+import { ACTION_CONFIG_METADATA, RESTFLOW_THROTTLE_OPTIONS, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from './restflow-throttle.constants';
 import type { RestflowThrottleOptions } from './restflow-throttle.options';
 import { RouteThrottleGuard, type RouteStep } from './route-throttle.guard';
 import { ThrottleInstances } from './throttle-instances';
@@ -39,7 +39,7 @@ export class RoutePlanner implements OnModuleInit {
     private readonly modules: ModulesContainer,
     private readonly settings: ThrottleSettings,
     private readonly stores: ThrottleStores,
-    moduleRef: ModuleRef,
+    private readonly moduleRef: ModuleRef,
   ) {
     this.instances = new ThrottleInstances(moduleRef);
   }
@@ -48,26 +48,43 @@ export class RoutePlanner implements OnModuleInit {
   installGuards(): number {
     this.refuseSecondModule();
     const defaults = this.options.defaultThrottles ?? [];
+    const unreadable: string[] = [];
     for (const module of this.modules.values()) {
       const hostRef = module.getProviderByKey(ModuleRef)?.instance as ModuleRef;
       for (const [wrappers, isController] of [[module.controllers, true], [module.providers, false]] as const) {
         for (const wrapper of wrappers.values()) {
           const type = wrapper.metatype as Function | null;
           if (typeof type !== 'function' || wrapper.isAlias || !type.prototype) continue;
-          for (const handler of handlersOf(type, isController)) {
+          for (const [handler, known] of methodsOf(type, isController)) {
+            if (!known) {
+              if (declaresThrottling(handler)) unreadable.push(describeHandler(type, handler));
+              continue;
+            }
             if (resolveHandlerThrottling(type, handler, defaults).throttleTypes.length === 0) continue;
             this.routes.push({ guard: appendGuard(type, handler), hostRef });
           }
         }
       }
     }
+    if (unreadable.length > 0) {
+      throw new ImproperlyConfiguredError(
+        `${unreadable.join(', ')} declare${unreadable.length === 1 ? 's' : ''} throttles but ${unreadable.length === 1 ? 'is' : 'are'} not an HTTP route, a GraphQL resolver, a gateway handler or a microservice handler of a controller, ` +
+          'so the throttles would never run. Move the decorators to a handler of one of those kinds (docs/contexts.md).',
+      );
+    }
     return this.routes.length;
   }
 
   async onModuleInit(): Promise<void> {
     const { headers = false, defaultThrottles = [] } = this.options;
+    const graphqlOptions = this.graphqlOptions();
     for (const { guard, hostRef } of this.routes) {
       const name = describeHandler(guard.controller, guard.handler);
+      if (unguardedFieldResolver(guard.handler, graphqlOptions)) {
+        this.settings.logger.warn(
+          `${name} is a throttled field resolver, but Nest runs no guards on field resolvers: add fieldResolverEnhancers: ['guards'] to GraphQLModule.forRoot(), or its throttles never run.`,
+        );
+      }
       try {
         const throttling = resolveHandlerThrottling(guard.controller, guard.handler, defaultThrottles);
         const steps: RouteStep[] = [];
@@ -88,6 +105,15 @@ export class RoutePlanner implements OnModuleInit {
     }
   }
 
+  /** The GraphQL module's options, when the app has one. */
+  private graphqlOptions(): unknown {
+    try {
+      return this.moduleRef.get(GRAPHQL_MODULE_OPTIONS, { strict: false });
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Two copies of the module would each count every request. */
   private refuseSecondModule(): void {
     const copies = [...this.modules.values()].filter((m) => m.metatype?.name === 'RestflowThrottleModule');
@@ -102,9 +128,13 @@ export class RoutePlanner implements OnModuleInit {
   }
 }
 
-/** The handler methods of a class: HTTP routes and microservice handlers of controllers; resolvers and gateway handlers of providers. */
-function handlersOf(type: Function, isController: boolean): Function[] {
-  const handlers: Function[] = [];
+/**
+ * The methods of a class, each with whether it is a handler the throttles can
+ * run on: HTTP routes and microservice handlers of controllers; resolvers and
+ * gateway handlers of providers.
+ */
+function methodsOf(type: Function, isController: boolean): Array<[Function, boolean]> {
+  const methods: Array<[Function, boolean]> = [];
   const seen = new Set<string>();
   for (let proto = type.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const name of Object.getOwnPropertyNames(proto)) {
@@ -113,10 +143,15 @@ function handlersOf(type: Function, isController: boolean): Function[] {
       const handler = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
       if (typeof handler !== 'function') continue;
       const kind = handlerKind(type, handler);
-      if (kind !== undefined && (isController ? kind === 'http' || kind === 'rpc' : kind === 'graphql' || kind === 'ws')) handlers.push(handler);
+      methods.push([handler, kind !== undefined && (isController ? kind === 'http' || kind === 'rpc' : kind === 'graphql' || kind === 'ws')]);
     }
   }
-  return handlers;
+  return methods;
+}
+
+/** Throttle decorators on the method itself (a class's own apply to its handlers only). */
+function declaresThrottling(handler: Function): boolean {
+  return [THROTTLES_METADATA, THROTTLE_SCOPE_METADATA, ACTION_CONFIG_METADATA].some((key) => Reflect.getMetadata(key, handler) !== undefined);
 }
 
 /** The route's guard, last of the handler's guards; one left by an earlier app for this class is replaced. */

@@ -72,14 +72,14 @@ export class RouteThrottleGuard implements CanActivate {
       }
     }
     if (!pending) {
-      if (error !== NO_ERROR) throw error;
+      if (error !== NO_ERROR) throw target?.failed?.(error) ?? error;
       return this.conclude(plan, outcomes, request, context, target, events, startedAt);
     }
     return Promise.allSettled(outcomes.map((o) => (isThenable(o) ? Promise.resolve(o) : o))).then((settled) => {
-      if (error !== NO_ERROR) throw error;
+      if (error !== NO_ERROR) throw target?.failed?.(error) ?? error;
       for (let i = 0; i < settled.length; i++) {
         const result = settled[i];
-        if (result.status === 'rejected') throw result.reason;
+        if (result.status === 'rejected') throw target?.failed?.(result.reason) ?? result.reason;
         outcomes[i] = result.value;
       }
       return this.conclude(plan, outcomes, request, context, target, events, startedAt);

@@ -168,6 +168,18 @@ describe('startup validation', () => {
     ]);
   });
 
+  it('throttle decorators on a method that is no handler of a known kind are refused, naming it', async () => {
+    @Injectable()
+    class ReportsService {
+      @Throttle([AnonRateThrottle]) build() { return 'report'; }
+    }
+    @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '1/s' } })], providers: [ReportsService] })
+    class AppModule {}
+    await expect(Test.createTestingModule({ imports: [AppModule] }).compile()).rejects.toThrow(
+      /ReportsService.build declares throttles but is not an HTTP route, a GraphQL resolver, a gateway handler or a microservice handler/,
+    );
+  });
+
   it.each([
     [{ rate: { anon: '1/s' } }, /unknown option 'rate'/],
     [{ numProxies: -1 }, /numProxies must be a whole number >= 0/],
