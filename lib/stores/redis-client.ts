@@ -48,6 +48,8 @@ export class IoredisConnection implements RedisConnection {
 
   send(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> {
     if (this.cluster) return Promise.all(commands.map((command) => this.client.call(command[0], command.slice(1)).catch(asReply)));
+    // A lone command skips the Pipeline object, which costs about 25 µs of CPU: the same single write.
+    if (commands.length === 1) return this.client.call(commands[0][0], commands[0].slice(1)).then((reply) => [reply], (error: unknown) => [replyErrorOnly(error)]);
     const pipeline = this.client.pipeline();
     for (const command of commands) pipeline.call(command[0], command.slice(1));
     return pipeline.exec().then((replies) => {
@@ -59,6 +61,12 @@ export class IoredisConnection implements RedisConnection {
       return answers;
     });
   }
+}
+
+/** An error Redis answered for one command is that command's reply; a connection failure fails the batch. */
+function replyErrorOnly(error: unknown): Error {
+  if (error instanceof Error && error.name === 'ReplyError') return error;
+  throw error;
 }
 
 function asReply(error: unknown): Error {

@@ -1,10 +1,10 @@
 import type { CacheFaults, HitCallbacks } from './cache-faults';
 import type { CallDeadline } from './deadline';
-import { GCRA_SCRIPT, GCRA_SHA } from './gcra.lua';
+import { GCRA_SHA } from './gcra.lua';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
-import { parseScriptReply, serverTimeOf } from './script-reply';
-import { SLIDING_LOG_SCRIPT, SLIDING_LOG_SHA } from './sliding-log.lua';
+import { asEval, isNoScript, isRefused, parseScriptReply, serverTimeOf, withExpiry } from './script-reply';
+import { SLIDING_LOG_SHA } from './sliding-log.lua';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
 
 /** One hit waiting for the next flush: its EVALSHA (the expiry, index 7, is filled at the flush) and its caller. */
@@ -22,10 +22,9 @@ const EXPIRY = 7;
  * sliding log, or GCRA), atomic on the server and timed by the server's
  * `TIME`, so any number of processes share one exact limit.
  *
- * Hits issued in the same turn of the event loop (all the throttles of a
- * request, and those of concurrent requests) go out as one batch, with one
- * deadline started when it is written (see {@link CacheFaults}); a hit costs
- * one promise and one command array, no timer. Each script carries the
+ * Hits go out in batches, one batch at a time (see `flush`), each with one
+ * deadline started when it is written ({@link CacheFaults}); a hit costs one
+ * promise and one command array, no timer. Each script carries the
  * server time past which it must not run: the batch's deadline, moved onto
  * the server's clock by the offset learned from the last replies (server
  * time minus the time this process read them, a lower bound of the true
@@ -42,6 +41,8 @@ const EXPIRY = 7;
 export class RedisThrottleStore implements ThrottleStore {
   readonly ownClock = true;
   private queue: QueuedHit[] = [];
+  /** A batch is out (or a flush is due): hits queue until it is answered or its deadline passes, and go together. */
+  private busy = false;
   /** Server seconds minus this process's {@link monotonicSeconds}, from the latest replies; `NaN` until then. */
   private clockOffset = Number.NaN;
 
@@ -66,26 +67,50 @@ export class RedisThrottleStore implements ThrottleStore {
     return new Promise<HitResult>((resolve, reject) => {
       // setImmediate rather than a microtask: an async getCacheKey() may take
       // a few microtasks, and its hit should still join the request's batch.
-      if (this.queue.length === 0) setImmediate(this.flush);
+      if (!this.busy) {
+        this.busy = true;
+        setImmediate(this.flush);
+      }
       this.queue.push({ command, now, resolve, reject, done: false });
     });
   }
 
+  /**
+   * Sends the queued hits as one batch: all of a request's throttles, and under load every hit that
+   * arrived during the last round trip (one write and one read for many requests); an idle store sends at once.
+   */
   private readonly flush = (): void => {
     const batch = this.queue;
     this.queue = [];
+    if (batch.length === 0) {
+      this.busy = false;
+      return;
+    }
     const sentAt = monotonicSeconds();
     const expiry = this.expiryOf(sentAt);
     for (const hit of batch) hit.command[EXPIRY] = expiry;
-    const deadline = this.faults.deadline(() => this.answerWithout(batch));
+    const deadline = this.faults.deadline(() => {
+      // The cache holds this batch: those queued behind it are answered now, not after a second deadline.
+      this.answerWithout(batch);
+      this.answerWithout(this.queue.splice(0));
+      this.release();
+    });
     // A Cluster's hits go one per send: a hung node holds its own hits, not those the other nodes answered.
     const parts = this.connection.cluster ? batch.map((hit) => [hit]) : [batch];
     let unsettled = parts.length;
     const settled = (): void => {
-      if (--unsettled === 0 && !deadline.answered()) this.faults.lateAnswer();
+      if (--unsettled > 0) return;
+      if (deadline.answered()) this.release();
+      else this.faults.lateAnswer();
     };
     for (const part of parts) void this.run(part, deadline, sentAt).then(settled);
   };
+
+  /** The batch out is done with: send what queued meanwhile. */
+  private release(): void {
+    if (this.queue.length > 0) setImmediate(this.flush);
+    else this.busy = false;
+  }
 
   /** The server time past which a batch sent at `sentAt` must not be applied; "" while the offset is unknown. */
   private expiryOf(sentAt: number): string {
@@ -174,25 +199,4 @@ export class RedisThrottleStore implements ThrottleStore {
       }
     }
   }
-}
-
-/** The same script by its text: EVAL also loads it for the next EVALSHA. */
-function asEval(command: string[]): string[] {
-  const [, sha, ...args] = command;
-  return ['EVAL', sha === GCRA_SHA ? GCRA_SCRIPT : SLIDING_LOG_SCRIPT, ...args];
-}
-
-function withExpiry(command: string[], expiry: string): string[] {
-  const copy = command.slice();
-  copy[copy.length - 1] = expiry;
-  return copy;
-}
-
-/** `x <server>`: the script refused a hit that reached it after its expiry. */
-function isRefused(reply: unknown): boolean {
-  return typeof reply === 'string' && reply.charCodeAt(0) === 120;
-}
-
-function isNoScript(reply: unknown): boolean {
-  return reply instanceof Error && reply.message.startsWith('NOSCRIPT');
 }

@@ -1,3 +1,5 @@
+import { GCRA_SCRIPT, GCRA_SHA } from './gcra.lua';
+import { SLIDING_LOG_SCRIPT } from './sliding-log.lua';
 import type { HitResult } from './throttle-store';
 
 /**
@@ -36,4 +38,25 @@ const DASH = 45;
 
 function unexpected(reply: unknown): Error {
   return new Error(`unexpected reply from the throttle script: ${JSON.stringify(reply)}`);
+}
+
+/** The same script by its text: EVAL also loads it for the next EVALSHA. */
+export function asEval(command: string[]): string[] {
+  const [, sha, ...args] = command;
+  return ['EVAL', sha === GCRA_SHA ? GCRA_SCRIPT : SLIDING_LOG_SCRIPT, ...args];
+}
+
+export function withExpiry(command: string[], expiry: string): string[] {
+  const copy = command.slice();
+  copy[copy.length - 1] = expiry;
+  return copy;
+}
+
+/** `x <server>`: the script refused a hit that reached it after its expiry. */
+export function isRefused(reply: unknown): boolean {
+  return typeof reply === 'string' && reply.charCodeAt(0) === 120;
+}
+
+export function isNoScript(reply: unknown): boolean {
+  return reply instanceof Error && reply.message.startsWith('NOSCRIPT');
 }
