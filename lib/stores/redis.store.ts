@@ -22,15 +22,13 @@ const EXPIRY = 7;
  * sliding log, or GCRA), atomic on the server and timed by the server's
  * `TIME`, so any number of processes share one exact limit.
  *
- * Hits go out in batches, one batch at a time (see `flush`), each with one
- * deadline started when it is written ({@link CacheFaults}); a hit costs one
- * promise and one command array, no timer. Each script carries the
- * server time past which it must not run: the batch's deadline, moved onto
- * the server's clock by the offset learned from the last replies (server
- * time minus the time this process read them, a lower bound of the true
- * offset, so the server never applies a hit the client has already given
- * up on). Until a first reply has taught the offset, hits carry no expiry;
- * a hit refused as late while this process still waits is resent once.
+ * Hits go out in batches, one at a time (see `flush`), each with one deadline
+ * started when written ({@link CacheFaults}); a hit costs one promise and one
+ * command array, no timer. Each script carries the server time past which it
+ * must not run: the batch's deadline on the server's clock, by the offset
+ * learned from the last replies (a lower bound, so the server never applies
+ * a hit the client has given up on). Until a first reply has taught the
+ * offset, hits carry no expiry; a hit refused as late is resent once.
  * On a Cluster the batch's hits are sent one per command (same tick, same
  * deadline), so a hung master holds only its own.
  *
