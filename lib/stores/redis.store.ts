@@ -27,8 +27,8 @@ const EXPIRY = 7;
  * command array, no timer. Each script carries the server time past which it
  * must not run: the batch's deadline on the server's clock, by the offset
  * learned from the last replies (a lower bound, so the server never applies
- * a hit the client has given up on). Until a first reply has taught the
- * offset, hits carry no expiry; a hit refused as late is resent once.
+ * a hit the client has given up on); before the first reply, the client's
+ * own clock stands in. A hit refused as late is resent once.
  * On a Cluster the batch's hits are sent one per command (same tick, same
  * deadline), so a hung master holds only its own.
  *
@@ -110,9 +110,10 @@ export class RedisThrottleStore implements ThrottleStore {
     else this.busy = false;
   }
 
-  /** The server time past which a batch sent at `sentAt` must not be applied; "" while the offset is unknown. */
+  /** The server time past which a batch sent at `sentAt` must not be applied. */
   private expiryOf(sentAt: number): string {
-    return Number.isNaN(this.clockOffset) ? '' : String(sentAt + this.faults.timeoutMs / 1000 + this.clockOffset);
+    // Before any reply, the client's clock stands in (both read Unix time); a refusal then teaches the offset.
+    return String(sentAt + this.faults.timeoutMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
   }
 
   /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */

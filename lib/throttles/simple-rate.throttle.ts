@@ -153,7 +153,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     const counted = safeKey(key);
     const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm);
     const scope = this.scope;
-    if (isThenable(result)) return Promise.resolve(result).then((r) => ({ ...r, numRequests, duration, scope, key: counted }));
+    if (isThenable(result)) {
+      return Promise.resolve(result).then((r) => ({ allowed: r.allowed, now: r.now, count: r.count, oldest: r.oldest, numRequests, duration, scope, key: counted }));
+    }
     return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope, key: counted };
   }
 
