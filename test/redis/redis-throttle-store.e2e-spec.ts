@@ -88,7 +88,8 @@ describe.each(['allow', 'deny'] as const)("a frozen server (SIGSTOP) with '%s'",
 });
 
 it('the very first batch, sent to a server frozen before any reply, leaves no trace either', async () => {
-  const { store, faults } = storeOn({ policy: 'allow', timeoutMs: 100 });
+  const { store, faults, client } = storeOn({ policy: 'allow', timeoutMs: 100 });
+  await client.script('LOAD', SLIDING_LOG_SCRIPT); // connected and loaded, but the store has had no reply yet
   server.freeze();
   const first = await store.hit('frozen-first', 5, 60, undefined); // no offset learned yet: the client's clock stands in
   expect(first).toMatchObject({ allowed: true, count: 0 });
