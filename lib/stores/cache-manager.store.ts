@@ -112,7 +112,8 @@ function decide(stored: unknown, hits: readonly WaitingHit[]): { value: unknown;
       const step = gcraStep(tatOf(value), hit.limit, hit.duration, hit.now);
       if (step.tat !== undefined) {
         value = step.tat;
-        ttl = Math.max(1, Math.ceil((step.tat - hit.now) * 1000));
+        // At least a whole duration of real time: `now` may be a test clock, unrelated to the cache's.
+        ttl = Math.ceil(Math.max(step.tat - hit.now, hit.duration) * 1000);
       }
       return step.result;
     }

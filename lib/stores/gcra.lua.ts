@@ -3,8 +3,10 @@ import { SCRIPT_HEAD, scriptSha } from './sliding-log.lua';
 /**
  * GCRA (the generic cell rate algorithm) as one Redis step: one number per
  * key, the theoretical arrival time `tat`, kept as a STRING with 17
- * significant digits (exact for a double) and expiring when `tat` is
- * reached, after which "no key" and "tat <= now" are the same state.
+ * significant digits (exact for a double). It expires a whole duration of
+ * real time after its last admission (by then `tat <= now` on any honest
+ * clock, so "no key" is the same state); not at `tat`, which is measured on
+ * the throttle's clock, perhaps a test's, not the server's.
  *
  * With `interval = duration / limit`, a hit at `now` is allowed iff
  * `max(tat, now) + interval - now <= duration`; then `tat` becomes
@@ -31,7 +33,8 @@ elseif stored then
 end
 if tat + interval - now <= duration + slack then
   local newTat = tat + interval
-  redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.max(1, math.ceil((newTat - now) * 1000)))
+  -- Kept at least a whole duration of real time: 'now' may be a test clock, unrelated to the server's.
+  redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.ceil(math.max(newTat - now, duration) * 1000))
   local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
   local oldest = newTat - duration - (count - 1) * interval
   return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest) .. ' ' .. server

@@ -110,9 +110,8 @@ export class RedisThrottleStore implements ThrottleStore {
     else this.busy = false;
   }
 
-  /** The server time past which a batch sent at `sentAt` must not be applied. */
+  /** The server time past which a batch sent at `sentAt` must not be applied (before any reply, the client's clock stands in). */
   private expiryOf(sentAt: number): string {
-    // Before any reply, the client's clock stands in (both read Unix time); a refusal then teaches the offset.
     return String(sentAt + this.faults.timeoutMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
   }
 

@@ -121,7 +121,7 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
       }
     }, 120_000);
 
-    it("GCRA keeps one short string per key, alive until its theoretical arrival time, on the server's clock", async () => {
+    it("GCRA keeps one short string per key, alive for a duration (never less: the throttle's clock may not be the server's)", async () => {
       const key = `{gcra${++runs}}`;
       for (let i = 0; i < 3; i++) expect((await store.hit(key, 100_000, 86_400, undefined, 'gcra')).allowed).toBe(true);
       const stored = (await env.client.get(key)) as string;
@@ -129,8 +129,8 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
       const [seconds] = (await env.client.call('TIME')) as [string, string];
       expect(Math.abs(Number(stored) - Number(seconds) - 3 * 0.864)).toBeLessThan(5);
       const ttl = await env.client.pttl(key);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(Math.ceil(3 * 864) + 1);
+      expect(ttl).toBeGreaterThan(86_400_000 - 5_000);
+      expect(ttl).toBeLessThanOrEqual(86_400_000);
     });
   });
 }
