@@ -50,5 +50,8 @@ export interface ThrottleStore {
 
 /** A process-wide clock in seconds that never jumps: wall time at start plus monotonic time since. */
 export function monotonicSeconds(): number {
-  return (performance.timeOrigin + performance.now()) / 1000;
+  return (TIME_ORIGIN + performance.now()) / 1000;
 }
+
+/** Read once: `performance.timeOrigin` is a getter, and this clock is read on every hit. */
+const TIME_ORIGIN = performance.timeOrigin;
