@@ -32,6 +32,8 @@ interface Route {
 @Injectable()
 export class RoutePlanner implements OnModuleInit {
   private readonly routes: Route[] = [];
+  /** Another copy of the module in this app placed the guards first (warned at init, when the app's logger is in place). */
+  private duplicate = false;
   private readonly instances: ThrottleInstances;
 
   constructor(
@@ -46,7 +48,6 @@ export class RoutePlanner implements OnModuleInit {
 
   /** Step one; run by the module's `ROUTE_GUARDS` provider. */
   installGuards(): number {
-    this.refuseSecondModule();
     const defaults = this.options.defaultThrottles ?? [];
     const unreadable: string[] = [];
     for (const module of this.modules.values()) {
@@ -61,7 +62,9 @@ export class RoutePlanner implements OnModuleInit {
               continue;
             }
             if (resolveHandlerThrottling(type, handler, defaults).throttleTypes.length === 0) continue;
-            this.routes.push({ guard: appendGuard(type, handler), hostRef });
+            const guard = appendGuard(type, handler, this.modules);
+            if (guard === undefined) this.duplicate = true;
+            else this.routes.push({ guard, hostRef });
           }
         }
       }
@@ -77,6 +80,7 @@ export class RoutePlanner implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const { headers = false, defaultThrottles = [] } = this.options;
+    if (this.duplicate) this.warnSecondModule();
     const graphqlOptions = this.graphqlOptions();
     for (const { guard, hostRef } of this.routes) {
       const name = describeHandler(guard.controller, guard.handler);
@@ -114,16 +118,15 @@ export class RoutePlanner implements OnModuleInit {
     }
   }
 
-  /** Two copies of the module would each count every request. */
-  private refuseSecondModule(): void {
+  /** A second copy of the module in this app: its routes already have a guard, so each request is still counted once. */
+  private warnSecondModule(): void {
     const copies = [...this.modules.values()].filter((m) => m.metatype?.name === 'RestflowThrottleModule');
-    if (copies.length < 2) return;
     const importers = [...this.modules.values()]
       .filter((m) => [...m.imports].some((imported) => copies.includes(imported)))
       .map((m) => m.metatype.name);
-    throw new ImproperlyConfiguredError(
-      `RestflowThrottleModule is imported ${copies.length} times (by ${importers.join(', ')}), so every request would be counted more than once. ` +
-        'Import RestflowThrottleModule.forRoot() once, in the root module: it is global.',
+    this.settings.logger.warn(
+      `RestflowThrottleModule is imported ${copies.length} times (by ${importers.join(', ')}). Each request is still counted once, ` +
+        'with the options of the copy Nest built first; import RestflowThrottleModule.forRoot() once, in the root module: it is global.',
     );
   }
 }
@@ -154,12 +157,17 @@ function declaresThrottling(handler: Function): boolean {
   return [THROTTLES_METADATA, THROTTLE_SCOPE_METADATA, ACTION_CONFIG_METADATA].some((key) => Reflect.getMetadata(key, handler) !== undefined);
 }
 
-/** The route's guard, last of the handler's guards; one left by an earlier app for this class is replaced. */
-function appendGuard(controller: Function, handler: Function): RouteThrottleGuard {
-  const guard = new RouteThrottleGuard(controller, handler);
+/**
+ * The route's guard, last of the handler's guards. One left by an earlier app
+ * for this class is replaced; one placed by another copy of the module in
+ * this same app is kept, and `undefined` says so (counted once either way).
+ */
+function appendGuard(controller: Function, handler: Function, app: object): RouteThrottleGuard | undefined {
   const current = (Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? [];
-  const others = current.filter((g) => !(g instanceof RouteThrottleGuard && g.controller === controller));
-  Reflect.defineMetadata(GUARDS_METADATA, [...others, guard], handler);
+  const placed = (g: unknown): g is RouteThrottleGuard => g instanceof RouteThrottleGuard && g.controller === controller;
+  if (current.some((g) => placed(g) && g.app === app)) return undefined;
+  const guard = new RouteThrottleGuard(controller, handler, app);
+  Reflect.defineMetadata(GUARDS_METADATA, [...current.filter((g) => !placed(g)), guard], handler);
   return guard;
 }
 

@@ -44,7 +44,8 @@ const NO_ERROR: unique symbol = Symbol('no error');
 export class RouteThrottleGuard implements CanActivate {
   plan: RoutePlan | undefined;
 
-  constructor(readonly controller: Function, readonly handler: Function) {}
+  /** @param app the application (its module container) whose module placed this guard. */
+  constructor(readonly controller: Function, readonly handler: Function, readonly app: object) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const plan = this.plan;

@@ -1,14 +1,14 @@
 /**
  * A request is counted once however ThrottleGuard ends up bound: the habit
  * every @nestjs/throttler user brings ({ provide: APP_GUARD, useClass }),
- * useGlobalGuards, @UseGuards on the controller and the handler. Two copies
- * of the module would each count: the app refuses to start, naming them.
+ * useGlobalGuards, @UseGuards on the controller and the handler, and the
+ * module imported twice (with a warning naming the importers).
  */
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { AnonRateThrottle, ImproperlyConfiguredError, RestflowThrottleModule, Throttle, ThrottleGuard } from 'restflow-throttle';
-import { PLATFORMS, serve, startApp, type TestApp } from '../helpers/http-app';
+import { AnonRateThrottle, RestflowThrottleModule, Throttle, ThrottleGuard } from 'restflow-throttle';
+import { CapturingLogger, PLATFORMS, serve, startApp, type TestApp } from '../helpers/http-app';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 
 @Controller('limited')
@@ -50,14 +50,20 @@ describe.each(PLATFORMS)('counted once on %s', (platform) => {
   });
 });
 
-describe('the module imported twice', () => {
-  it('refuses to start, naming the modules that import it', async () => {
-    @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '1/min' } })] })
+describe.each(PLATFORMS)('the module imported twice on %s', (platform) => {
+  it('counts each request once and warns, naming the modules that import it', async () => {
+    @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } })] })
     class FeatureModule {}
-    @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } }), FeatureModule], controllers: [LimitedController] })
-    class AppModule {}
-    const failure = Test.createTestingModule({ imports: [AppModule] }).compile();
-    await expect(failure).rejects.toThrow(ImproperlyConfiguredError);
-    await expect(Test.createTestingModule({ imports: [AppModule] }).compile()).rejects.toThrow(/imported 2 times \(by .*AppModule.*FeatureModule|imported 2 times \(by .*FeatureModule.*AppModule/);
+    const logger = new CapturingLogger();
+    const t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } }), FeatureModule], controllers: [LimitedController] }, logger);
+    try {
+      expect(await statuses(t, 6)).toEqual([200, 200, 200, 200, 429, 429]);
+    } finally {
+      await t.close();
+    }
+    const warnings = logger.warnings.filter((w) => w.includes('imported 2 times'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/by .*FeatureModule/);
+    expect(warnings[0]).toMatch(/Each request is still counted once/);
   });
 });
