@@ -76,6 +76,15 @@ export class RouteThrottleGuard implements CanActivate {
       if (error !== NO_ERROR) throw target?.failed?.(error) ?? error;
       return this.conclude(plan, outcomes, request, context, target, events, startedAt);
     }
+    if (steps.length === 1) {
+      // One throttle (the usual route): no array of settled results to build.
+      return Promise.resolve(outcomes[0]).then(
+        (value) => this.conclude(plan, [value], request, context, target, events, startedAt),
+        (reason: unknown) => {
+          throw target?.failed?.(reason) ?? reason;
+        },
+      );
+    }
     return Promise.allSettled(outcomes.map((o) => (isThenable(o) ? Promise.resolve(o) : o))).then((settled) => {
       if (error !== NO_ERROR) throw target?.failed?.(error) ?? error;
       for (let i = 0; i < settled.length; i++) {
