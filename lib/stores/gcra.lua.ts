@@ -1,12 +1,15 @@
-import { SCRIPT_HEAD, scriptSha } from './sliding-log.lua';
-
 /**
- * GCRA (the generic cell rate algorithm) as one Redis step: one number per
- * key, the theoretical arrival time `tat`, kept as a STRING with 17
- * significant digits (exact for a double). It expires a whole duration of
- * real time after its last admission (by then `tat <= now` on any honest
- * clock, so "no key" is the same state); not at `tat`, which is measured on
- * the throttle's clock, perhaps a test's, not the server's.
+ * GCRA (the generic cell rate algorithm) as one Redis step, a Lua function
+ * of the throttle script (throttle-script.lua.ts) with the sliding log's
+ * signature and reply:
+ *
+ *   gcra(key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
+ *
+ * One number per key, the theoretical arrival time `tat`, kept as a STRING
+ * with 17 significant digits (exact for a double). It expires a whole
+ * duration of real time after its last admission (by then `tat <= now` on
+ * any honest clock, so "no key" is the same state); not at `tat`, which is
+ * measured on the throttle's clock, perhaps a test's, not the server's.
  *
  * With `interval = duration / limit`, a hit at `now` is allowed iff
  * `max(tat, now) + interval - now <= duration`; then `tat` becomes
@@ -17,30 +20,28 @@ import { SCRIPT_HEAD, scriptSha } from './sliding-log.lua';
  * The operations are those of the reference model, in the same order, plus
  * the slack of `gcraSlack()` (value-steps.ts): a burst of `limit` hits at a
  * Unix time must not lose its last hit to rounding.
- *
- * Arguments, clock, expiry and reply as in {@link SCRIPT_HEAD}.
  */
-export const GCRA_SCRIPT = `${SCRIPT_HEAD}
-if limit <= 0 then return '0 ' .. stamp .. ' 0 - ' .. server end
-local interval = duration / limit
-local slack = math.min(limit * 1e-6, interval / 2)
-local stored = redis.pcall('GET', key)
-local tat = now
-if type(stored) == 'table' then
-  redis.call('DEL', key)
-elseif stored then
-  tat = math.max(tonumber(stored) or now, now)
+export const GCRA_LUA = `
+local function gcra(key, limit, duration, stamp, now)
+  if limit <= 0 then return '0 ' .. stamp .. ' 0 -' end
+  local interval = duration / limit
+  local slack = math.min(limit * 1e-6, interval / 2)
+  local stored = redis.pcall('GET', key)
+  local tat = now
+  if type(stored) == 'table' then
+    redis.call('DEL', key)
+  elseif stored then
+    tat = math.max(tonumber(stored) or now, now)
+  end
+  if tat + interval - now <= duration + slack then
+    local newTat = tat + interval
+    -- Kept at least a whole duration of real time: 'now' may be a test clock, unrelated to the server's.
+    redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.ceil(math.max(newTat - now, duration) * 1000))
+    local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
+    local oldest = newTat - duration - (count - 1) * interval
+    return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest)
+  end
+  local nextAllowedAt = tat + interval - duration
+  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', nextAllowedAt - duration)
 end
-if tat + interval - now <= duration + slack then
-  local newTat = tat + interval
-  -- Kept at least a whole duration of real time: 'now' may be a test clock, unrelated to the server's.
-  redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.ceil(math.max(newTat - now, duration) * 1000))
-  local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
-  local oldest = newTat - duration - (count - 1) * interval
-  return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest) .. ' ' .. server
-end
-local nextAllowedAt = tat + interval - duration
-return '0 ' .. stamp .. ' ' .. ARGV[1] .. ' ' .. string.format('%.17g', nextAllowedAt - duration) .. ' ' .. server
 `;
-
-export const GCRA_SHA = scriptSha(GCRA_SCRIPT);

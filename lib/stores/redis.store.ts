@@ -1,36 +1,36 @@
 import type { CacheFaults, HitCallbacks } from './cache-faults';
 import type { CallDeadline } from './deadline';
-import { GCRA_SHA } from './gcra.lua';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
-import { asEval, isNoScript, isRefused, parseScriptReply, serverTimeOf, withExpiry } from './script-reply';
-import { SLIDING_LOG_SHA } from './sliding-log.lua';
+import { asEval, isNoScript, isRefused, parseScriptReply, scriptCommand, serverTimeOf, withExpiry, type ScriptHit } from './script-protocol';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
 
-/** One hit waiting for the next flush: its EVALSHA (the expiry, index 7, is filled at the flush) and its caller. */
-interface QueuedHit extends HitCallbacks {
-  readonly command: string[];
-  readonly now: number | undefined;
+/** One hit waiting for the next flush, and its caller. */
+interface QueuedHit extends ScriptHit, HitCallbacks {
   /** Answered (by Redis or by the policy): nothing may answer it again. */
   done: boolean;
 }
 
-const EXPIRY = 7;
+/** Hits per script: a batch beyond this goes as several scripts in the same write. */
+const HITS_PER_SCRIPT = 256;
 
 /**
- * Check-and-record on Redis: every hit is one run of a Lua script (DRF's
- * sliding log, or GCRA), atomic on the server and timed by the server's
- * `TIME`, so any number of processes share one exact limit.
+ * Check-and-record on Redis: a batch of hits is one run of one Lua script
+ * (throttle-script.lua.ts: DRF's sliding log, or GCRA, per hit), atomic on
+ * the server and timed by the server's `TIME`, so any number of processes
+ * share one exact limit.
  *
- * Hits go out in batches, one at a time (see `flush`), each with one deadline
- * started when written ({@link CacheFaults}); a hit costs one promise and one
- * command array, no timer. Each script carries the server time past which it
- * must not run: the batch's deadline on the server's clock, by the offset
- * learned from the last replies (a lower bound, so the server never applies
- * a hit the client has given up on); before the first reply, the client's
- * own clock stands in. A hit refused as late is resent once.
- * On a Cluster the batch's hits are sent one per command (same tick, same
- * deadline), so a hung master holds only its own.
+ * Hits go out in batches, one at a time (see `flush`): every hit that
+ * arrived while the last batch was out, as one EVALSHA, with one deadline
+ * started when written ({@link CacheFaults}); a hit costs one promise and
+ * its few arguments, no timer, no command of its own. Each script carries
+ * the server time past which it must not run: the batch's deadline on the
+ * server's clock, by the offset learned from the last replies (a lower
+ * bound, so the server never applies a hit the client has given up on);
+ * before the first reply, the client's own clock stands in. A batch refused
+ * as late is resent once.
+ * On a Cluster each hit is a script of its own (same tick, same deadline):
+ * keys live on different slots, and a hung master holds only its own.
  *
  * EVALSHA is tried first; a `NOSCRIPT` answer (new or restarted server,
  * `SCRIPT FLUSH`, failover) is retried with EVAL, which also loads the script.
@@ -60,8 +60,6 @@ export class RedisThrottleStore implements ThrottleStore {
       return this.faults.withoutCache(now);
     }
     if (!this.faults.mayCall()) return this.faults.withoutCache(now);
-    const sha = algorithm === 'gcra' ? GCRA_SHA : SLIDING_LOG_SHA;
-    const command = ['EVALSHA', sha, '1', key, String(limit), String(durationSec), now === undefined ? '' : String(now), ''];
     return new Promise<HitResult>((resolve, reject) => {
       // setImmediate rather than a microtask: an async getCacheKey() may take
       // a few microtasks, and its hit should still join the request's batch.
@@ -69,7 +67,7 @@ export class RedisThrottleStore implements ThrottleStore {
         this.busy = true;
         setImmediate(this.flush);
       }
-      this.queue.push({ command, now, resolve, reject, done: false });
+      this.queue.push({ key, limit, duration: durationSec, now, algorithm: algorithm === 'gcra' ? 'g' : 's', resolve, reject, done: false });
     });
   }
 
@@ -86,7 +84,6 @@ export class RedisThrottleStore implements ThrottleStore {
     }
     const sentAt = monotonicSeconds();
     const expiry = this.expiryOf(sentAt);
-    for (const hit of batch) hit.command[EXPIRY] = expiry;
     const deadline = this.faults.deadline(() => {
       // The cache holds this batch: those queued behind it are answered now, not after a second deadline.
       this.answerWithout(batch);
@@ -101,7 +98,7 @@ export class RedisThrottleStore implements ThrottleStore {
       if (deadline.answered()) this.release();
       else this.faults.lateAnswer();
     };
-    for (const part of parts) void this.run(part, deadline, sentAt).then(settled);
+    for (const part of parts) void this.run(part, expiry, deadline, sentAt).then(settled);
   };
 
   /** The batch out is done with: send what queued meanwhile. */
@@ -116,9 +113,10 @@ export class RedisThrottleStore implements ThrottleStore {
   }
 
   /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */
-  private async run(hits: readonly QueuedHit[], deadline: CallDeadline, sentAt: number): Promise<void> {
+  private async run(hits: readonly QueuedHit[], expiry: string, deadline: CallDeadline, sentAt: number): Promise<void> {
     const startedAt = this.faults.now();
-    const commands = hits.map((hit) => hit.command);
+    const commands: string[][] = [];
+    for (let from = 0; from < hits.length; from += HITS_PER_SCRIPT) commands.push(scriptCommand(hits, from, Math.min(from + HITS_PER_SCRIPT, hits.length), expiry));
     let replies: unknown[];
     try {
       replies = await this.connection.send(commands);
@@ -126,8 +124,8 @@ export class RedisThrottleStore implements ThrottleStore {
       if (!deadline.expired && replies.some(isNoScript)) replies = await this.resend(commands, replies, isNoScript, asEval);
       // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
       if (!deadline.expired && replies.some(isRefused)) {
-        const expiry = this.expiryOf(sentAt);
-        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, expiry));
+        const again = this.expiryOf(sentAt);
+        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again));
       }
     } catch (error) {
       if (deadline.expired) return;
@@ -137,16 +135,17 @@ export class RedisThrottleStore implements ThrottleStore {
     }
     if (deadline.expired) return;
     let decided = false;
-    for (let i = 0; i < hits.length; i++) {
-      const hit = hits[i];
-      const result = this.decisionOf(replies[i], startedAt);
-      hit.done = true;
-      if (result === undefined) {
-        this.faults.answer(hit, hit.now);
-      } else {
-        decided = true;
-        hit.resolve(result);
+    for (let c = 0; c < commands.length; c++) {
+      const from = c * HITS_PER_SCRIPT;
+      const to = Math.min(from + HITS_PER_SCRIPT, hits.length);
+      const results = this.decisionsOf(replies[c], to - from, startedAt);
+      for (let i = from; i < to; i++) {
+        const hit = hits[i];
+        hit.done = true;
+        if (results === undefined) this.faults.answer(hit, hit.now);
+        else hit.resolve(results[i - from]);
       }
+      if (results !== undefined) decided = true;
     }
     if (decided) this.faults.succeeded();
   }
@@ -159,13 +158,13 @@ export class RedisThrottleStore implements ThrottleStore {
     }
   }
 
-  /** The hit's result, or `undefined` (a fault, already reported) when Redis could not decide it. */
-  private decisionOf(reply: unknown, startedAt: number): HitResult | undefined {
+  /** A script's results, or `undefined` (a fault, already reported) when Redis could not decide its hits. */
+  private decisionsOf(reply: unknown, count: number, startedAt: number): HitResult[] | undefined {
     try {
       if (reply instanceof Error) throw reply;
-      const result = parseScriptReply(reply);
-      if (result === null) throw new Error('the hit reached Redis after its deadline');
-      return result;
+      const results = parseScriptReply(reply, count);
+      if (results === null) throw new Error('the batch reached Redis after its deadline');
+      return results;
     } catch (error) {
       this.faults.failed(error, startedAt);
       return undefined;
@@ -198,3 +197,4 @@ export class RedisThrottleStore implements ThrottleStore {
     }
   }
 }
+

@@ -7,9 +7,8 @@
 import { Cluster, Redis } from 'ioredis';
 import { CacheFaults } from '../../lib/stores/cache-faults';
 import { IoredisConnection } from '../../lib/stores/redis-client';
-import { GCRA_SCRIPT } from '../../lib/stores/gcra.lua';
 import { RedisThrottleStore } from '../../lib/stores/redis.store';
-import { SLIDING_LOG_SCRIPT } from '../../lib/stores/sliding-log.lua';
+import { THROTTLE_SCRIPT } from '../../lib/stores/throttle-script.lua';
 import type { HitResult } from '../../lib/stores/throttle-store';
 import { RedisCluster } from '../helpers/redis-cluster';
 import { RedisServer } from '../helpers/redis-server';
@@ -89,7 +88,7 @@ describe.each(['allow', 'deny'] as const)("a frozen server (SIGSTOP) with '%s'",
 
 it('the very first batch, sent to a server frozen before any reply, leaves no trace either', async () => {
   const { store, faults, client } = storeOn({ policy: 'allow', timeoutMs: 100 });
-  await client.script('LOAD', SLIDING_LOG_SCRIPT); // connected and loaded, but the store has had no reply yet
+  await client.script('LOAD', THROTTLE_SCRIPT); // connected and loaded, but the store has had no reply yet
   server.freeze();
   const first = await store.hit('frozen-first', 5, 60, undefined); // no offset learned yet: the client's clock stands in
   expect(first).toMatchObject({ allowed: true, count: 0 });
@@ -100,10 +99,10 @@ it('the very first batch, sent to a server frozen before any reply, leaves no tr
 });
 
 it('a script reached after its expiry (server clock) changes nothing and answers x', async () => {
-  for (const script of [SLIDING_LOG_SCRIPT, GCRA_SCRIPT]) {
-    const reply = String(await server.command('EVAL', script, '1', 'late', '5', '60', '', '1000'));
+  for (const algorithm of ['s', 'g']) {
+    const reply = String(await server.command('EVAL', THROTTLE_SCRIPT, '2', 'late', 'late2', '1000', '5', '60', '', algorithm, '5', '60', '', algorithm));
     expect(reply).toMatch(/^x \d+\.\d{6}$/);
-    expect(await server.command('EXISTS', 'late')).toBe(0);
+    expect(await server.command('EXISTS', 'late', 'late2')).toBe(0);
   }
 });
 
@@ -136,6 +135,38 @@ it('a log of 300000 stamps expiring at once is dropped with a few RPOP, one LTRI
   // Everything expired: one DEL, then the log restarts at one.
   expect(await store.hit(key, 300_000, 1, 2003)).toMatchObject({ allowed: true, count: 1, oldest: 2003 });
   expect(await server.command('LLEN', key)).toBe(1);
+});
+
+it('one script decides a whole batch in arrival order: several keys, both algorithms, a key hit twice', async () => {
+  const { store } = storeOn({ timeoutMs: 5000 });
+  await store.hit('warm', 1, 60, undefined);
+  const before = await server.commandCalls();
+  const pending = [
+    store.hit('batch-log', 2, 60, undefined),
+    store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
+    store.hit('batch-log', 2, 60, undefined),
+    store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
+    store.hit('batch-log', 2, 60, undefined),
+    store.hit('batch-clock', 1, 60, 1000.25),
+  ];
+  const results = await Promise.all(pending);
+  const after = await server.commandCalls();
+  expect(results.map((r) => [r.allowed, r.count])).toEqual([[true, 1], [true, 1], [true, 2], [false, 1], [false, 2], [true, 1]]);
+  expect(results[5]).toEqual({ allowed: true, now: 1000.25, count: 1, oldest: 1000.25 });
+  expect((after.get('evalsha') ?? 0) - (before.get('evalsha') ?? 0)).toBe(1);
+  expect(await server.command('LLEN', 'batch-log')).toBe(2);
+});
+
+it('a batch of more hits than one script takes goes as several scripts in one write, every hit decided in order', async () => {
+  const { store } = storeOn({ timeoutMs: 5000 });
+  await store.hit('warm', 1, 60, undefined);
+  const before = await server.commandCalls();
+  const results = await Promise.all(Array.from({ length: 600 }, () => store.hit('batch-big', 500, 60, undefined)));
+  const after = await server.commandCalls();
+  expect(results.map((r) => r.count)).toEqual([...Array.from({ length: 500 }, (_, i) => i + 1), ...Array.from({ length: 100 }, () => 500)]);
+  expect(results.filter((r) => r.allowed)).toHaveLength(500);
+  expect((after.get('evalsha') ?? 0) - (before.get('evalsha') ?? 0)).toBe(3); // 256 + 256 + 88
+  expect(await server.command('LLEN', 'batch-big')).toBe(500);
 });
 
 it('a connection that is down answers at once with the policy, one warning', async () => {

@@ -75,14 +75,14 @@ describe.each(PLATFORMS)('one Redis round trip per request on %s', (platform) =>
     return { reads: after.reads - before.reads - 2, evalsha: after.evalsha - before.evalsha };
   }
 
-  it(`sends the ${THROTTLES} throttles of each request in one batch`, async () => {
+  it(`sends the ${THROTTLES} throttles of each request as one script, in one round trip`, async () => {
     const requests = 10;
     const counted = await measure(async () => {
       for (let i = 0; i < requests; i++) {
         expect((await t.request('/stacked', { headers: { 'x-client': `sequential-${i}` } })).status).toBe(200);
       }
     });
-    expect(counted).toEqual({ reads: requests, evalsha: requests * THROTTLES });
+    expect(counted).toEqual({ reads: requests, evalsha: requests });
   });
 
   it('needs no more round trips than requests when requests arrive together', async () => {
@@ -90,7 +90,9 @@ describe.each(PLATFORMS)('one Redis round trip per request on %s', (platform) =>
     const counted = await measure(() =>
       Promise.all(Array.from({ length: requests }, (_, i) => t.request('/stacked', { headers: { 'x-client': `together-${i}` } }))),
     );
-    expect(counted.evalsha).toBe(requests * THROTTLES);
+    // One script per batch: the hits of requests that arrive together share scripts.
+    expect(counted.evalsha).toBeGreaterThanOrEqual(1);
+    expect(counted.evalsha).toBeLessThanOrEqual(requests);
     expect(counted.reads).toBeGreaterThanOrEqual(1);
     expect(counted.reads).toBeLessThanOrEqual(requests);
   });

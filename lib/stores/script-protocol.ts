@@ -1,0 +1,120 @@
+import type { HitResult } from './throttle-store';
+import { THROTTLE_SCRIPT, THROTTLE_SHA } from './throttle-script.lua';
+
+// How the Redis store talks to the throttle script (throttle-script.lua.ts): commands out, replies in.
+
+/** A hit as the script takes it. */
+export interface ScriptHit {
+  readonly key: string;
+  readonly limit: number;
+  readonly duration: number;
+  /** The throttle's clock, or `undefined` for the server's TIME. */
+  readonly now: number | undefined;
+  /** `s`: DRF's sliding log; `g`: GCRA. */
+  readonly algorithm: 's' | 'g';
+}
+
+/** `EVALSHA <sha> <n> <keys...> <expiry> <limit duration now algorithm>...` for `hits[from, to)`. */
+export function scriptCommand(hits: readonly ScriptHit[], from: number, to: number, expiry: string): string[] {
+  const n = to - from;
+  const command = new Array<string>(4 + 5 * n);
+  command[0] = 'EVALSHA';
+  command[1] = THROTTLE_SHA;
+  command[2] = String(n);
+  command[3 + n] = expiry;
+  for (let i = 0; i < n; i++) {
+    const hit = hits[from + i];
+    const at = 4 + n + 4 * i;
+    command[3 + i] = hit.key;
+    command[at] = String(hit.limit);
+    command[at + 1] = String(hit.duration);
+    command[at + 2] = hit.now === undefined ? '' : String(hit.now);
+    command[at + 3] = hit.algorithm;
+  }
+  return command;
+}
+
+/**
+ * Reads the throttle script's reply (throttle-script.lua.ts): the server
+ * time, then `<0|1> <now> <count> <oldest|->` per hit, one line each, found
+ * by scanning for separators: no split arrays, no strings but the numbers'
+ * own. `null` for `x <server>`, a batch that reached Redis after its expiry
+ * and was not applied. Throws when the reply is not `count` hits.
+ */
+export function parseScriptReply(reply: unknown, count: number): HitResult[] | null {
+  const text = textOf(reply);
+  if (text.charCodeAt(0) === X) return null;
+  const results = new Array<HitResult>(count);
+  let start = text.indexOf('\n') + 1;
+  for (let i = 0; i < count; i++) {
+    if (start === 0) throw unexpected(reply);
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    results[i] = parseHit(text, start, end, reply);
+    start = end === text.length ? 0 : end + 1;
+  }
+  if (start !== 0) throw unexpected(reply);
+  return results;
+}
+
+/** One hit's line, `text[start, end)`. */
+function parseHit(text: string, start: number, end: number, reply: unknown): HitResult {
+  const first = text.charCodeAt(start);
+  const a = start + 1;
+  const b = text.indexOf(' ', a + 1);
+  const c = text.indexOf(' ', b + 1);
+  if (text.charCodeAt(a) !== SPACE || b < 0 || c < 0 || c >= end || (first !== ZERO && first !== ONE)) throw unexpected(reply);
+  const now = Number(text.slice(a + 1, b));
+  const count = Number(text.slice(b + 1, c));
+  const oldest = text.charCodeAt(c + 1) === DASH && end === c + 2 ? null : Number(text.slice(c + 1, end));
+  if (!Number.isFinite(now) || !Number.isInteger(count) || (oldest !== null && !Number.isFinite(oldest))) throw unexpected(reply);
+  return { allowed: first === ONE, now, count, oldest };
+}
+
+/** The server time a reply carries, in seconds; `NaN` when unreadable. */
+export function serverTimeOf(reply: unknown): number {
+  if (typeof reply !== 'string') return Number.NaN;
+  if (reply.charCodeAt(0) === X) return Number(reply.slice(2));
+  const end = reply.indexOf('\n');
+  return Number(end < 0 ? reply : reply.slice(0, end));
+}
+
+function textOf(reply: unknown): string {
+  if (typeof reply === 'string') return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
+  throw unexpected(reply);
+}
+
+const ZERO = 48;
+const ONE = 49;
+const X = 120;
+const DASH = 45;
+const SPACE = 32;
+
+function unexpected(reply: unknown): Error {
+  return new Error(`unexpected reply from the throttle script: ${JSON.stringify(reply)}`);
+}
+
+/** The same command by the script's text: EVAL also loads it for the next EVALSHA. */
+export function asEval(command: readonly string[]): string[] {
+  const copy = command.slice();
+  copy[0] = 'EVAL';
+  copy[1] = THROTTLE_SCRIPT;
+  return copy;
+}
+
+/** The same command with another expiry (ARGV[1], right after the keys). */
+export function withExpiry(command: readonly string[], expiry: string): string[] {
+  const copy = command.slice();
+  copy[3 + Number(command[2])] = expiry;
+  return copy;
+}
+
+/** `x <server>`: the script refused a batch that reached it after its expiry. */
+export function isRefused(reply: unknown): boolean {
+  return typeof reply === 'string' && reply.charCodeAt(0) === X;
+}
+
+export function isNoScript(reply: unknown): boolean {
+  return reply instanceof Error && reply.message.startsWith('NOSCRIPT');
+}
