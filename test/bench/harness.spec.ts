@@ -1,17 +1,15 @@
 /**
- * The pure parts of the benchmark (bench/): statistics, the refusal to write
- * results from a dirty tree, and the report with its targets. No timing is
- * asserted: timings belong to `npm run bench`.
+ * The pure parts of the benchmark (bench/report.ts): statistics, the refusal to write results from a dirty tree,
+ * and the report with its targets. No timing is asserted: timings belong to `npm run bench`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderReport, targets, type Results } from '../../bench/report';
-import { clientAddress, dirtyTreeRefusal, formatRatio, median, ratiosToBaseline, type HttpSample } from '../../bench/stats';
+import { clientAddress, dirtyTreeRefusal, formatRatio, median, ratios, renderReport, table, targets, type HttpSample, type Results } from '../../bench/report';
 
 describe('bench statistics', () => {
-  it('medians, client addresses and ratio spreads', () => {
+  it('medians, client addresses, ratio spreads and tables', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(() => median([])).toThrow(RangeError);
@@ -20,21 +18,23 @@ describe('bench statistics', () => {
     expect(formatRatio([1.5])).toBe('1.50x');
     expect(formatRatio([0.9, 1.1, 0.95])).toBe('0.95x (0.90-1.10)');
     expect(formatRatio([])).toBe('-');
+    expect(table(['a', 'b'], [[1, 'x']])).toBe('| a | b |\n| --- | --- |\n| 1 | x |');
   });
 
   it('divides each run by the no-guard run of its own platform, client count and round', () => {
-    const sample = (limiter: string, round: number, rps: number, platform = 'fastify'): HttpSample => ({ platform, keys: 1, limiter, round, rps, cpuPerRequest: 1 / rps });
-    const ratios = ratiosToBaseline([
+    const sample = (limiter: string, round: number, rps: number, platform = 'fastify'): HttpSample => ({ platform, keys: 1, limiter, round, rps, cpu: 1 / rps });
+    const samples = [
       sample('none', 0, 100),
       sample('ours-memory', 0, 90),
       sample('none', 1, 200),
       sample('ours-memory', 1, 160),
       sample('none', 0, 10, 'express'),
       sample('ours-memory', 0, 10, 'express'),
-    ]);
-    expect(ratios.get('fastify|1|ours-memory')?.rps).toEqual([0.9, 0.8]);
-    expect(ratios.get('fastify|1|ours-memory')?.cpu.map((v) => v.toFixed(2))).toEqual(['0.90', '0.80']);
-    expect(ratios.get('express|1|ours-memory')?.rps).toEqual([1]);
+    ];
+    expect(ratios(samples, 'fastify', 1, 'ours-memory')).toEqual([0.9, 0.8]);
+    expect(ratios(samples, 'fastify', 1, 'ours-memory', 'cpu').map((v) => v.toFixed(2))).toEqual(['0.90', '0.80']);
+    expect(ratios(samples, 'express', 1, 'ours-memory')).toEqual([1]);
+    expect(ratios(samples, 'fastify', 100, 'ours-memory')).toEqual([]);
   });
 });
 
@@ -46,8 +46,6 @@ describe('results name a clean commit', () => {
     expect(refusal).toMatch(/only from a clean tree/);
     expect(refusal).toContain(' M lib/x.ts');
     expect(refusal).toContain('?? scratch.ts');
-    const many = Array.from({ length: 25 }, (_, i) => `?? f${i}`).join('\n');
-    expect(dirtyTreeRefusal(many)).toContain('and 15 more');
   });
 
   it('reads a real repository as git reports it', () => {
@@ -61,6 +59,8 @@ describe('results name a clean commit', () => {
       expect(dirtyTreeRefusal(git('status', '--porcelain'))).toBeNull();
       writeFileSync(join(dir, 'a.ts'), 'two');
       expect(dirtyTreeRefusal(git('status', '--porcelain'))).toContain('a.ts');
+      writeFileSync(join(dir, 'b.ts'), 'untracked');
+      expect(dirtyTreeRefusal(git('status', '--porcelain'))).toContain('?? b.ts');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -78,7 +78,7 @@ describe('the report', () => {
           limiter,
           round,
           rps: rps * (round + 1),
-          cpuPerRequest: 1 / (rps * (round + 1)),
+          cpu: 1 / (rps * (round + 1)),
         })),
       ),
     ),
@@ -88,13 +88,13 @@ describe('the report', () => {
     quick: false,
     environment: 'Node vX',
     minutes: 7,
-    settings: { rounds: 2, warmup: 1, seconds: 3, keys: 100, connections: 50, decisionSeconds: 0.5 },
+    settings: { rounds: 2, warmup: 1, seconds: 3, keys: 100, connections: 50, decisionSeconds: 0.5, decisionRounds: 3 },
     samples,
     decisions: [
-      { store: 'memory', algorithm: 'sliding-log', limit: 10, allowedPerSec: 1000, deniedPerSec: 900, unexpected: 0 },
-      { store: 'memory', algorithm: 'sliding-log', limit: 100_000, allowedPerSec: 500, deniedPerSec: 900, unexpected: 0 },
+      { store: 'memory', algorithm: 'sliding-log', limit: 10, 'allowed/s': 1000, 'denied/s': 900, 'unexpected outcomes': 0 },
+      { store: 'memory', algorithm: 'sliding-log', limit: 100_000, 'allowed/s': 500, 'denied/s': 900, 'unexpected outcomes': 0 },
     ],
-    memory: [{ store: 'redis', algorithm: 'gcra', limit: 100_000, keys: 100, hits: 10, bytesPerKey: 104, unexpected: 0 }],
+    memory: [{ store: 'redis', algorithm: 'gcra', limit: 100_000, keys: 100, 'hits per key': 10, 'bytes per key': 104, 'unexpected outcomes': 0 }],
     worst: { entries: 300_000, worstScriptUs: 250, unexpected: 0 },
   };
 
@@ -109,12 +109,17 @@ describe('the report', () => {
       ['Lua', '250 µs', true],
     ]);
     expect(targets({ ...results, worst: { entries: 300_000, worstScriptUs: NaN, unexpected: 0 } }).at(-1)?.[2]).toBe(false);
+    expect(targets({ ...results, worst: { entries: 300_000, worstScriptUs: 250, unexpected: 1 } }).at(-1)?.[2]).toBe(false);
   });
 
   it('names the commit and shows every table', () => {
     const report = renderReport(results);
     expect(report).toContain('Commit `abc123` (clean tree)');
+    expect(report).toContain('| goal | measured | met |');
+    expect(report).toContain('| Fastify, 1 client(s): ours Redis >= 1.5x @nestjs/throttler Redis | 1.38x (1.36-1.40) | **no** |');
     expect(report).toContain('| fastify | 1 | 150 | 0.96x (0.96-0.96) | 0.69x (0.68-0.70) | 0.40x (0.40-0.40) | 0.50x (0.50-0.50) | 1.38x (1.36-1.40) |');
+    expect(report).toContain('| platform | clients | no guard, µs/req |');
+    expect(report).toContain('| store | algorithm | limit | allowed/s | denied/s | unexpected outcomes |');
     expect(report).toContain('| memory | sliding-log | 100,000 | 500 | 900 | 0 |');
     expect(report).toContain('| redis | gcra | 100,000 | 100 | 10 | 104 | 0 |');
     expect(report).toContain('took **250 µs**');
