@@ -6,7 +6,7 @@ import { MemoryThrottleStore } from '../stores/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
 import { ThrottleStores } from '../throttle-stores';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
-import { safeIdent, safeKey, userIdent } from './cache-key';
+import { KeyFormat, keyPattern, safeIdent, safeKey, userIdent } from './cache-key';
 import { parseRate, type ParsedRate } from './rate';
 import type { RateDecision } from './rate-decision';
 import { RequestRates } from './request-rates';
@@ -45,6 +45,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   private parsed?: ParsedRate;
   private storeRef?: ThrottleStore;
+  private keyFormat?: KeyFormat;
   private requestRates?: RequestRates;
   /** Per request, for DRF's `wait(request)` after `allowRequest()`. Weak: a finished request leaves nothing. */
   private readonly decisions = new WeakMap<object, RateDecision>();
@@ -86,10 +87,10 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   /** `cacheFormat` with the scope and ident filled in; long or unprintable idents are hashed. */
   formatKey(ident: string | number, scope: string | undefined = this.scope): string {
-    const safe = safeIdent(String(ident));
-    // Joined, not concatenated: a template literal makes a rope the store's Map would keep as two objects.
-    if (this.cacheFormat === 'throttle_{scope}_{ident}') return ['throttle_', scope ?? '', '_', safe].join('');
-    return this.cacheFormat.replaceAll('{scope}', scope ?? '').replaceAll('{ident}', safe);
+    const safe = safeIdent(typeof ident === 'string' ? ident : String(ident));
+    const format = this.keyFormat;
+    if (format !== undefined && format.format === this.cacheFormat && format.scope === scope) return format.key(safe);
+    return (this.keyFormat = new KeyFormat(this.cacheFormat, scope)).key(safe);
   }
 
   /** Whether the request carries an authenticated user (DRF's `user.is_authenticated`). */
@@ -192,9 +193,3 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
 /** The timer as shipped: a subclass override or a spy on the prototype differ from it. */
 const DEFAULT_TIMER = SimpleRateThrottle.prototype.timer;
-
-/** The glob of the keys `formatKey()` makes: the format with the scope filled in and any ident. */
-function keyPattern(format: string, scope: string | undefined): string {
-  const glob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
-  return format.split('{ident}').map((part) => glob(part.replaceAll('{scope}', scope ?? ''))).join('*');
-}

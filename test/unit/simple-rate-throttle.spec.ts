@@ -91,4 +91,41 @@ describe('AnonRateThrottle and UserRateThrottle keys', () => {
     }
     expect(new Custom().getCacheKey(anonymous)).toBe('rl:anon:1.2.3.4');
   });
+
+  it('formatKey() follows a cacheFormat or scope changed after the first key', () => {
+    const throttle = new Anon();
+    expect(throttle.formatKey('a')).toBe('throttle_anon_a');
+    throttle.cacheFormat = '{ident}@{scope}';
+    expect(throttle.formatKey('a')).toBe('a@anon');
+    expect(throttle.formatKey('a', 'other')).toBe('a@other');
+    throttle.scope = 'changed';
+    expect(throttle.formatKey(7)).toBe('7@changed');
+  });
+
+  it('formatKey() fills every {ident}, or none, and leaves {scope} written in an ident as it is', () => {
+    const throttle = new Anon();
+    throttle.cacheFormat = '{scope}:{ident}:{ident}';
+    expect(throttle.formatKey('x')).toBe('anon:x:x');
+    throttle.cacheFormat = 'fixed_{scope}';
+    expect(throttle.formatKey('x')).toBe('fixed_anon');
+    throttle.cacheFormat = 'throttle_{scope}_{ident}';
+    expect(throttle.formatKey('{scope}')).toBe('throttle_anon_{scope}');
+  });
+
+  it('a key with unprintable or too long fixed text is still hashed when counted, however safe its ident', () => {
+    class Spaced extends KeyThrottle {
+      override cacheFormat = 'a key {ident}';
+    }
+    const keys: string[] = [];
+    const throttle = new Spaced();
+    throttle.cache = { ownClock: false, hit: (key: string) => (keys.push(key), { allowed: true, now: 0, count: 1, oldest: 0 }) };
+    throttle.key = throttle.formatKey('1.2.3.4');
+    throttle.allowRequest(anonymous, context);
+    throttle.scope = 'x'.repeat(300);
+    throttle.cacheFormat = '{scope}{ident}';
+    throttle.key = throttle.formatKey('1.2.3.4');
+    throttle.allowRequest(anonymous, context);
+    expect(keys).toHaveLength(2);
+    for (const key of keys) expect(key).toMatch(/^throttle_h:[\w-]{43}$/);
+  });
 });
