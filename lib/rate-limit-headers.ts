@@ -1,3 +1,5 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { ThrottleTarget } from './contexts';
 import type { RateLimitHeaders } from './restflow-throttle.options';
 import type { RateDecision } from './throttles/simple-rate.throttle';
 
@@ -91,4 +93,18 @@ function sfString(text: string): string {
     else out += code >= 0x20 && code <= 0x7e && char.length === 1 ? char : '?';
   }
   return `${out}"`;
+}
+
+/** Rate-limit headers on the response, where the transport has one. */
+export function setHeaders(context: ExecutionContext, target: ThrottleTarget | undefined, headers: Record<string, string>): void {
+  if (target !== undefined) {
+    target.setHeaders?.(headers);
+    return;
+  }
+  const response = context.getArgByIndex(1) as { setHeader?(n: string, v: string): unknown; header?(n: string, v: string): unknown } | undefined;
+  if (response === undefined || response === null) return;
+  for (const name in headers) {
+    if (typeof response.header === 'function') response.header(name, headers[name]);
+    else response.setHeader?.(name, headers[name]);
+  }
 }

@@ -1,7 +1,7 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { targetFor, type ThrottleTarget } from './contexts';
 import { ThrottledException } from './exceptions/throttled.exception';
-import { rateLimitHeaders } from './rate-limit-headers';
+import { rateLimitHeaders, setHeaders } from './rate-limit-headers';
 import type { RateLimitHeaders } from './restflow-throttle.options';
 import type { ThrottleEvents } from './throttle-events';
 import type { BaseThrottle } from './throttles/base.throttle';
@@ -51,6 +51,23 @@ export class RouteThrottleGuard implements CanActivate {
     const plan = this.plan;
     // A handler inherited by several controllers carries one guard per controller.
     if (plan === undefined || plan.steps.length === 0 || context.getClass() !== this.controller) return true;
+    const rate = plan.steps.length === 1 ? plan.steps[0].rate : undefined;
+    if (rate === undefined || plan.events.active || context.getType() !== 'http') return this.checkAll(plan, context);
+    // The usual route: one rate throttle over HTTP, nothing to report. What it throws is this request's error as it is.
+    const outcome = rate.decideThen(context.getArgByIndex(0) as ThrottleRequest, context, this.settle, plan.headers === false);
+    if (outcome === true || outcome === null) return true;
+    return isThenable(outcome) ? (outcome as Promise<true>) : this.settle(outcome, context);
+  }
+
+  /** A lone rate throttle's decision over HTTP: allowed with no headers to send is the whole answer. */
+  private readonly settle = (decision: RateDecision | null, context: ExecutionContext): true => {
+    const plan = this.plan!;
+    if (decision === null || (decision.allowed && plan.headers === false)) return true;
+    return this.conclude(plan, [decision], context.getArgByIndex(0) as ThrottleRequest, context, undefined, undefined, 0);
+  };
+
+  /** Every throttle of the route, whatever they are and whatever the context. */
+  private checkAll(plan: RoutePlan, context: ExecutionContext): boolean | Promise<boolean> {
     let target: ThrottleTarget | undefined;
     let request: ThrottleRequest;
     if (context.getType() === 'http') request = context.getArgByIndex(0) as ThrottleRequest;
@@ -77,7 +94,7 @@ export class RouteThrottleGuard implements CanActivate {
       return this.conclude(plan, outcomes, request, context, target, events, startedAt);
     }
     if (steps.length === 1) {
-      // One throttle (the usual route): no array of settled results to build.
+      // One throttle: no array of settled results to build.
       return Promise.resolve(outcomes[0]).then(
         (value) => this.conclude(plan, [value], request, context, target, events, startedAt),
         (reason: unknown) => {
@@ -133,20 +150,6 @@ export class RouteThrottleGuard implements CanActivate {
     if (!denied) return true;
     if (target !== undefined) throw target.throttled(wait, headers);
     throw new ThrottledException(wait);
-  }
-}
-
-/** Rate-limit headers on the response, where the transport has one. */
-function setHeaders(context: ExecutionContext, target: ThrottleTarget | undefined, headers: Record<string, string>): void {
-  if (target !== undefined) {
-    target.setHeaders?.(headers);
-    return;
-  }
-  const response = context.getArgByIndex(1) as { setHeader?(n: string, v: string): unknown; header?(n: string, v: string): unknown } | undefined;
-  if (response === undefined || response === null) return;
-  for (const name in headers) {
-    if (typeof response.header === 'function') response.header(name, headers[name]);
-    else response.setHeader?.(name, headers[name]);
   }
 }
 

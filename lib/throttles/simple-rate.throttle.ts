@@ -8,7 +8,7 @@ import { ThrottleStores } from '../throttle-stores';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
 import { KeyFormat, keyPattern, safeIdent, safeKey, userIdent } from './cache-key';
 import { parseRate, type ParsedRate } from './rate';
-import type { RateDecision } from './rate-decision';
+import { decision, same, settle, type Decided, type RateDecision, type Then } from './rate-decision';
 import { RequestRates } from './request-rates';
 import type { ThrottleRequest, ThrottleUser } from './throttle-request';
 import { computeWait } from './wait';
@@ -129,35 +129,39 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return decision === undefined ? null : computeWait(decision);
   }
 
-  /**
-   * The whole decision for a request, or `null` when it is not throttled
-   * (no rate, or no key). The guard calls this directly: it needs the
-   * decision for the wait and the headers, and nothing is kept per request.
-   */
+  /** The whole decision for a request (wait, headers, events), or `null` when it is not throttled (no rate, or no key). */
   decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | PromiseLike<RateDecision | null> {
-    if (this.getRequestRate === undefined) return this.decideAt(this.resolvedRate(), request, context);
+    return this.decideThen(request, context, same) as RateDecision | null | PromiseLike<RateDecision | null>;
+  }
+
+  /**
+   * @internal `decide()` for the guard: a decision made at once is returned as it is (`true` for
+   * an admitted one when `brief`: no object is built for it); one that waits (on the rate, the key
+   * or the store) gets `then` inside its own chain, so an async store costs one `.then` per hit.
+   */
+  decideThen<T>(request: ThrottleRequest, context: ExecutionContext, then: Then<T>, brief = false): Decided<T> {
+    if (this.getRequestRate === undefined) return this.decideAt(this.parsed ?? this.resolvedRate(), request, context, then, brief);
     const rate = (this.requestRates ??= new RequestRates(this.settings?.logger)).rateOf(this, request, context);
-    if (isThenable(rate)) return Promise.resolve(rate).then((r) => this.decideAt(r, request, context));
-    return this.decideAt(rate, request, context);
+    if (!isThenable(rate)) return this.decideAt(rate, request, context, then, brief);
+    return Promise.resolve(rate).then((r) => settle(this.decideAt(r, request, context, then, false), then, context));
   }
 
-  private decideAt(rate: ParsedRate, request: ThrottleRequest, context: ExecutionContext): RateDecision | null | PromiseLike<RateDecision | null> {
-    const [numRequests, duration] = rate;
+  private decideAt<T>(rate: ParsedRate, request: ThrottleRequest, context: ExecutionContext, then: Then<T>, brief: boolean): Decided<T> {
+    const numRequests = rate[0];
     if (numRequests === null) return null;
+    const duration = rate[1]!;
     const key = this.getCacheKey(request, context);
-    if (isThenable(key)) return Promise.resolve(key).then((k) => (k === null ? null : this.record(k, numRequests, duration)));
-    return key === null ? null : this.record(key, numRequests, duration);
+    if (!isThenable(key)) return key === null ? null : this.record(key, numRequests, duration, then, context, brief);
+    return Promise.resolve(key).then((k) => settle(k === null ? null : this.record(k, numRequests, duration, then, context, false), then, context));
   }
 
-  private record(key: string, numRequests: number, duration: number): RateDecision | PromiseLike<RateDecision> {
-    const store = this.store();
+  private record<T>(key: string, numRequests: number, duration: number, then: Then<T>, context: ExecutionContext, brief: boolean): Decided<T> {
+    const store = this.storeRef ?? this.store();
     const counted = safeKey(key);
     const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm);
     const scope = this.scope;
-    if (isThenable(result)) {
-      return Promise.resolve(result).then((r) => ({ allowed: r.allowed, now: r.now, count: r.count, oldest: r.oldest, numRequests, duration, scope, key: counted }));
-    }
-    return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope, key: counted };
+    if (!isThenable(result)) return brief && result.allowed ? true : decision(result, numRequests, duration, scope, counted);
+    return Promise.resolve(result).then((r) => then(decision(r, numRequests, duration, scope, counted), context));
   }
 
   /**
