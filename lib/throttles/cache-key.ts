@@ -22,6 +22,11 @@ export function safeIdent(ident: string): string {
   return (lastSafeIdent = ident);
 }
 
+/** An ident its maker knows to be printable and short, remembered as safe for the key built from it next. */
+export function knownSafeIdent(ident: string): string {
+  return (lastSafeIdent = ident);
+}
+
 /**
  * `h:` and the SHA-256 of a value, for idents that must not be stored as
  * written (API keys, tokens): `this.formatKey(hashIdent(apiKey))`.

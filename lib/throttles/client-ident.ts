@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { safeIdent } from './cache-key';
+import { knownSafeIdent, safeIdent } from './cache-key';
+import { formatIPv6, parseIPv6 } from './ipv6';
 import type { ThrottleRequest } from './throttle-request';
 
 /**
@@ -69,6 +70,8 @@ export function header(request: ThrottleRequest, name: string): string | undefin
  * else (a forged header) is kept as written, or hashed when long.
  */
 export function addressIdent(text: string, ipv6Subnet: number | false = 64): string {
+  // The usual client, an IPv4 address: digits and dots, kept as written (what the steps below return for it).
+  if (digitsAndDots(text)) return knownSafeIdent(text);
   const address = withoutPort(text);
   if (!address.includes(':')) return safeIdent(address);
   if (MAPPED_IPV4.test(address)) return address.slice(7);
@@ -85,6 +88,17 @@ export function addressIdent(text: string, ipv6Subnet: number | false = 64): str
     pieces[i] &= (0xffff << (16 - kept)) & 0xffff;
   }
   return `${formatIPv6(pieces)}/${ipv6Subnet}`;
+}
+
+/** At most 15 characters, each a digit or a dot: printable, short, with no port or IPv6 to read. */
+function digitsAndDots(text: string): boolean {
+  const length = text.length;
+  if (length === 0 || length > 15) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 46 && (c < 48 || c > 57)) return false;
+  }
+  return true;
 }
 
 /** The usual dual-stack form (`::ffff:` and a valid IPv4 address), read without parsing the whole address. */
@@ -104,82 +118,6 @@ function withoutPort(text: string): string {
   if (colon < 0 || colon !== text.lastIndexOf(':')) return text;
   const host = text.slice(0, colon);
   return PORT.test(text.slice(colon)) && isIPv4(host) ? host : text;
-}
-
-/** Scratch space for one address at a time (the parse and the key are synchronous). */
-const PIECES = new Uint16Array(8);
-const GROUPS = new Uint16Array(8);
-
-/**
- * The eight 16-bit pieces of a valid IPv6 address (`::` expanded, a dotted
- * IPv4 tail as two pieces), into `PIECES`. Character by character: this runs
- * for every request of an IPv6 client.
- */
-function parseIPv6(address: string): Uint16Array {
-  let end = address.length;
-  let count = 0;
-  const lastColon = address.lastIndexOf(':');
-  const dotted = address.indexOf('.', lastColon) >= 0;
-  if (dotted) end = lastColon + 1;
-  let gap = -1;
-  let value = 0;
-  let inGroup = false;
-  for (let i = 0; i < end; i++) {
-    const c = address.charCodeAt(i);
-    if (c === 58) {
-      if (inGroup) GROUPS[count++] = value;
-      value = 0;
-      inGroup = false;
-      if (i + 1 < end && address.charCodeAt(i + 1) === 58) {
-        gap = count;
-        i++;
-      }
-    } else {
-      value = (value << 4) | (c <= 57 ? c - 48 : (c | 32) - 87);
-      inGroup = true;
-    }
-  }
-  if (inGroup) GROUPS[count++] = value;
-  if (dotted) {
-    const [a, b, c, d] = address.slice(lastColon + 1).split('.').map(Number);
-    GROUPS[count++] = (a << 8) | b;
-    GROUPS[count++] = (c << 8) | d;
-  }
-  PIECES.fill(0);
-  const tail = gap < 0 ? 0 : count - gap;
-  const head = count - tail;
-  for (let i = 0; i < head; i++) PIECES[i] = GROUPS[i];
-  for (let i = 0; i < tail; i++) PIECES[8 - tail + i] = GROUPS[head + i];
-  return PIECES;
-}
-
-/** RFC 5952: lower-case hex, no leading zeros, the first longest run of two or more zero pieces as `::`. */
-function formatIPv6(pieces: Uint16Array): string {
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; i++) {
-    let end = i;
-    while (end < 8 && pieces[end] === 0) end++;
-    if (end - i > bestLength) {
-      bestStart = i;
-      bestLength = end - i;
-    }
-    if (end > i) i = end - 1;
-  }
-  let text = '';
-  let colon = false;
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      text += '::';
-      colon = false;
-      i += bestLength - 1;
-      continue;
-    }
-    if (colon) text += ':';
-    text += pieces[i].toString(16);
-    colon = true;
-  }
-  return text;
 }
 
 /** DRF's `xff.split(',')[-min(n, len)]`: the n-th comma-separated entry from the right, or the first. */

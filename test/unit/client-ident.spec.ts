@@ -59,6 +59,15 @@ describe('clientIdent', () => {
     expect(clientIdent(req('[2001:db8::1]:443x'), 1)).toBe('[2001:db8::1]:443x');
   });
 
+  it('digits and dots are kept as written, forged or long ones too; anything else takes the full path', () => {
+    for (const text of ['1.2.3.4', '255.255.255.255', '999.1', '.', '123456789012345', '1234567890123456', '1.2.3.4.5.6.7.8.9']) {
+      expect(addressIdent(text)).toBe(text);
+    }
+    expect(addressIdent('1.2.3.4:80')).toBe('1.2.3.4');
+    expect(addressIdent('1.2.3.4 ')).toMatch(/^h:/);
+    expect(addressIdent('1'.repeat(65))).toMatch(/^h:/);
+  });
+
   it('IPv6 clients are grouped by /64 by default: rotating within it is one client', () => {
     const a = clientIdent({ headers: {}, ip: '2001:db8:1:2:aaaa:bbbb:cccc:dddd' }, undefined);
     const b = clientIdent({ headers: {}, ip: '2001:0DB8:0001:0002::1' }, undefined);
