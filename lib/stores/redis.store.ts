@@ -2,7 +2,7 @@ import type { CacheFaults, HitCallbacks } from './cache-faults';
 import type { CallDeadline } from './deadline';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
-import { asEval, isNoScript, isRefused, parseScriptReply, scriptCommand, serverTimeOf, withExpiry, type ScriptHit } from './script-protocol';
+import { asEval, isNoScript, isRefused, parseScriptReply, scriptCommands, serverTimeOf, HITS_PER_SCRIPT, withExpiry, type ScriptHit } from './script-protocol';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
 
 /** One hit waiting for the next flush, and its caller. */
@@ -11,17 +11,15 @@ interface QueuedHit extends ScriptHit, HitCallbacks {
   done: boolean;
 }
 
-/** Hits per script: a batch beyond this goes as several scripts in the same write. */
-const HITS_PER_SCRIPT = 256;
+/** Batches out at once: one fills while another is decided, so neither this process nor Redis waits for the other. */
+const BATCHES_IN_FLIGHT = 2;
 
 /**
  * Check-and-record on Redis: a batch of hits is one run of one Lua script
- * (throttle-script.lua.ts: DRF's sliding log, or GCRA, per hit), atomic on
- * the server and timed by the server's `TIME`, so any number of processes
- * share one exact limit.
- *
- * Hits go out in batches, one at a time (see `flush`): every hit that
- * arrived while the last batch was out, as one EVALSHA, with one deadline
+ * (throttle-script.lua.ts: DRF's sliding log, or GCRA, per hit), atomic and
+ * timed by the server's `TIME`, so any number of processes share one limit.
+ * Hits go out in batches, at most two out at once (see `flush`): every hit
+ * that arrived meanwhile, as one EVALSHA, with one deadline
  * started when written ({@link CacheFaults}); a hit costs one promise and
  * its few arguments, no timer, no command of its own. Each script carries
  * the server time past which it must not run: the batch's deadline on the
@@ -39,15 +37,14 @@ const HITS_PER_SCRIPT = 256;
 export class RedisThrottleStore implements ThrottleStore {
   readonly ownClock = true;
   private queue: QueuedHit[] = [];
-  /** A batch is out (or a flush is due): hits queue until it is answered or its deadline passes, and go together. */
-  private busy = false;
+  /** Batches written and not yet answered (nor past their deadline); at most {@link BATCHES_IN_FLIGHT}. */
+  private inFlight = 0;
+  /** A flush is scheduled: hits queue until it runs, and go together. */
+  private flushDue = false;
   /** Server seconds minus this process's {@link monotonicSeconds}, from the latest replies; `NaN` until then. */
   private clockOffset = Number.NaN;
 
-  constructor(
-    private readonly connection: RedisConnection,
-    private readonly faults: CacheFaults,
-  ) {}
+  constructor(private readonly connection: RedisConnection, private readonly faults: CacheFaults) {}
 
   /** Deletes this app's throttle keys (tests), found by the patterns of the throttles' cache formats. */
   reset(keyPatterns: readonly string[]): Promise<void> {
@@ -61,27 +58,29 @@ export class RedisThrottleStore implements ThrottleStore {
     }
     if (!this.faults.mayCall()) return this.faults.withoutCache(now);
     return new Promise<HitResult>((resolve, reject) => {
-      // setImmediate rather than a microtask: an async getCacheKey() may take
-      // a few microtasks, and its hit should still join the request's batch.
-      if (!this.busy) {
-        this.busy = true;
-        setImmediate(this.flush);
-      }
+      this.schedule();
       this.queue.push({ key, limit, duration: durationSec, now, algorithm: algorithm === 'gcra' ? 'g' : 's', resolve, reject, done: false });
     });
   }
 
   /**
-   * Sends the queued hits as one batch: all of a request's throttles, and under load every hit that
-   * arrived during the last round trip (one write and one read for many requests); an idle store sends at once.
+   * A flush on the next turn, unless one is due or two batches are out (the first answered sends what
+   * queued). setImmediate rather than a microtask: an async getCacheKey() may take a few microtasks,
+   * and its hit should still join the request's batch.
    */
+  private schedule(): void {
+    if (this.flushDue || this.inFlight >= BATCHES_IN_FLIGHT) return;
+    this.flushDue = true;
+    setImmediate(this.flush);
+  }
+
+  /** Sends the queued hits as one batch: a request's throttles, and under load every hit that arrived meanwhile. */
   private readonly flush = (): void => {
+    this.flushDue = false;
     const batch = this.queue;
     this.queue = [];
-    if (batch.length === 0) {
-      this.busy = false;
-      return;
-    }
+    if (batch.length === 0) return;
+    this.inFlight++;
     const sentAt = monotonicSeconds();
     const expiry = this.expiryOf(sentAt);
     const deadline = this.faults.deadline(() => {
@@ -103,8 +102,8 @@ export class RedisThrottleStore implements ThrottleStore {
 
   /** The batch out is done with: send what queued meanwhile. */
   private release(): void {
-    if (this.queue.length > 0) setImmediate(this.flush);
-    else this.busy = false;
+    this.inFlight--;
+    if (this.queue.length > 0) this.schedule();
   }
 
   /** The server time past which a batch sent at `sentAt` must not be applied (before any reply, the client's clock stands in). */
@@ -115,8 +114,7 @@ export class RedisThrottleStore implements ThrottleStore {
   /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */
   private async run(hits: readonly QueuedHit[], expiry: string, deadline: CallDeadline, sentAt: number): Promise<void> {
     const startedAt = this.faults.now();
-    const commands: string[][] = [];
-    for (let from = 0; from < hits.length; from += HITS_PER_SCRIPT) commands.push(scriptCommand(hits, from, Math.min(from + HITS_PER_SCRIPT, hits.length), expiry));
+    const commands = scriptCommands(hits, expiry);
     let replies: unknown[];
     try {
       replies = await this.connection.send(commands);
@@ -161,9 +159,9 @@ export class RedisThrottleStore implements ThrottleStore {
   /** A script's results, or `undefined` (a fault, already reported) when Redis could not decide its hits. */
   private decisionsOf(reply: unknown, count: number, startedAt: number): HitResult[] | undefined {
     try {
-      if (reply instanceof Error) throw reply;
-      const results = parseScriptReply(reply, count);
+      const results = reply instanceof Error ? reply : parseScriptReply(reply, count);
       if (results === null) throw new Error('the batch reached Redis after its deadline');
+      if (results instanceof Error) throw results;
       return results;
     } catch (error) {
       this.faults.failed(error, startedAt);

@@ -14,6 +14,16 @@ export interface ScriptHit {
   readonly algorithm: 's' | 'g';
 }
 
+/** Hits per script: a batch beyond this goes as several scripts in the same write. */
+export const HITS_PER_SCRIPT = 256;
+
+/** A batch's commands: one script per {@link HITS_PER_SCRIPT} hits. */
+export function scriptCommands(hits: readonly ScriptHit[], expiry: string): string[][] {
+  const commands: string[][] = [];
+  for (let from = 0; from < hits.length; from += HITS_PER_SCRIPT) commands.push(scriptCommand(hits, from, Math.min(from + HITS_PER_SCRIPT, hits.length), expiry));
+  return commands;
+}
+
 /** `EVALSHA <sha> <n> <keys...> <expiry> <limit duration now algorithm>...` for `hits[from, to)`. */
 export function scriptCommand(hits: readonly ScriptHit[], from: number, to: number, expiry: string): string[] {
   const n = to - from;
