@@ -1,7 +1,4 @@
-/**
- * `node --expose-gc engine.js <decisions|memory|worst> <redisPort> <json>`: the throttle engine without HTTP (throttle ->
- * store, as the guard calls it) on a virtual clock (the module's `clock` option); prints its result as one JSON line.
- */
+/** `node --expose-gc engine.js <json>`: one task on the throttle without HTTP, on a virtual clock; prints a JSON line. */
 import 'reflect-metadata';
 import { Injectable, Module, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,88 +6,84 @@ import { Redis } from 'ioredis';
 import { RestflowThrottleModule, SimpleRateThrottle, type ThrottleRequest } from 'restflow-throttle';
 import { median } from './report';
 
-const DAY = 86_400;
-const [task, port, json] = process.argv.slice(2);
-const t = JSON.parse(json) as { store: 'memory' | 'redis'; algorithm: 'sliding-log' | 'gcra'; limit: number; seconds: number; rounds: number; keys: number; hits: number };
-const clock = { now: 1_000_000 };
-const client = t.store === 'redis' ? new Redis({ host: '127.0.0.1', port: Number(port) }) : undefined;
+type Task = { task: 'decisions' | 'memory' | 'worst'; store: string; algorithm: 'sliding-log' | 'gcra' };
+const t = JSON.parse(process.argv[2]) as Task & Record<'redisPort' | 'limit' | 'seconds' | 'rounds' | 'keys' | 'hits', number>;
+const [DAY, clock] = [86_400, { now: 1_000_000 }];
+const client = t.store === 'redis' ? new Redis({ host: '127.0.0.1', port: t.redisPort }) : undefined;
 let decide: (key: string) => boolean | PromiseLike<boolean>;
 let unexpected = 0;
 
+/** A rate throttle on one header, as the guard calls it (throttle -> store), on the module's `clock`. */
 @Injectable()
 class Hot extends SimpleRateThrottle {
-  override scope = 'hot';
+  override rate = `${t.limit}/day`;
   override algorithm = t.algorithm;
   getCacheKey = (request: ThrottleRequest) => `throttle_hot_${String(request.headers['x-key'])}`;
 }
-@Module({ providers: [Hot], imports: [RestflowThrottleModule.forRoot({ rates: { hot: `${t.limit}/day` }, clock: () => clock.now, cache: client })] })
+@Module({ providers: [Hot], imports: [RestflowThrottleModule.forRoot({ clock: () => clock.now, cache: client })] })
 class HotModule {}
 
 /**
- * Decisions per second on one key, `count` of them (to fill; on Redis 512 in flight) or for `seconds` (on Redis 32 in
- * flight, as a busy server has), the clock moved `step` before each; any other outcome than `expect` is unexpected.
+ * Decisions a second on one key, the clock moved `step` before each: `count` of them (to fill: on Redis 512 in flight)
+ * or for `seconds` (on Redis 32 in flight, as a busy server has). Any other outcome than `expect` is unexpected.
  */
-async function run(key: string, o: { count?: number; seconds?: number; step: number; expect: boolean }): Promise<number> {
+async function run(key: string, step: number, expect: boolean, count: number, seconds = Infinity): Promise<number> {
   const started = performance.now();
   let issued = 0;
   const worker = async () => {
-    while (issued < (o.count ?? Infinity) && ((issued & 127) !== 0 || performance.now() < started + (o.seconds ?? Infinity) * 1000)) {
+    while (issued < count && ((issued & 127) !== 0 || performance.now() < started + seconds * 1000)) {
       issued++;
-      clock.now += o.step;
-      let allowed = decide(key);
-      if (typeof allowed !== 'boolean') allowed = await allowed; // the memory store answers synchronously: no microtask
-      if (allowed !== o.expect) unexpected++;
+      clock.now += step;
+      const allowed = decide(key); // the memory store answers synchronously: no microtask
+      if ((typeof allowed === 'boolean' ? allowed : await allowed) !== expect) unexpected++;
     }
   };
-  await Promise.all(Array.from({ length: client ? (o.count ? 512 : 32) : 1 }, worker));
+  await Promise.all(Array.from({ length: client ? (seconds < Infinity ? 32 : 512) : 1 }, worker));
   return issued / ((performance.now() - started) / 1000);
 }
 
-/** Allowed decisions with the window kept exactly full and sliding, then denied ones on a full window. */
-async function decisions() {
-  const step = DAY / (t.limit - 0.5); // each allowed decision expires one entry and records one
-  // A log filled while sliding holds `limit` timestamps; a GCRA bucket is full after a burst at one instant.
-  await run('hot', { count: t.limit, step: t.algorithm === 'gcra' ? 0 : step, expect: true });
-  const [allowed, denied]: number[][] = [[], []];
-  for (let round = 0; round < t.rounds; round++) {
-    allowed.push(await run('hot', { seconds: t.seconds, step, expect: true }));
-    while ((await decide('hot')) === true); // sliding, a GCRA bucket drifts below full (a log does not): fill it at a frozen clock
-    denied.push(await run('hot', { seconds: t.seconds, step: 0, expect: false }));
-  }
-  return { 'allowed/s': median(allowed), 'denied/s': median(denied) };
-}
-
-/** Heap growth after a full GC (memory store) or MEMORY USAGE (Redis), every hit of every key in one window. */
-async function memory() {
-  gc!();
-  const heapBefore = process.memoryUsage().heapUsed;
-  for (let k = 0; k < t.keys; k++) await run(`k${k}`, { count: t.hits, step: DAY / 2 / (t.keys * t.hits), expect: true });
-  gc!();
-  let bytes = process.memoryUsage().heapUsed - heapBefore;
-  if (client) bytes = (await Promise.all((await client.keys('*')).map((key) => client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')))).reduce((a: number, b) => a + Number(b), 0);
-  return { keys: t.keys, 'hits per key': t.hits, 'bytes per key': bytes / t.keys };
-}
-
-/** A log of `limit` timestamps expiring at once, then one request: the single longest script, from SLOWLOG. */
-async function worst() {
-  await run('worst', { count: t.limit, step: 1e-4, expect: true });
-  await client!.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
-  await client!.call('SLOWLOG', 'RESET');
-  clock.now += DAY + 1;
-  if (!(await decide('worst'))) unexpected++;
-  const log = (await client!.call('SLOWLOG', 'GET', '128')) as Array<[number, number, number, string[]]>;
-  const scripts = log.filter((entry) => /^eval/i.test(entry[3][0])).map((entry) => Number(entry[2]));
-  return { entries: t.limit, worstScriptUs: scripts.length > 0 ? Math.max(...scripts) : NaN, unexpected };
-}
+const tasks = {
+  /** Allowed decisions with the window kept exactly full and sliding, then denied ones on a full window. */
+  async decisions() {
+    const step = DAY / (t.limit - 0.5); // each allowed decision expires one entry and records one
+    // A log filled while sliding holds `limit` timestamps; a GCRA bucket is full after a burst at one instant.
+    await run('hot', t.algorithm === 'gcra' ? 0 : step, true, t.limit);
+    const [allowed, denied]: number[][] = [[], []];
+    for (let round = 0; round < t.rounds; round++) {
+      allowed.push(await run('hot', step, true, Infinity, t.seconds));
+      while ((await decide('hot')) === true); // sliding, a GCRA bucket drifts below full (a log does not): fill it at a frozen clock
+      denied.push(await run('hot', 0, false, Infinity, t.seconds));
+    }
+    return { 'allowed/s': median(allowed), 'denied/s': median(denied) };
+  },
+  /** Heap growth after a full GC (memory store) or MEMORY USAGE (Redis), every hit of every key in one window. */
+  async memory() {
+    gc!();
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let k = 0; k < t.keys; k++) await run(`k${k}`, DAY / 2 / (t.keys * t.hits), true, t.hits);
+    gc!();
+    const usage = (key: string) => client!.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+    const bytes = client ? await Promise.all((await client.keys('*')).map(usage)) : [process.memoryUsage().heapUsed - heapBefore];
+    return { keys: t.keys, 'hits per key': t.hits, 'bytes per key': bytes.reduce((a: number, b) => a + Number(b), 0) / t.keys };
+  },
+  /** A log of `limit` timestamps expiring at once, then one request: the single longest script, from SLOWLOG. */
+  async worst() {
+    await run('worst', 1e-4, true, t.limit);
+    await client!.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+    await client!.call('SLOWLOG', 'RESET');
+    await run('worst', DAY + 1, true, 1);
+    const log = (await client!.call('SLOWLOG', 'GET', '128')) as Array<[number, number, number, string[]]>;
+    const scripts = log.filter((entry) => /^eval/i.test(entry[3][0])).map((entry) => entry[2]);
+    return { worstScriptUs: scripts.length > 0 ? Math.max(...scripts) : NaN };
+  },
+};
 
 async function main(): Promise<object> {
   await client?.flushall();
   const throttle = (await NestFactory.createApplicationContext(HotModule, { logger: ['error'] })).get(Hot);
-  // The context is DRF's view: a rate throttle keyed on the request does not read it.
+  // The context is DRF's view, which a rate throttle keyed on the request does not read.
   decide = (key) => throttle.allowRequest({ headers: { 'x-key': key } }, {} as ExecutionContext);
-  if (task === 'worst') return worst();
-  const result = await (task === 'decisions' ? decisions() : memory());
-  return { store: t.store, algorithm: t.algorithm, limit: t.limit, ...result, 'unexpected outcomes': unexpected };
+  return { store: t.store, algorithm: t.algorithm, limit: t.limit, ...(await tasks[t.task]()), 'unexpected outcomes': unexpected };
 }
 
-main().then((result) => (console.log(JSON.stringify(result)), process.exit(0)), (error: unknown) => (console.error(error), process.exit(1)));
+main().then((result) => (console.log(JSON.stringify(result)), process.exit(0)), (e: unknown) => (console.error(e), process.exit(1)));

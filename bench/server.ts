@@ -1,12 +1,15 @@
-/** The bench app, one process per run: `node server.js <platform> <limiter> <redisPort>` prints `{"port":N}` once listening. */
+/** The app under test, a process per HTTP run: `node server.js <json>` prints `{"port":N}` once listening. */
 import 'reflect-metadata';
 import { createRequire } from 'node:module';
-import { Controller, Get, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Module, type ModuleMetadata } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ThrottlerGuard, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
 import { AnonRateThrottle, RestflowThrottleModule } from 'restflow-throttle';
+
+const { platform, limiter, redisPort } = JSON.parse(process.argv[2]) as { platform: string; limiter: string; redisPort: number };
 
 @Controller()
 class HelloController {
@@ -15,33 +18,29 @@ class HelloController {
   }
 }
 
-/** @nestjs/throttler keyed as ours is (`numProxies: 1`: the last X-Forwarded-For address), through its documented hook. */
-@Injectable()
-class XffThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(req: { headers: Record<string, string | undefined>; ip?: string }): Promise<string> {
-    return (req.headers['x-forwarded-for'] ?? String(req.ip)).split(',').at(-1)!.trim();
-  }
-}
-
-/** Every limiter allows every request (10^9 a minute), so that each does the same work per request. */
-function limiter(name: string, port: number): Omit<DynamicModule, 'module'> {
-  const redis = () => new Redis({ host: '127.0.0.1', port }).on('error', (error: Error) => console.error(error.message));
-  if (name === 'none') return {};
-  if (name.startsWith('ours-')) {
-    const cache = name === 'ours-redis' ? redis() : undefined;
-    return { imports: [RestflowThrottleModule.forRoot({ defaultThrottles: [AnonRateThrottle], rates: { anon: '1000000000/min' }, numProxies: 1, cache })] };
-  }
+/** Every limiter allows every request (10^9 a minute) and keys on the last X-Forwarded-For address: the same work per request. */
+function limiterModule(): ModuleMetadata {
+  const redis = limiter.endsWith('-redis') ? new Redis({ host: '127.0.0.1', port: redisPort }) : undefined;
+  redis?.on('error', (error: Error) => console.error(error.message));
+  if (limiter === 'none') return {};
+  const ours = { defaultThrottles: [AnonRateThrottle], rates: { anon: '1000000000/min' }, numProxies: 1, cache: redis };
+  if (limiter.startsWith('ours-')) return { imports: [RestflowThrottleModule.forRoot(ours)] };
   // Installed in bench/competitors: it declares peers only up to Nest 11.
-  const peerRedis = () => createRequire(`${process.cwd()}/bench/competitors/`)('@nest-lab/throttler-storage-redis') as { ThrottlerStorageRedisService: new (client: Redis) => ThrottlerStorage };
-  const storage = name === 'peer-redis' ? new (peerRedis().ThrottlerStorageRedisService)(redis()) : undefined;
-  return { imports: [ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: 1e9 }], storage })], providers: [{ provide: APP_GUARD, useClass: XffThrottlerGuard }] };
+  const peerRedis = () => createRequire(`${process.cwd()}/bench/competitors/`)('@nest-lab/throttler-storage-redis') as PeerRedis;
+  const storage = redis && new (peerRedis().ThrottlerStorageRedisService)(redis);
+  // Keyed as ours is with `numProxies: 1` (the last X-Forwarded-For address), through @nestjs/throttler's documented hook.
+  const peer = ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: 1e9 }], storage,
+    getTracker: async (req) => String(req.headers['x-forwarded-for'] ?? req.ip).split(',').at(-1)!.trim() });
+  return { imports: [peer], providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }] };
 }
+type PeerRedis = { ThrottlerStorageRedisService: new (client: Redis) => ThrottlerStorage };
+
+@Module({ controllers: [HelloController], ...limiterModule() })
+class BenchModule {}
 
 async function main(): Promise<void> {
-  const [platform, name, redisPort] = process.argv.slice(2);
-  @Module({ controllers: [HelloController], ...limiter(name, Number(redisPort)) })
-  class BenchModule {}
-  const app = platform === 'fastify' ? await NestFactory.create(BenchModule, new FastifyAdapter(), { logger: ['error'] }) : await NestFactory.create(BenchModule, { logger: ['error'] });
+  const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+  const app = await NestFactory.create(BenchModule, adapter, { logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   console.log(JSON.stringify({ port: (app.getHttpServer().address() as { port: number }).port }));
 }
