@@ -12,18 +12,17 @@ interface Links {
   expiresAt: number;
 }
 
-/** A sliding log: the admitted timestamps `stamps[head..]`, oldest first, used as a queue. */
+/** A sliding log: `count` admitted timestamps, oldest first, from `stamps[head]` in a ring (wrapping at its length). */
 interface LogEntry extends Links {
   readonly algorithm: 'sliding-log';
   stamps: number[];
   head: number;
+  count: number;
 }
 
 /**
- * GCRA: one number, the theoretical arrival time. Once `tat <= now` the key is as good
- * as fresh, but it is kept as long as a log would be (`duration` after its last
- * admission): dropping it at `tat` made a client who comes back every few seconds a
- * map delete and insert on every hit.
+ * GCRA: one number, the theoretical arrival time. Kept as long as a log would be (`duration` after its last
+ * admission), not dropped at `tat`: that made a client who comes back every few seconds a map delete and insert per hit.
  */
 interface GcraEntry extends Links {
   readonly algorithm: 'gcra';
@@ -34,22 +33,18 @@ type Entry = LogEntry | GcraEntry;
 
 /** Expired entries looked at (and dropped) from the cold end on each hit. */
 const SWEEP_PER_HIT = 2;
-/** A log compacts its consumed head once it is this long and over half the array. */
-const COMPACT_AT = 32;
+/** A ring at least this large shrinks once it is an eighth full (to twice its count). */
+const SHRINK_FROM = 64;
 
 /**
- * The default, in-process store. A decision is synchronous, so it is atomic
- * without a lock, and costs O(1) amortised whatever the limit: the log is an
- * array used as a queue, GCRA one number. Keys are bounded: least recently
- * used first out, expired ones swept a few at a time from the cold end. No
- * timer anywhere, one clock (the throttle's seconds).
+ * The default, in-process store. A decision is synchronous, so it is atomic without a lock, and costs O(1)
+ * amortised whatever the limit: the log is a ring of timestamps, GCRA one number. Keys are bounded: least
+ * recently used first out, expired ones swept a few at a time from the cold end. No timer, one clock.
  *
- * Recency is a doubly linked list through the entries, not the Map's
- * insertion order: re-inserting a key on every hit leaves a deleted slot
- * behind, and V8 walks over those slots from the front whenever the cold end
- * is looked at, so clients that come back in turn (pollers, 10 000 clients
- * round-robin) made every hit O(keys). A touch now moves two pointers and
- * the Map changes only when a key comes or goes.
+ * Recency is a doubly linked list through the entries, not the Map's insertion order: re-inserting a key
+ * on every hit leaves a deleted slot that V8 walks over whenever the cold end is looked at, so clients that
+ * come back in turn (10 000 clients round-robin) made every hit O(keys). The Map changes only when a key
+ * comes or goes. A log is a ring rather than a queue compacted now and then: a steady key copies nothing.
  */
 export class MemoryThrottleStore implements ThrottleStore {
   readonly ownClock = false;
@@ -76,13 +71,7 @@ export class MemoryThrottleStore implements ThrottleStore {
     return this.entries.size;
   }
 
-  hit(
-    key: string,
-    limit: number,
-    durationSec: number,
-    now: number = this.clock(),
-    algorithm: ThrottleAlgorithm = 'sliding-log',
-  ): HitResult {
+  hit(key: string, limit: number, durationSec: number, now: number = this.clock(), algorithm: ThrottleAlgorithm = 'sliding-log'): HitResult {
     this.sweep(now);
     return algorithm === 'gcra' ? this.gcra(key, limit, durationSec, now) : this.slidingLog(key, limit, durationSec, now);
   }
@@ -100,29 +89,34 @@ export class MemoryThrottleStore implements ThrottleStore {
     if (entry === undefined || entry.algorithm !== 'sliding-log' || entry.expiresAt <= now) {
       if (entry !== undefined) this.remove(entry);
       if (limit <= 0) return { allowed: false, now, count: 0, oldest: null };
-      // Born holding its timestamp: an empty array grown by `push` reserves 17
-      // slots, and most keys (one visit per client) never use more than one.
-      this.insert({ key, older: null, newer: null, expiresAt: now + durationSec, algorithm: 'sliding-log', stamps: [now], head: 0 });
+      // Born holding its timestamp, in a ring of one: most keys (one visit per client) never need more.
+      this.insert({ key, older: null, newer: null, expiresAt: now + durationSec, algorithm: 'sliding-log', stamps: [now], head: 0, count: 1 });
       return { allowed: true, now, count: 1, oldest: now };
     }
     this.touch(entry);
-    const stamps = entry.stamps;
-    const cutoff = now - durationSec;
+    let stamps = entry.stamps;
     let head = entry.head;
-    while (head < stamps.length && stamps[head] <= cutoff) head++;
-    const count = stamps.length - head;
+    let count = entry.count;
+    const cutoff = now - durationSec;
+    while (count > 0 && stamps[head] <= cutoff) {
+      if (++head === stamps.length) head = 0;
+      count--;
+    }
     if (count >= limit) {
       entry.head = head;
+      entry.count = count;
       return { allowed: false, now, count, oldest: count > 0 ? stamps[head] : null };
     }
-    if (head >= COMPACT_AT && head * 2 >= stamps.length) {
-      entry.stamps = stamps.slice(head);
+    if (count === stamps.length || (count > 0 && stamps.length >= SHRINK_FROM && count * 8 <= stamps.length)) {
+      stamps = entry.stamps = resized(stamps, head, count);
       head = 0;
     }
+    const tail = head + count;
+    stamps[tail < stamps.length ? tail : tail - stamps.length] = now;
     entry.head = head;
-    entry.stamps.push(now);
+    entry.count = count + 1;
     entry.expiresAt = now + durationSec;
-    return { allowed: true, now, count: count + 1, oldest: entry.stamps[head] };
+    return { allowed: true, now, count: count + 1, oldest: stamps[head] };
   }
 
   /**
@@ -196,4 +190,11 @@ export class MemoryThrottleStore implements ThrottleStore {
     entry.older = null;
     entry.newer = null;
   }
+}
+
+/** A full (or mostly empty) ring's stamps in order, twice: a ring of twice the count from 0, whose second copy is free space. */
+function resized(stamps: number[], head: number, count: number): number[] {
+  const end = head + count;
+  const live = end <= stamps.length ? stamps.slice(head, end) : stamps.slice(head).concat(stamps.slice(0, end - stamps.length));
+  return live.concat(live);
 }

@@ -1,4 +1,19 @@
+import fc from 'fast-check';
 import { MemoryThrottleStore } from 'restflow-throttle';
+
+/** The log as DRF states it, with the key's expiry (`duration` after its last admission): a plain array, filtered. */
+class PlainLog {
+  private stamps: number[] = [];
+  private expiresAt = -Infinity;
+  hit(limit: number, duration: number, now: number): { allowed: boolean; now: number; count: number; oldest: number | null } {
+    if (this.expiresAt <= now) this.stamps = [];
+    this.stamps = this.stamps.filter((stamp) => stamp > now - duration);
+    if (this.stamps.length >= limit) return { allowed: false, now, count: this.stamps.length, oldest: this.stamps[0] ?? null };
+    this.stamps.push(now);
+    this.expiresAt = now + duration;
+    return { allowed: true, now, count: this.stamps.length, oldest: this.stamps[0] };
+  }
+}
 
 describe('MemoryThrottleStore', () => {
   it('is a sliding log: drops timestamps <= now - duration, records only admitted requests', () => {
@@ -46,6 +61,29 @@ describe('MemoryThrottleStore', () => {
     for (let i = 0; i < 100; i++) store.hit(`k${i}`, 5, 1, 0);
     for (let i = 0; i < 60; i++) store.hit('live', 1000, 1, 5 + i * 0.01);
     expect(store.size).toBeLessThan(100);
+  });
+
+  it('its ring of stamps wraps, grows and shrinks without changing an answer (a sliding stream that speeds up and slows down)', () => {
+    // Each segment: hits at one pace; a window holds duration / gap of them, so the log slides (the ring
+    // wraps), fills up faster (it grows while wrapped) or empties (it shrinks). Lulls let whole keys expire.
+    const segment = fc.record({
+      hits: fc.integer({ min: 1, max: 120 }),
+      gap: fc.oneof(fc.integer({ min: 0, max: 100 }).map((ms) => ms / 1000), fc.integer({ min: 0, max: 300 }).map((cs) => cs / 100), fc.constant(40)),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(10, 30), fc.array(segment, { minLength: 1, maxLength: 10 }), (limit, duration, segments) => {
+        const store = new MemoryThrottleStore();
+        const model = new PlainLog();
+        let now = 1000;
+        for (const { hits, gap } of segments) {
+          for (let i = 0; i < hits; i++) {
+            now += gap;
+            expect(store.hit('k', limit, duration, now)).toEqual(model.hit(limit, duration, now));
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('rejects a non-positive bound', () => {
