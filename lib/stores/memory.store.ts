@@ -31,8 +31,12 @@ interface GcraEntry extends Links {
 
 type Entry = LogEntry | GcraEntry;
 
-/** Expired entries looked at (and dropped) from the cold end on each hit. */
-const SWEEP_PER_HIT = 2;
+/**
+ * Expired entries dropped from the cold end: up to 2 before a key is added, and up to 32 every 16th hit
+ * (the cold end is another key's memory: looking there on every hit cost more than the hit's own lookup).
+ */
+const SWEEP_ON_INSERT = 2;
+const SWEEP_EVERY = 16;
 /** A ring at least this large shrinks once it is an eighth full (to twice its count). */
 const SHRINK_FROM = 64;
 
@@ -52,6 +56,7 @@ export class MemoryThrottleStore implements ThrottleStore {
   /** Least and most recently used entries: the ends of the recency list. */
   private cold: Entry | null = null;
   private hot: Entry | null = null;
+  private hitsToSweep = SWEEP_EVERY;
 
   /**
    * @param maxKeys most keys kept; the least recently used goes first.
@@ -72,7 +77,10 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 
   hit(key: string, limit: number, durationSec: number, now: number = this.clock(), algorithm: ThrottleAlgorithm = 'sliding-log'): HitResult {
-    this.sweep(now);
+    if (--this.hitsToSweep === 0) {
+      this.hitsToSweep = SWEEP_EVERY;
+      this.sweep(now, 2 * SWEEP_EVERY);
+    }
     return algorithm === 'gcra' ? this.gcra(key, limit, durationSec, now) : this.slidingLog(key, limit, durationSec, now);
   }
 
@@ -90,7 +98,7 @@ export class MemoryThrottleStore implements ThrottleStore {
       if (entry !== undefined) this.remove(entry);
       if (limit <= 0) return { allowed: false, now, count: 0, oldest: null };
       // Born holding its timestamp, in a ring of one: most keys (one visit per client) never need more.
-      this.insert({ key, older: null, newer: null, expiresAt: now + durationSec, algorithm: 'sliding-log', stamps: [now], head: 0, count: 1 });
+      this.insert({ key, older: null, newer: null, expiresAt: now + durationSec, algorithm: 'sliding-log', stamps: [now], head: 0, count: 1 }, now);
       return { allowed: true, now, count: 1, oldest: now };
     }
     this.touch(entry);
@@ -129,7 +137,7 @@ export class MemoryThrottleStore implements ThrottleStore {
     if (entry?.algorithm !== 'gcra') {
       if (entry !== undefined) this.remove(entry);
       entry = { key, older: null, newer: null, expiresAt: now + durationSec, algorithm: 'gcra', tat: now };
-      this.insert(entry);
+      this.insert(entry, now);
     } else this.touch(entry);
     const interval = durationSec / limit;
     const slack = Math.min(limit * 1e-6, interval / 2);
@@ -145,9 +153,9 @@ export class MemoryThrottleStore implements ThrottleStore {
     return { allowed: false, now, count: limit, oldest: nextAllowedAt - durationSec };
   }
 
-  /** Drops expired keys from the cold end, a few per call. */
-  private sweep(now: number): void {
-    for (let looked = 0; looked < SWEEP_PER_HIT; looked++) {
+  /** Drops expired keys from the cold end, up to `most`. */
+  private sweep(now: number, most: number): void {
+    for (let looked = 0; looked < most; looked++) {
       const entry = this.cold;
       if (entry === null || entry.expiresAt > now) return;
       this.remove(entry);
@@ -155,7 +163,8 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 
   /** A new entry, most recently used; then least recently used out until the bound holds. */
-  private insert(entry: Entry): void {
+  private insert(entry: Entry, now: number): void {
+    this.sweep(now, SWEEP_ON_INSERT);
     this.entries.set(entry.key, entry);
     this.append(entry);
     while (this.entries.size > this.maxKeys && this.cold !== null) this.remove(this.cold);
