@@ -1,9 +1,6 @@
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
 
-/**
- * A key's node in the recency list: the key (to leave the map when found at the cold
- * end), its neighbours, its expiry. Object literals: class instances measured 15% slower.
- */
+/** A key's node in the recency list: its key, neighbours, expiry. Object literals: class instances measured 15% slower. */
 interface Links {
   readonly key: string;
   older: Entry | null;
@@ -31,10 +28,7 @@ interface GcraEntry extends Links {
 
 type Entry = LogEntry | GcraEntry;
 
-/**
- * Expired entries dropped from the cold end: up to 2 before a key is added, and up to 32 every 16th hit
- * (the cold end is another key's memory: looking there on every hit cost more than the hit's own lookup).
- */
+/** Expired entries dropped from the cold end (another key's memory, cold under load): up to 2 before a key is added, 32 every 16th hit. */
 const SWEEP_ON_INSERT = 2;
 const SWEEP_EVERY = 16;
 /** A ring at least this large shrinks once it is an eighth full (to twice its count). */
@@ -87,8 +81,7 @@ export class MemoryThrottleStore implements ThrottleStore {
   /** Forgets every count. */
   reset(): void {
     this.entries.clear();
-    this.cold = null;
-    this.hot = null;
+    this.cold = this.hot = null;
   }
 
   /** DRF's log: drop timestamps `<= now - duration`; deny at `limit`; else record `now`. */
@@ -196,8 +189,6 @@ export class MemoryThrottleStore implements ThrottleStore {
     else older.newer = newer;
     if (newer === null) this.hot = older;
     else newer.older = older;
-    entry.older = null;
-    entry.newer = null;
   }
 }
 
