@@ -1,20 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
-import { ManualClock, RestflowThrottleModule, SimpleRateThrottle, Throttle, type RestflowThrottleOptions, type ThrottleRequest } from 'restflow-throttle';
+import { ManualClock, RestflowThrottleModule, Throttle, type RestflowThrottleOptions } from 'restflow-throttle';
+import { ClientHeaderThrottle } from '../helpers/store-contract';
 import { PLATFORMS, startApp, type HttpResponse, type Platform, type TestApp } from '../helpers/http-app';
 
-/** Counts per `x-client` header, so each test picks its own bucket. */
-abstract class ClientThrottle extends SimpleRateThrottle {
-  getCacheKey(request: ThrottleRequest): string {
-    return this.formatKey(String(request.headers['x-client']));
-  }
-}
-class Burst extends ClientThrottle {
+class Burst extends ClientHeaderThrottle {
   override scope = 'burst';
 }
-class Sustained extends ClientThrottle {
+class Sustained extends ClientHeaderThrottle {
   override scope = 'sustained';
 }
-class Smooth extends ClientThrottle {
+class Smooth extends ClientHeaderThrottle {
   override scope = 'smooth';
   override algorithm = 'gcra' as const;
 }

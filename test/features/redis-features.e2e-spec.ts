@@ -1,6 +1,6 @@
 /**
  * Headers, events and the testing clock with Redis counting: the headers come
- * from the one Lua step each hit already makes (no extra command), and a
+ * from the one Lua script each batch already runs (no extra command), and a
  * ManualClock drives Redis as it drives the memory store.
  */
 import { Controller, Get } from '@nestjs/common';
@@ -9,24 +9,18 @@ import {
   ManualClock,
   resetThrottles,
   RestflowThrottleModule,
-  SimpleRateThrottle,
   Throttle,
   type RestflowThrottleOptions,
   type ThrottleDecisionEvent,
-  type ThrottleRequest,
 } from 'restflow-throttle';
+import { ClientHeaderThrottle } from '../helpers/store-contract';
 import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
 import { RedisServer } from '../helpers/redis-server';
 
-abstract class ClientThrottle extends SimpleRateThrottle {
-  getCacheKey(request: ThrottleRequest): string {
-    return this.formatKey(String(request.headers['x-client']));
-  }
-}
-class Log extends ClientThrottle {
+class Log extends ClientHeaderThrottle {
   override scope = 'log';
 }
-class Cell extends ClientThrottle {
+class Cell extends ClientHeaderThrottle {
   override scope = 'cell';
   override algorithm = 'gcra' as const;
 }
