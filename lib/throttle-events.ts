@@ -89,21 +89,18 @@ export class ThrottleEvents {
   }
 
   decision(event: ThrottleDecisionEvent): void {
-    for (const listener of this.listeners) {
-      if (listener.decision === undefined) continue;
-      try {
-        listener.decision(event);
-      } catch (error) {
-        this.listenerFailed(listener, error);
-      }
-    }
+    this.emit((listener) => listener.decision?.(event));
   }
 
   cacheOutage(event: CacheOutageEvent): void {
+    this.emit((listener) => listener.cacheOutage?.(event));
+  }
+
+  /** Tells every listener; one that throws is logged, and the others are still told. */
+  private emit(tell: (listener: ThrottleEventListener) => void): void {
     for (const listener of this.listeners) {
-      if (listener.cacheOutage === undefined) continue;
       try {
-        listener.cacheOutage(event);
+        tell(listener);
       } catch (error) {
         this.listenerFailed(listener, error);
       }
