@@ -98,6 +98,24 @@ it('the very first batch, sent to a server frozen before any reply, leaves no tr
   expect(await server.command('EXISTS', 'frozen-first')).toBe(0);
 });
 
+it('the two batches out when the server froze leave no trace either once it resumes', async () => {
+  const { store, faults } = storeOn({ policy: 'allow', timeoutMs: 100 });
+  await store.hit('warm', 1, 60, undefined); // connected, offset learned
+  server.freeze();
+  const first = Array.from({ length: 5 }, () => store.hit('frozen-two', 100, 60, undefined));
+  await nextTurn(); // the first batch is written...
+  const second = Array.from({ length: 5 }, () => store.hit('frozen-two', 100, 60, undefined));
+  await nextTurn(); // ...and the second, while the first is out
+  const answers = await Promise.all([...first, ...second]);
+  expect(answers.every((a) => a.allowed && a.count === 0)).toBe(true); // answered without Redis
+  expect(faults.hangingCalls).toBe(2);
+  await new Promise((r) => setTimeout(r, 100)); // past both batches' expiry while the server is still frozen
+  server.thaw();
+  for (let i = 0; i < 100 && faults.hangingCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(faults.hangingCalls).toBe(0);
+  expect(await server.command('EXISTS', 'frozen-two')).toBe(0);
+});
+
 it('a script reached after its expiry (server clock) changes nothing and answers x', async () => {
   for (const algorithm of ['s', 'g']) {
     const reply = String(await server.command('EVAL', THROTTLE_SCRIPT, '2', 'late', 'late2', '1000', '5', '60', '', algorithm, '5', '60', '', algorithm));
