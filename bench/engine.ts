@@ -1,13 +1,13 @@
-/** `node --expose-gc engine.js <json>`: one task on the throttle without HTTP, on a virtual clock; prints a JSON line. */
+/** `node --expose-gc engine.js <json>`: one task on a throttle without HTTP, on a virtual clock; prints a JSON line. */
 import 'reflect-metadata';
 import { Injectable, Module, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { RestflowThrottleModule, SimpleRateThrottle, type ThrottleRequest } from 'restflow-throttle';
-import { median } from './report';
+import { DECISIONS, median } from './report';
 
 type Task = { task: 'decisions' | 'memory' | 'worst'; store: string; algorithm: 'sliding-log' | 'gcra' };
-const t = JSON.parse(process.argv[2]) as Task & Record<'redisPort' | 'limit' | 'seconds' | 'rounds' | 'keys' | 'hits', number>;
+const t = JSON.parse(process.argv[2]) as Task & Record<'redisPort' | 'limit' | 'keys' | 'hits', number>;
 const [DAY, clock] = [86_400, { now: 1_000_000 }];
 const client = t.store === 'redis' ? new Redis({ host: '127.0.0.1', port: t.redisPort }) : undefined;
 let decide: (key: string) => boolean | PromiseLike<boolean>;
@@ -49,10 +49,10 @@ const tasks = {
     // A log filled while sliding holds `limit` timestamps; a GCRA bucket is full after a burst at one instant.
     await run('hot', t.algorithm === 'gcra' ? 0 : step, true, t.limit);
     const [allowed, denied]: number[][] = [[], []];
-    for (let round = 0; round < t.rounds; round++) {
-      allowed.push(await run('hot', step, true, Infinity, t.seconds));
-      while ((await decide('hot')) === true); // sliding, a GCRA bucket drifts below full (a log does not): fill it at a frozen clock
-      denied.push(await run('hot', 0, false, Infinity, t.seconds));
+    for (let round = 0; round < DECISIONS.rounds; round++) {
+      allowed.push(await run('hot', step, true, Infinity, DECISIONS.seconds));
+      while ((await decide('hot')) === true); // a sliding GCRA bucket drifts below full (a log does not): refill it
+      denied.push(await run('hot', 0, false, Infinity, DECISIONS.seconds));
     }
     return { 'allowed/s': median(allowed), 'denied/s': median(denied) };
   },
@@ -62,9 +62,10 @@ const tasks = {
     const heapBefore = process.memoryUsage().heapUsed;
     for (let k = 0; k < t.keys; k++) await run(`k${k}`, DAY / 2 / (t.keys * t.hits), true, t.hits);
     gc!();
-    const usage = (key: string) => client!.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
-    const bytes = client ? await Promise.all((await client.keys('*')).map(usage)) : [process.memoryUsage().heapUsed - heapBefore];
-    return { keys: t.keys, 'hits per key': t.hits, 'bytes per key': bytes.reduce((a: number, b) => a + Number(b), 0) / t.keys };
+    const heap = [process.memoryUsage().heapUsed - heapBefore];
+    const usage = (key: string) => client!.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') as Promise<number>;
+    const bytes = client ? await Promise.all((await client.keys('*')).map(usage)) : heap;
+    return { keys: t.keys, 'hits per key': t.hits, 'bytes per key': bytes.reduce((a, b) => a + b, 0) / t.keys };
   },
   /** A log of `limit` timestamps expiring at once, then one request: the single longest script, from SLOWLOG. */
   async worst() {
@@ -74,16 +75,19 @@ const tasks = {
     await run('worst', DAY + 1, true, 1);
     const log = (await client!.call('SLOWLOG', 'GET', '128')) as Array<[number, number, number, string[]]>;
     const scripts = log.filter((entry) => /^eval/i.test(entry[3][0])).map((entry) => entry[2]);
-    return { worstScriptUs: scripts.length > 0 ? Math.max(...scripts) : NaN };
+    if (scripts.length === 0) throw new Error('no script in SLOWLOG: the worst case was not measured');
+    return { 'worst script, µs': Math.max(...scripts) };
   },
 };
 
-async function main(): Promise<object> {
+async function main(): Promise<void> {
   await client?.flushall();
   const throttle = (await NestFactory.createApplicationContext(HotModule, { logger: ['error'] })).get(Hot);
   // The context is DRF's view, which a rate throttle keyed on the request does not read.
   decide = (key) => throttle.allowRequest({ headers: { 'x-key': key } }, {} as ExecutionContext);
-  return { store: t.store, algorithm: t.algorithm, limit: t.limit, ...(await tasks[t.task]()), 'unexpected outcomes': unexpected };
+  const result = { store: t.store, algorithm: t.algorithm, limit: t.limit, ...(await tasks[t.task]()) };
+  console.log(JSON.stringify({ ...result, 'unexpected outcomes': unexpected }));
+  process.exit(0); // the Redis client would keep the process alive
 }
 
-main().then((result) => (console.log(JSON.stringify(result)), process.exit(0)), (e: unknown) => (console.error(e), process.exit(1)));
+main().catch((error: unknown) => (console.error(error), process.exit(1)));

@@ -9,7 +9,9 @@ import { ThrottlerGuard, ThrottlerModule, type ThrottlerStorage } from '@nestjs/
 import { Redis } from 'ioredis';
 import { AnonRateThrottle, RestflowThrottleModule } from 'restflow-throttle';
 
-const { platform, limiter, redisPort } = JSON.parse(process.argv[2]) as { platform: string; limiter: string; redisPort: number };
+type Settings = { platform: string; limiter: string; redisPort: number };
+const { platform, limiter, redisPort } = JSON.parse(process.argv[2]) as Settings;
+type PeerRedis = { ThrottlerStorageRedisService: new (client: Redis) => ThrottlerStorage };
 
 @Controller()
 class HelloController {
@@ -18,22 +20,21 @@ class HelloController {
   }
 }
 
-/** Every limiter allows every request (10^9 a minute) and keys on the last X-Forwarded-For address: the same work per request. */
+/** Every limiter allows every request (10^9 a minute) and keys on the last X-Forwarded-For address: the same work. */
 function limiterModule(): ModuleMetadata {
   const redis = limiter.endsWith('-redis') ? new Redis({ host: '127.0.0.1', port: redisPort }) : undefined;
-  redis?.on('error', (error: Error) => console.error(error.message));
   if (limiter === 'none') return {};
   const ours = { defaultThrottles: [AnonRateThrottle], rates: { anon: '1000000000/min' }, numProxies: 1, cache: redis };
   if (limiter.startsWith('ours-')) return { imports: [RestflowThrottleModule.forRoot(ours)] };
   // Installed in bench/competitors: it declares peers only up to Nest 11.
-  const peerRedis = () => createRequire(`${process.cwd()}/bench/competitors/`)('@nest-lab/throttler-storage-redis') as PeerRedis;
-  const storage = redis && new (peerRedis().ThrottlerStorageRedisService)(redis);
-  // Keyed as ours is with `numProxies: 1` (the last X-Forwarded-For address), through @nestjs/throttler's documented hook.
+  const competitors = createRequire(`${process.cwd()}/bench/competitors/`);
+  const peerRedis = competitors('@nest-lab/throttler-storage-redis') as PeerRedis;
+  const storage = redis && new peerRedis.ThrottlerStorageRedisService(redis);
+  // Keyed as ours is with `numProxies: 1` (the last X-Forwarded-For address), through @nestjs/throttler's own hook.
   const peer = ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: 1e9 }], storage,
     getTracker: async (req) => String(req.headers['x-forwarded-for'] ?? req.ip).split(',').at(-1)!.trim() });
   return { imports: [peer], providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }] };
 }
-type PeerRedis = { ThrottlerStorageRedisService: new (client: Redis) => ThrottlerStorage };
 
 @Module({ controllers: [HelloController], ...limiterModule() })
 class BenchModule {}
