@@ -24,25 +24,38 @@ export function scriptCommands(hits: readonly ScriptHit[], expiry: string): stri
   return commands;
 }
 
-/** `EVALSHA <sha> <n> <keys...> <expiry> <limit duration now algorithm>...` for `hits[from, to)`. */
+/**
+ * `EVALSHA <sha> <n> <keys...> <expiry> <groups...>` for `hits[from, to)`: a group per run of consecutive hits with the
+ * same settings, `<hits> <limit> <duration> <now|-> <s|g>`. A route's hits alternate between its throttles, a busy
+ * route's batch is mostly one throttle's: arguments grow with keys, not with keys times settings.
+ */
 export function scriptCommand(hits: readonly ScriptHit[], from: number, to: number, expiry: string): string[] {
   const n = to - from;
-  const command = new Array<string>(4 + 5 * n);
+  const command = new Array<string>(4 + n);
   command[0] = 'EVALSHA';
   command[1] = THROTTLE_SHA;
   command[2] = String(n);
   command[3 + n] = expiry;
-  for (let i = 0; i < n; i++) {
-    const hit = hits[from + i];
-    const at = 4 + n + 4 * i;
-    command[3 + i] = hit.key;
-    command[at] = String(hit.limit);
-    command[at + 1] = String(hit.duration);
-    command[at + 2] = hit.now === undefined ? '' : String(hit.now);
-    command[at + 3] = hit.algorithm;
+  let first = hits[from];
+  let run = 0;
+  for (let i = from; i < to; i++) {
+    const hit = hits[i];
+    command[3 + i - from] = hit.key;
+    if (run > 0 && !sameSettings(hit, first)) {
+      command.push(group(run, first));
+      first = hit;
+      run = 0;
+    }
+    run++;
   }
+  if (run > 0) command.push(group(run, first));
   return command;
 }
+
+const sameSettings = (a: ScriptHit, b: ScriptHit): boolean =>
+  a.limit === b.limit && a.duration === b.duration && a.now === b.now && a.algorithm === b.algorithm;
+
+const group = (run: number, hit: ScriptHit): string => `${run} ${hit.limit} ${hit.duration} ${hit.now ?? '-'} ${hit.algorithm}`;
 
 /**
  * Reads the throttle script's reply (throttle-script.lua.ts): the server

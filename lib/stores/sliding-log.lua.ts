@@ -4,73 +4,89 @@
  * function of the throttle script (throttle-script.lua.ts), which runs it
  * once per hit of a batch:
  *
- *   sliding_log(key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
+ *   sliding_log(known, key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
  *
  * `stamp` is `now` as a string (the server's TIME, or the throttle's own
  * clock), written back unchanged so that no digit is lost on the way out.
  *
  * The log is a LIST of timestamps, newest at the head, sorted: a stamp
  * older than the head (a clock stepped back) is recorded as the head's.
- * Expired stamps form a tail. The usual case, a window sliding by a stamp
- * or two per hit, pops them from the tail (up to 8, O(1) each); a longer
- * expired tail is found by binary search with LINDEX (O(log N) probes, each
- * at worst a walk of the list's nodes, never of its entries one by one) and
- * dropped by one LTRIM, or one DEL when the whole log expired. So a decision
- * costs the same at any limit, including when 300 000 stamps expire at once.
+ * Expired stamps form a tail. Each `redis.call` costs about a microsecond
+ * whatever it does, so the step makes few of them:
+ * - A log is read by its last 8 stamps in one LRANGE: that is a short log
+ *   whole (length, head and tail); a long one adds its LLEN and its head.
+ * - A window sliding by a stamp or two per hit drops them in one LTRIM. A
+ *   longer expired tail is found by binary search with LINDEX (O(log N)
+ *   probes, each at worst a walk of the list's nodes, never of its entries
+ *   one by one) and dropped by one LTRIM, or one DEL when the whole log
+ *   expired. So a decision costs the same at any limit, including when
+ *   300 000 stamps expire at once.
+ * - `known` is the script's own record of the logs it has stepped (length,
+ *   head, oldest stamp): nothing else runs during a script, so a key hit
+ *   again in the same batch is not read again unless its oldest stamp
+ *   expired. A hot client's hits cost one LPUSH each.
+ * - The key expires at the end of the `duration / 8` slice that holds its
+ *   newest stamp, plus `duration`: never before its newest stamp expires,
+ *   at most an eighth of a duration after. So the expiry is written when a
+ *   stamp starts a new slice, not on every admission.
  *
  * A key of another type (a value a get/set cache wrote under the same name)
  * is replaced: the throttle owns the keys of its format.
  */
 export const SLIDING_LOG_LUA = `
-local function sliding_log(key, limit, duration, stamp, now)
-  local POPS = 8
-  local count = redis.pcall('LLEN', key)
-  if type(count) == 'table' then
+local function read_log(key, cutoff)
+  local SHORT = 8
+  local tail = redis.pcall('LRANGE', key, -SHORT, -1)
+  if tail.err then
     redis.call('DEL', key)
-    count = 0
+    tail = {}
   end
+  local count, head, n = #tail, tail[1], #tail
+  if count == SHORT then
+    count = redis.call('LLEN', key)
+    if count > SHORT then head = redis.call('LINDEX', key, 0) end
+  end
+  if count == 0 then return { count = 0 } end
+  local expired = 0
+  while expired < n and tonumber(tail[n - expired]) <= cutoff do expired = expired + 1 end
+  if expired < n then
+    if expired > 0 then redis.call('LTRIM', key, 0, -expired - 1) end
+    return { count = count - expired, head = head, oldest = tail[n - expired] }
+  end
+  if tonumber(head) <= cutoff then
+    redis.call('DEL', key)
+    return { count = 0 }
+  end
+  -- stamp(lo) > cutoff >= stamp(hi): narrow to adjacent indexes, keep 0..lo.
+  local lo, hi, oldest = 0, count - n, head
+  while hi - lo > 1 do
+    local mid = math.floor((lo + hi) / 2)
+    local probe = redis.call('LINDEX', key, mid)
+    if tonumber(probe) <= cutoff then hi = mid else lo = mid; oldest = probe end
+  end
+  redis.call('LTRIM', key, 0, lo)
+  return { count = lo + 1, head = head, oldest = oldest }
+end
+
+local function sliding_log(known, key, limit, duration, stamp, now)
   local cutoff = now - duration
-  local oldest = false
-  if count > 0 then
-    oldest = redis.call('LINDEX', key, -1)
-    -- A sliding window loses a stamp or two per hit: popped from the tail, O(1) each.
-    local pops = 0
-    while oldest and pops < POPS and tonumber(oldest) <= cutoff do
-      redis.call('RPOP', key)
-      count = count - 1
-      pops = pops + 1
-      oldest = count > 0 and redis.call('LINDEX', key, -1)
-    end
-    if oldest and tonumber(oldest) <= cutoff then
-      local head = redis.call('LINDEX', key, 0)
-      if tonumber(head) <= cutoff then
-        redis.call('DEL', key)
-        count = 0
-        oldest = false
-      else
-        -- stamp(lo) > cutoff >= stamp(hi): narrow to adjacent indexes, keep 0..lo.
-        local lo, hi = 0, count - 1
-        oldest = head
-        while hi - lo > 1 do
-          local mid = math.floor((lo + hi) / 2)
-          local probe = redis.call('LINDEX', key, mid)
-          if tonumber(probe) <= cutoff then hi = mid else lo = mid; oldest = probe end
-        end
-        redis.call('LTRIM', key, 0, lo)
-        count = lo + 1
-      end
-    end
+  local log = known[key]
+  if not log or (log.count > 0 and tonumber(log.oldest) <= cutoff) then
+    log = read_log(key, cutoff)
+    known[key] = log
   end
-  if count >= limit then
-    return '0 ' .. stamp .. ' ' .. count .. ' ' .. (oldest or '-')
+  if log.count >= limit then
+    return '0 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-')
   end
-  local record = stamp
-  if count > 0 then
-    local head = redis.call('LINDEX', key, 0)
-    if tonumber(head) > now then record = head end
-  end
+  local head, record, newest = log.head, stamp, now
+  if head and tonumber(head) > now then record, newest = head, tonumber(head) end
   redis.call('LPUSH', key, record)
-  redis.call('PEXPIRE', key, math.ceil(duration * 1000))
-  return '1 ' .. stamp .. ' ' .. (count + 1) .. ' ' .. (oldest or record)
+  local slice = duration / 8
+  local at = math.floor(newest / slice)
+  if not head or math.floor(tonumber(head) / slice) ~= at then
+    redis.call('PEXPIRE', key, math.ceil(((at + 1) * slice + duration - now) * 1000))
+  end
+  log.count, log.head, log.oldest = log.count + 1, record, log.oldest or record
+  return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. log.oldest
 end
 `;

@@ -17,10 +17,14 @@ import { SLIDING_LOG_LUA } from './sliding-log.lua';
  *                freeze, a queue drained after a reconnect) would count
  *                requests that were never counted for their clients. Such a
  *                batch answers `x <server>` and changes nothing.
- * ARGV[4i-2 ..]  hit i: the limit N; the duration in seconds; "now" in
- *                seconds, or "" for the server's TIME (processes with skewed
- *                clocks then agree; an injected test clock wins); `s` for
- *                DRF's sliding log or `g` for GCRA.
+ * ARGV[2 ..]     the hits, in groups of consecutive hits that share their
+ *                settings, one string each: `<hits> <limit> <duration>
+ *                <now> <s|g>` for the next `<hits>` keys. The limit N; the
+ *                duration in seconds; "now" in seconds, or `-` for the
+ *                server's TIME (processes with skewed clocks then agree; an
+ *                injected test clock wins); `s` for DRF's sliding log or `g`
+ *                for GCRA. A batch of one throttle's hits is one group: a
+ *                hit costs the client and Redis one argument, its key.
  *
  * The reply is one string: the server time, then a line per hit,
  * `<0|1> <now> <count> <oldest|->` (see script-reply.ts). No nested array
@@ -35,13 +39,27 @@ if ARGV[1] ~= '' and tonumber(server) > tonumber(ARGV[1]) then return 'x ' .. se
 ${SLIDING_LOG_LUA}
 ${GCRA_LUA}
 local out = { server }
-for i = 1, #KEYS do
-  local a = 4 * i - 2
-  local stamp = ARGV[a + 2]
-  if stamp == '' then stamp = server end
-  local step = ARGV[a + 3] == 'g' and gcra or sliding_log
-  out[i + 1] = step(KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), stamp, tonumber(stamp))
+-- The sliding logs this run has stepped, by key (see sliding-log.lua.ts); a key GCRA takes over is forgotten.
+local known = {}
+local i = 0
+for g = 2, #ARGV do
+  local hits, limit, duration, stamp, algorithm = string.match(ARGV[g], '^(%d+) (%S+) (%S+) (%S+) ([sg])$')
+  if not hits then return redis.error_reply('ERR restflow-throttle: a malformed group of hits: ' .. ARGV[g]) end
+  if stamp == '-' then stamp = server end
+  limit, duration = tonumber(limit), tonumber(duration)
+  local now = tonumber(stamp)
+  for _ = 1, tonumber(hits) do
+    i = i + 1
+    local key = KEYS[i]
+    if algorithm == 'g' then
+      known[key] = nil
+      out[i + 1] = gcra(key, limit, duration, stamp, now)
+    else
+      out[i + 1] = sliding_log(known, key, limit, duration, stamp, now)
+    end
+  end
 end
+if i ~= #KEYS then return redis.error_reply('ERR restflow-throttle: ' .. i .. ' hits for ' .. #KEYS .. ' keys') end
 return table.concat(out, '\\n')
 `;
 

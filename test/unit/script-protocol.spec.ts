@@ -9,12 +9,21 @@ describe('scriptCommand', () => {
     { key: 'c', limit: 1, duration: 1, now: undefined, algorithm: 's' as const },
   ];
 
-  it('lays out the keys, the expiry, then four arguments per hit', () => {
-    expect(scriptCommand(hits, 0, 3, '77.5')).toEqual(['EVALSHA', THROTTLE_SHA, '3', 'a', 'b', 'c', '77.5', '5', '60', '', 's', '10', '3600', '1000.125', 'g', '1', '1', '', 's']);
+  it('lays out the keys, the expiry, then a group per run of hits with the same settings', () => {
+    expect(scriptCommand(hits, 0, 3, '77.5')).toEqual(['EVALSHA', THROTTLE_SHA, '3', 'a', 'b', 'c', '77.5', '1 5 60 - s', '1 10 3600 1000.125 g', '1 1 1 - s']);
   });
 
   it('takes a slice of the batch', () => {
-    expect(scriptCommand(hits, 1, 2, '')).toEqual(['EVALSHA', THROTTLE_SHA, '1', 'b', '', '10', '3600', '1000.125', 'g']);
+    expect(scriptCommand(hits, 1, 2, '')).toEqual(['EVALSHA', THROTTLE_SHA, '1', 'b', '', '1 10 3600 1000.125 g']);
+  });
+
+  it('puts consecutive hits with the same settings in one group, and starts another when any setting changes', () => {
+    const hit = { key: 'k', limit: 5, duration: 60, now: undefined, algorithm: 's' as const };
+    const batch = [hit, { ...hit, key: 'l' }, { ...hit, key: 'm' }, { ...hit, now: 7 }, { ...hit, now: 7 }, { ...hit, now: 8 }, { ...hit, limit: 6 }, { ...hit, duration: 61 }, { ...hit, algorithm: 'g' as const }, hit];
+    expect(scriptCommand(batch, 0, batch.length, '1').slice(3 + batch.length + 1)).toEqual([
+      '3 5 60 - s', '2 5 60 7 s', '1 5 60 8 s', '1 6 60 - s', '1 5 61 - s', '1 5 60 - g', '1 5 60 - s',
+    ]);
+    expect(scriptCommand(batch, 0, batch.length, '1').slice(3, 3 + batch.length)).toEqual(['k', 'l', 'm', 'k', 'k', 'k', 'k', 'k', 'k', 'k']);
   });
 
   it('is rewritten as EVAL with the script text, and with another expiry, without touching the original', () => {
