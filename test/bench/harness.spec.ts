@@ -88,7 +88,7 @@ describe('the report', () => {
       { store: 'memory', algorithm: 'sliding-log', limit: 100_000, 'allowed/s': 500, 'denied/s': 900 },
     ],
     memory: [{ store: 'redis', algorithm: 'gcra', limit: 100_000, keys: 100, 'bytes per key': 104 }],
-    worst: { store: 'redis', limit: 300_000, 'worst script, µs': 250, 'unexpected outcomes': 0 },
+    worst: { store: 'redis', limit: 300_000, 'worst script, µs': 250 },
   };
 
   it('checks each goal of issues 13 and 9 against the medians', () => {
@@ -102,7 +102,6 @@ describe('the report', () => {
     ]);
     expect(targets({ ...results, samples: [] })[0].met).toBe(false); // no runs, no goal met
     expect(targets({ ...results, worst: { ...results.worst, 'worst script, µs': 5000 } }).at(-1)?.met).toBe(false);
-    expect(targets({ ...results, worst: { ...results.worst, 'unexpected outcomes': 1 } }).at(-1)?.met).toBe(false);
   });
 
   it('names the commit and shows every table', () => {
@@ -114,6 +113,6 @@ describe('the report', () => {
     expect(report).toContain('| store | algorithm | limit | allowed/s | denied/s |');
     expect(report).toContain('| memory | sliding-log | 100,000 | 500 | 900 |');
     expect(report).toContain('| redis | gcra | 100,000 | 100 | 104 |');
-    expect(report).toContain('| redis | 300,000 | 250 | 0 |');
+    expect(report).toContain('| redis | 300,000 | 250 |');
   });
 });
