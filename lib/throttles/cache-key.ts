@@ -7,24 +7,9 @@ const MAX_KEY = 250;
 /** Printable ASCII without spaces: safe in any store and in a log line. */
 const SAFE = /^[\x21-\x7e]*$/;
 
-/**
- * The ident and the key last found safe. An address is checked by `addressIdent()` and the
- * same string again by `formatKey()`, whose key `record()` checks once more: remembering the
- * last answer makes those repeats a comparison. Safety depends only on a string's content.
- */
-let lastSafeIdent = '';
-let lastSafeKey = '';
-
 /** An ident safe to put in a key: short printable ones as they are, others as a SHA-256. */
 export function safeIdent(ident: string): string {
-  if (ident === lastSafeIdent) return ident;
-  if (ident.length > MAX_IDENT || !SAFE.test(ident)) return hashIdent(ident);
-  return (lastSafeIdent = ident);
-}
-
-/** An ident its maker knows to be printable and short, remembered as safe for the key built from it next. */
-export function knownSafeIdent(ident: string): string {
-  return (lastSafeIdent = ident);
+  return ident.length <= MAX_IDENT && SAFE.test(ident) ? ident : hashIdent(ident);
 }
 
 /**
@@ -37,18 +22,12 @@ export function hashIdent(value: string): string {
 
 /** A whole key held to the same rule, for keys a subclass built by itself. */
 export function safeKey(key: string): string {
-  if (key === lastSafeKey) return key;
-  return key.length <= MAX_KEY && SAFE.test(key) ? (lastSafeKey = key) : `throttle_h:${digest(key)}`;
+  return key.length <= MAX_KEY && SAFE.test(key) ? key : `throttle_h:${digest(key)}`;
 }
 
-/**
- * A `cacheFormat` with its scope filled in, split around `{ident}` once
- * rather than on every request; its keys for safe idents are known safe
- * without another scan when the fixed text is printable.
- */
+/** A `cacheFormat` with its scope filled in, split around `{ident}` once rather than on every request. */
 export class KeyFormat {
   private readonly parts: readonly string[];
-  private readonly printable: boolean;
 
   constructor(
     readonly format: string,
@@ -56,30 +35,16 @@ export class KeyFormat {
   ) {
     // Scope first, then ident, as `replaceAll` twice would: an ident holding `{scope}` stays as written.
     this.parts = format.replaceAll('{scope}', scope ?? '').split('{ident}');
-    this.printable = SAFE.test(this.parts.join(''));
   }
 
-  /** The key for an ident that {@link safeIdent} returned. */
+  /**
+   * The key for an ident that {@link safeIdent} returned. Joined, not concatenated: `+` makes a rope,
+   * which the store's Map would hash piece by piece and keep as two strings.
+   */
   key(safe: string): string {
-    const parts = this.parts;
-    const key = parts.length === 2 ? flat(parts[0] + safe + parts[1]) : parts.join(safe);
-    if (this.printable && key.length <= MAX_KEY) lastSafeKey = key;
-    return key;
+    return this.parts.join(safe);
   }
 }
-
-/**
- * A concatenation is a rope (two strings) until something flattens it. The
- * store's Map would hash the rope piece by piece and keep both pieces for a
- * new key; reading one character flattens it in place, which costs less than
- * building the key with `join` (and the garbage collector then drops the rope).
- */
-function flat(text: string): string {
-  // Kept in a variable: an unused read would be optimised away, and the flattening with it.
-  firstCode = text.charCodeAt(0);
-  return text;
-}
-let firstCode = 0;
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url');

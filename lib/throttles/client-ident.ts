@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { knownSafeIdent, safeIdent } from './cache-key';
+import { safeIdent } from './cache-key';
 import { formatIPv6, parseIPv6 } from './ipv6';
 import type { ThrottleRequest } from './throttle-request';
 
@@ -71,7 +71,7 @@ export function header(request: ThrottleRequest, name: string): string | undefin
  */
 export function addressIdent(text: string, ipv6Subnet: number | false = 64): string {
   // The usual client, an IPv4 address: digits and dots, kept as written (what the steps below return for it).
-  if (digitsAndDots(text)) return knownSafeIdent(text);
+  if (digitsAndDots(text)) return text;
   const address = withoutPort(text);
   if (!address.includes(':')) return safeIdent(address);
   if (MAPPED_IPV4.test(address)) return address.slice(7);
