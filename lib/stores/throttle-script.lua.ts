@@ -27,7 +27,7 @@ import { SLIDING_LOG_LUA } from './sliding-log.lua';
  *                hit costs the client and Redis one argument, its key.
  *
  * The reply is one string: the server time, then a line per hit,
- * `<0|1> <now> <count> <oldest|->` (see script-reply.ts). No nested array
+ * `<0|1> <now> <count> <oldest|->` (read by script-protocol.ts). No nested array
  * to build and parse, and no Lua number truncated to an integer on the way
  * out (times are strings, written with 17 digits).
  */
