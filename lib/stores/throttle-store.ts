@@ -28,8 +28,8 @@ export type ThrottleAlgorithm = 'sliding-log' | 'gcra';
 export interface ThrottleStore {
   /**
    * `true` when the store reads its own clock (Redis: the server's `TIME`),
-   * so that processes with skewed clocks agree. A throttle given an explicit
-   * clock still passes its own `now`, which then wins.
+   * so that processes with skewed clocks agree. Throttles pass `undefined`
+   * for `now` then, unless the module was given an explicit `clock`.
    */
   readonly ownClock: boolean;
   /** Check and record one request, atomically per key. `now` in seconds. */

@@ -60,7 +60,12 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return this.resolvedRate()[1];
   }
 
-  /** Seconds, fractional: the module's `clock` when given, else a monotonic clock. Overridable, as in DRF. */
+  /**
+   * Seconds, fractional: the module's `clock` when given, else a monotonic
+   * clock. Overridable, as in DRF, for stores that count on the process's
+   * time; a store with a clock of its own (Redis) follows only the module's
+   * `clock`, so that every process agrees on one time.
+   */
   timer(): number {
     return this.settings?.clock?.() ?? monotonicSeconds();
   }
@@ -166,12 +171,11 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   /**
    * `undefined` lets a store with its own clock (Redis: the server's TIME)
-   * use it; a module `clock` or an overridden `timer()` (DRF's way to drive
-   * time in tests) is passed instead, and wins.
+   * use it, unless the module was given an explicit `clock`: then that clock
+   * (through `timer()`) drives every store alike.
    */
   private nowFor(store: ThrottleStore): number | undefined {
-    if (store.ownClock && this.timer === DEFAULT_TIMER && this.settings?.clock === undefined) return undefined;
-    return this.timer();
+    return store.ownClock && this.settings?.clock === undefined ? undefined : this.timer();
   }
 
   private remember(request: ThrottleRequest, decision: RateDecision | null): boolean {
@@ -194,6 +198,3 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return (this.storeRef = new MemoryThrottleStore());
   }
 }
-
-/** The timer as shipped: a subclass override or a spy on the prototype differ from it. */
-const DEFAULT_TIMER = SimpleRateThrottle.prototype.timer;

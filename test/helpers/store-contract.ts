@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, type Type } from '@nestjs/common';
+import { Controller, Get, type Type } from '@nestjs/common';
 import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleCache, type ThrottleRequest } from 'restflow-throttle';
 import { FakeClock, startApp, type HttpResponse, type TestApp } from './http-app';
 
@@ -16,23 +16,12 @@ export abstract class ClientHeaderThrottle extends SimpleRateThrottle {
 }
 
 /**
- * A client-header throttle on the contract's fake clock, injected through
- * Nest's DI as a user's dependency would be. Keys stay unique per case, so a
- * Redis that outlives a case cannot leak counts into the next.
+ * A client-header throttle for `scope`, counting in the log named by `cacheFormat`, on the contract's fake clock
+ * (the module's `clock`: it drives Redis too). Keys stay unique per case, so a Redis that outlives a case cannot
+ * leak counts into the next.
  */
-@Injectable()
-abstract class ClockedThrottle extends ClientHeaderThrottle {
-  constructor(@Inject(FakeClock) private readonly clock: FakeClock) {
-    super();
-  }
-  override timer(): number {
-    return this.clock.now;
-  }
-}
-
-/** A clocked throttle for `scope`, counting in the log named by `cacheFormat`. */
-function clocked(scope: string, cacheFormat = 'throttle_{scope}_{ident}'): Type<ClockedThrottle> {
-  return class extends ClockedThrottle {
+function clocked(scope: string, cacheFormat = 'throttle_{scope}_{ident}'): Type<ClientHeaderThrottle> {
+  return class extends ClientHeaderThrottle {
     override scope = scope;
     override cacheFormat = cacheFormat;
   };
@@ -49,7 +38,7 @@ const SharedFive = clocked('c_five', 'throttle_shared_{ident}');
 const SharedThree = clocked('c_three', 'throttle_shared_{ident}');
 
 /** GCRA throttles: constant memory per key, a burst of N then one every duration / N. */
-function gcra(scope: string): Type<ClockedThrottle> {
+function gcra(scope: string): Type<ClientHeaderThrottle> {
   return class extends clocked(scope) {
     override algorithm = 'gcra' as const;
   };
@@ -90,9 +79,8 @@ export function describeStoreContract(name: string, makeCache: () => Promise<Con
     beforeAll(async () => {
       env = await makeCache();
       t = await startApp('express', {
-        imports: [RestflowThrottleModule.forRoot({ rates: RATES, cache: env.cache })],
+        imports: [RestflowThrottleModule.forRoot({ rates: RATES, cache: env.cache, clock: () => clock.now })],
         controllers: [ContractViews],
-        providers: [{ provide: FakeClock, useValue: clock }],
       });
     });
     afterAll(async () => {

@@ -28,6 +28,11 @@ class Views {
   @Get('aliased') @Throttle([Aliased]) aliased() { return 'ok'; }
 }
 
+@Controller()
+class SmallOnly {
+  @Get('small') @Throttle([Small]) small() { return 'ok'; }
+}
+
 const RATES = { small: '10/min', big: '100000/hour', aliased: '2/min' };
 
 let server: RedisServer;
@@ -112,14 +117,27 @@ it("times requests with the server's TIME, not the process clock", async () => {
   expect(Math.abs(Number(stamp) - (await serverSeconds()))).toBeLessThan(5);
 });
 
-it('uses a replaced timer() instead of the server clock (a spy on the prototype, as the README shows)', async () => {
+it("keeps the server's clock when timer() is replaced; only the module's clock option replaces it", async () => {
+  // A spy on the prototype drives stores that count on the process's time, not Redis: processes must agree.
   const spy = jestSpy(SimpleRateThrottle.prototype, 'timer', () => 1234.5);
   try {
     expect((await hit('small', 'spied')).status).toBe(200);
   } finally {
     spy.restore();
   }
-  expect(await server.command('LRANGE', 'throttle_small_spied', '0', '-1')).toEqual(['1234.5']);
+  const [stamp] = (await server.command('LRANGE', 'throttle_small_spied', '0', '0')) as string[];
+  expect(Math.abs(Number(stamp) - (await serverSeconds()))).toBeLessThan(5);
+
+  const clocked = await startApp('express', {
+    imports: [RestflowThrottleModule.forRoot({ rates: RATES, cache: client, clock: () => 1234.5 })],
+    controllers: [SmallOnly],
+  });
+  try {
+    expect((await clocked.request('/small', { headers: { 'x-client': 'clocked' } })).status).toBe(200);
+  } finally {
+    await clocked.close();
+  }
+  expect(await server.command('LRANGE', 'throttle_small_clocked', '0', '-1')).toEqual(['1234.5']);
 });
 
 it('finds the client behind redisStore() given as a named alias', async () => {
