@@ -11,16 +11,17 @@
  *
  * The log is a LIST of timestamps, newest at the head, sorted: a stamp
  * older than the head (a clock stepped back) is recorded as the head's.
- * Expired stamps form a tail. Each `redis.call` costs about a microsecond
- * whatever it does, so the step makes few of them:
- * - A log is read by its last 8 stamps in one LRANGE: that is a short log
- *   whole (length, head and tail); a long one adds its LLEN and its head.
- * - A window sliding by a stamp or two per hit drops them in one LTRIM. A
- *   longer expired tail is found by binary search with LINDEX (O(log N)
- *   probes, each at worst a walk of the list's nodes, never of its entries
- *   one by one) and dropped by one LTRIM, or one DEL when the whole log
- *   expired. So a decision costs the same at any limit, including when
- *   300 000 stamps expire at once.
+ * Expired stamps form a tail. Each `redis.call` costs a fraction of a
+ * microsecond plus its reply (an LRANGE of 8 stamps cost as much as LLEN
+ * and two LINDEX together), so the step reads single values:
+ * - A log is read by its length, oldest stamp and head (LLEN, LINDEX -1,
+ *   LINDEX 0; one LINDEX for a log of one).
+ * - A window sliding by one stamp per hit drops it with one LINDEX -2 and
+ *   one LTRIM. A longer expired tail is found by binary search with LINDEX
+ *   (O(log N) probes, each at worst a walk of the list's nodes, never of
+ *   its entries one by one) and dropped by one LTRIM, or one DEL when the
+ *   whole log expired. So a decision costs the same at any limit, including
+ *   when 300 000 stamps expire at once.
  * - `known` is the script's own record of the logs it has stepped (length,
  *   head, oldest stamp): nothing else runs during a script, so a key hit
  *   again in the same batch is not read again unless its oldest stamp
@@ -35,37 +36,34 @@
  */
 export const SLIDING_LOG_LUA = `
 local function read_log(key, cutoff)
-  local SHORT = 8
-  local tail = redis.pcall('LRANGE', key, -SHORT, -1)
-  if tail.err then
+  local count = redis.pcall('LLEN', key)
+  if type(count) ~= 'number' then
     redis.call('DEL', key)
-    tail = {}
-  end
-  local count, head, n = #tail, tail[1], #tail
-  if count == SHORT then
-    count = redis.call('LLEN', key)
-    if count > SHORT then head = redis.call('LINDEX', key, 0) end
+    return { count = 0 }
   end
   if count == 0 then return { count = 0 } end
-  local expired = 0
-  while expired < n and tonumber(tail[n - expired]) <= cutoff do expired = expired + 1 end
-  if expired < n then
-    if expired > 0 then redis.call('LTRIM', key, 0, -expired - 1) end
-    return { count = count - expired, head = head, oldest = tail[n - expired] }
-  end
+  local oldest = redis.call('LINDEX', key, -1)
+  local head = count == 1 and oldest or redis.call('LINDEX', key, 0)
+  if tonumber(oldest) > cutoff then return { count = count, head = head, oldest = oldest } end
   if tonumber(head) <= cutoff then
     redis.call('DEL', key)
     return { count = 0 }
   end
+  -- A window sliding by one stamp per hit (a client at its limit) drops exactly one.
+  local second = redis.call('LINDEX', key, -2)
+  if tonumber(second) > cutoff then
+    redis.call('LTRIM', key, 0, -2)
+    return { count = count - 1, head = head, oldest = second }
+  end
   -- stamp(lo) > cutoff >= stamp(hi): narrow to adjacent indexes, keep 0..lo.
-  local lo, hi, oldest = 0, count - n, head
+  local lo, hi, kept = 0, count - 2, head
   while hi - lo > 1 do
     local mid = math.floor((lo + hi) / 2)
     local probe = redis.call('LINDEX', key, mid)
-    if tonumber(probe) <= cutoff then hi = mid else lo = mid; oldest = probe end
+    if tonumber(probe) <= cutoff then hi = mid else lo = mid; kept = probe end
   end
   redis.call('LTRIM', key, 0, lo)
-  return { count = lo + 1, head = head, oldest = oldest }
+  return { count = lo + 1, head = head, oldest = kept }
 end
 
 local function sliding_log(known, key, limit, duration, stamp, now)
