@@ -10,19 +10,15 @@ import { Redis } from 'ioredis';
 import { AnonRateThrottle, RestflowThrottleModule, SimpleRateThrottle, type ThrottleRequest } from 'restflow-throttle';
 import { DECISION_SECONDS } from './report';
 
-type Settings = { task: keyof typeof tasks; platform: string; limiter: string; store: string; limit: number };
-const s = JSON.parse(process.argv[2]) as Settings & { algorithm: 'sliding-log' | 'gcra' } & Record<string, number>;
-type PeerRedis = { ThrottlerStorageRedisService: new (client: Redis) => ThrottlerStorage };
+const s = JSON.parse(process.argv[2]) as { task: string; platform: string; limiter: string; store: string }
+  & { algorithm: 'sliding-log' | 'gcra'; limit: number; keys: number; hits: number; redisPort: number };
 const redis = s.store === 'redis' ? new Redis({ host: '127.0.0.1', port: s.redisPort }) : undefined;
-const DAY = 86_400;
-const clock = { now: 1_000_000 };
+const [DAY, clock] = [86_400, { now: 1_000_000 }];
 let decide: (key: string) => boolean | PromiseLike<boolean>;
 
 @Controller()
 class HelloController {
-  @Get() hello() {
-    return { hello: 'world' };
-  }
+  @Get() hello() { return { hello: 'world' }; }
 }
 
 /** Every limiter allows every request (10^9 a minute) and keys on the last X-Forwarded-For address: the same work. */
@@ -31,11 +27,11 @@ function limiterModule(): ModuleMetadata {
   const ours = { defaultThrottles: [AnonRateThrottle], rates: { anon: '1000000000/min' }, numProxies: 1, cache: redis };
   if (s.limiter.startsWith('ours-')) return { imports: [RestflowThrottleModule.forRoot(ours)] };
   // Installed in bench/competitors: it declares peers only up to Nest 11.
-  const competitors = createRequire(`${process.cwd()}/bench/competitors/`);
-  const peerRedis = competitors('@nest-lab/throttler-storage-redis') as PeerRedis;
+  const { ThrottlerStorageRedisService } = createRequire(`${process.cwd()}/bench/competitors/`)(
+    '@nest-lab/throttler-storage-redis') as { ThrottlerStorageRedisService: new (client: Redis) => ThrottlerStorage };
   // Keyed as ours is with `numProxies: 1` (the last X-Forwarded-For address), through @nestjs/throttler's own hook.
   const peer = ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: 1e9 }],
-    storage: redis && new peerRedis.ThrottlerStorageRedisService(redis),
+    storage: redis && new ThrottlerStorageRedisService(redis),
     getTracker: async (req) => String(req.headers['x-forwarded-for'] ?? req.ip).split(',').at(-1)!.trim() });
   return { imports: [peer], providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }] };
 }
@@ -74,51 +70,46 @@ async function bytesInUse(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-const tasks = {
-  /** The app under test: prints its port once listening, then serves until killed. */
-  async server() {
-    const adapter = s.platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
-    const root = { module: class Bench {}, controllers: [HelloController], ...limiterModule() };
-    const app = await NestFactory.create(root, adapter, { logger: ['error'] });
-    await app.listen(0, '127.0.0.1');
-    return { port: (app.getHttpServer().address() as { port: number }).port };
-  },
-  /** Allowed decisions with the window kept exactly full and sliding, then denied ones on a full window. */
-  async decisions() {
+/** A task without HTTP: the columns it adds to its row. */
+async function task(): Promise<Record<string, number>> {
+  if (s.task === 'decisions') { // allowed ones with the window kept exactly full and sliding; denied ones on a full one
     const step = DAY / (s.limit - 0.5); // each allowed decision expires one entry and records one
     // A log filled while sliding holds `limit` timestamps; a GCRA bucket is full after a burst at one instant.
     await run('hot', s.algorithm === 'gcra' ? 0 : step, true, s.limit);
     const allowed = await run('hot', step, true, Infinity, DECISION_SECONDS);
     while ((await decide('hot')) === true); // a sliding GCRA bucket drifts below full (a log does not): refill it
     return { 'allowed/s': allowed, 'denied/s': await run('hot', 0, false, Infinity, DECISION_SECONDS) };
-  },
-  /** Growth of the bytes in use over every hit of every key, all in one window. */
-  async memory() {
+  }
+  if (s.task === 'memory') { // growth of the bytes in use over every hit of every key, all in one window
     const before = await bytesInUse();
     for (let k = 0; k < s.keys; k++) await run(`k${k}`, DAY / 2 / (s.keys * s.hits), true, s.hits);
     return { keys: s.keys, 'hits per key': s.hits, 'bytes per key': ((await bytesInUse()) - before) / s.keys };
-  },
-  /** A log of `limit` timestamps expiring at once, then one request: the single longest script, from SLOWLOG. */
-  async worst() {
-    await run('worst', 1e-4, true, s.limit);
-    await redis!.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
-    await redis!.call('SLOWLOG', 'RESET');
-    await run('worst', DAY + 1, true, 1);
-    const log = (await redis!.call('SLOWLOG', 'GET', '128')) as Array<[number, number, number, string[]]>;
-    const scripts = log.filter((entry) => /^eval/i.test(entry[3][0])).map((entry) => entry[2]);
-    if (scripts.length === 0) throw new Error('no script in SLOWLOG: the worst case was not measured');
-    return { 'worst script, µs': Math.max(...scripts) };
-  },
-};
+  }
+  // The worst case: a log of `limit` timestamps expiring at once, then one request; the longest script in SLOWLOG.
+  await run('worst', 1e-4, true, s.limit);
+  await redis!.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+  await redis!.call('SLOWLOG', 'RESET');
+  await run('worst', DAY + 1, true, 1);
+  const log = (await redis!.call('SLOWLOG', 'GET', '128')) as Array<[number, number, number, string[]]>;
+  const scripts = log.filter((entry) => /^eval/i.test(entry[3][0])).map((entry) => entry[2]);
+  if (scripts.length === 0) throw new Error('no script in SLOWLOG: the worst case was not measured');
+  return { 'worst script, µs': Math.max(...scripts) };
+}
 
 async function main(): Promise<void> {
-  if (s.task === 'server') return console.log(JSON.stringify(await tasks.server()));
+  if (s.task === 'server') { // prints its port once listening, then serves until killed
+    const root = { module: class Bench {}, controllers: [HelloController], ...limiterModule() };
+    const adapter = s.platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+    const app = await NestFactory.create(root, adapter, { logger: ['error'] });
+    await app.listen(0, '127.0.0.1');
+    return console.log(JSON.stringify({ port: (app.getHttpServer().address() as { port: number }).port }));
+  }
   const throttleModule = RestflowThrottleModule.forRoot({ clock: () => clock.now, cache: redis });
   const root = { module: class Engine {}, providers: [Hot], imports: [throttleModule] };
   const throttle = (await NestFactory.createApplicationContext(root, { logger: ['error'] })).get(Hot);
   // The context is DRF's view, which a rate throttle keyed on the request does not read.
   decide = (key) => throttle.allowRequest({ headers: { 'x-key': key } }, {} as ExecutionContext);
-  console.log(JSON.stringify({ store: s.store, algorithm: s.algorithm, limit: s.limit, ...(await tasks[s.task]()) }));
+  console.log(JSON.stringify({ store: s.store, algorithm: s.algorithm, limit: s.limit, ...(await task()) }));
   process.exit(0); // the Redis client would keep the process alive
 }
 

@@ -2,11 +2,10 @@
 export const HTTP = { rounds: 5, warmup: 1, seconds: 3, keys: 10_000, connections: 50 };
 export const DECISION_SECONDS = 1;
 export const LIMITERS = ['none', 'ours-memory', 'ours-redis', 'peer-memory', 'peer-redis'];
-
 export type Row = Record<string, string | number>;
-/** One HTTP run: its 2xx answers a second. */
-export type HttpSample = { platform: string; keys: number; limiter: string; round: number; rps: number };
-export type Results = { commit: string; environment: string; minutes: number; samples: HttpSample[] }
+/** `samples['fastify 1 none']`: the requests/s of each run of Fastify, 1 client, no guard, in round order. */
+export type Samples = Record<string, number[]>;
+export type Results = { commit: string; environment: string; minutes: number; samples: Samples }
   & { decisions: Row[]; memory: Row[]; worst: Row };
 
 export function median(values: readonly number[]): number {
@@ -17,27 +16,21 @@ export function median(values: readonly number[]): number {
 /** Why results may not be written (untracked files count: a stray file can be imported), or `null`. */
 export function dirtyTreeRefusal(porcelain: string): string | null {
   const changed = porcelain.split('\n').filter((line) => line.trim() !== '');
-  if (changed.length === 0) return null;
-  return 'npm run bench writes bench/RESULTS.md only from a clean tree, so that its commit is the code measured. '
-    + `Commit or remove these first:\n${changed.join('\n')}`;
+  return changed.length === 0 ? null : 'npm run bench writes bench/RESULTS.md only from a clean tree, so that its'
+    + ` commit is the code measured. Commit or remove these first:\n${changed.join('\n')}`;
 }
 
 /** The n-th client address: 10.0.0.1, 10.0.0.2, ... unique for n < 2^24. */
 export const clientAddress = (n: number) => `10.${((n + 1) >> 16) & 255}.${((n + 1) >> 8) & 255}.${(n + 1) & 255}`;
 
-const runs = (samples: readonly HttpSample[], platform: string, keys: number, limiter: string) =>
-  samples.filter((s) => s.platform === platform && s.keys === keys && s.limiter === limiter);
-
-/** Per round, `limiter`'s requests/s over `base`'s (same platform, clients and round: drift hits both alike). */
-export function ratios(samples: readonly HttpSample[], platform: string, keys: number, limiter: string, base = 'none') {
-  return runs(samples, platform, keys, limiter).flatMap((s) =>
-    runs(samples, platform, keys, base).filter((b) => b.round === s.round).map((b) => s.rps / b.rps));
-}
-
-/** `0.91x (0.88-0.96)`: the median and the spread over rounds. */
-export function formatRatio(values: readonly number[]): string {
-  const x = (value: number) => value.toFixed(2);
-  return `${x(median(values))}x (${x(Math.min(...values))}-${x(Math.max(...values))})`;
+/**
+ * Per round, `limiter`'s requests/s over `base`'s on the same `<platform> <clients>` (drift hits both alike): their
+ * median, and `0.91x (0.88-0.96)`, the median and the spread over rounds.
+ */
+export function ratio(samples: Samples, run: string, limiter: string, base = 'none') {
+  const values = (samples[`${run} ${limiter}`] ?? []).map((rps, round) => rps / samples[`${run} ${base}`]?.[round]);
+  const [mid, x] = [median(values), (value: number) => value.toFixed(2)];
+  return { median: mid, text: `${x(mid)}x (${x(Math.min(...values))}-${x(Math.max(...values))})` };
 }
 
 /** A markdown table, a column per key of the first row; numbers rounded, with thousands separators. */
@@ -51,9 +44,8 @@ export function table(rows: readonly Row[]): string {
 /** Issue 13's and issue 9's goals; throughput is judged on the median of the per-round ratios. */
 export function targets(r: Results): Array<{ goal: string; measured: string; met: boolean }> {
   const fastify = (keys: number, limiter: string, min: number, base = 'none') => {
-    const values = ratios(r.samples, 'fastify', keys, limiter, base);
-    const goal = `Fastify, ${keys} client(s): ${limiter} >= ${min}x ${base}`;
-    return { goal, measured: formatRatio(values), met: median(values) >= min };
+    const { median, text } = ratio(r.samples, `fastify ${keys}`, limiter, base);
+    return { goal: `Fastify, ${keys} client(s): ${limiter} >= ${min}x ${base}`, measured: text, met: median >= min };
   };
   const us = r.worst['worst script, µs'];
   const lua = `Lua: ${r.worst.limit} timestamps expiring at once, worst script < 5 ms`;
@@ -67,12 +59,12 @@ export function targets(r: Results): Array<{ goal: string; measured: string; met
 
 /** bench/RESULTS.md; how each part measures is docs/benchmarks.md's to say. */
 export function renderReport(r: Results): string {
-  const http = ['fastify', 'express'].flatMap((platform) => [1, HTTP.keys].map((keys) => {
-    const ratio = (limiter: string, base = 'none') => formatRatio(ratios(r.samples, platform, keys, limiter, base));
-    const none = median(runs(r.samples, platform, keys, 'none').map((s) => s.rps));
-    const shares = Object.fromEntries(LIMITERS.slice(1).map((limiter) => [limiter, ratio(limiter)]));
-    const oursOverPeer = ratio('ours-redis', 'peer-redis');
-    return { platform, clients: keys, 'none, req/s': none, ...shares, 'ours-redis / peer-redis': oursOverPeer };
+  const http = ['fastify', 'express'].flatMap((platform) => [1, HTTP.keys].map((clients) => {
+    const run = `${platform} ${clients}`;
+    const share = (limiter: string, base = 'none') => ratio(r.samples, run, limiter, base).text;
+    const shares = Object.fromEntries(LIMITERS.slice(1).map((limiter) => [limiter, share(limiter)]));
+    const [none, oursOverPeer] = [median(r.samples[`${run} none`] ?? []), share('ours-redis', 'peer-redis')];
+    return { platform, clients, 'none, req/s': none, ...shares, 'ours-redis / peer-redis': oursOverPeer };
   }));
   return [
     '# Benchmark results',

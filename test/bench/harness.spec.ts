@@ -1,13 +1,13 @@
 /**
- * The pure parts of the benchmark (bench/report.ts): statistics, the refusal to write results from a dirty tree,
+ * The pure parts of the benchmark (bench/report.ts): ratios, the refusal to write results from a dirty tree,
  * and the report with its targets. No timing is asserted: timings belong to `npm run bench`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientAddress, dirtyTreeRefusal, formatRatio, median, ratios, table } from '../../bench/report';
-import { HTTP, LIMITERS, renderReport, targets, type HttpSample, type Results } from '../../bench/report';
+import { clientAddress, dirtyTreeRefusal, median, ratio, table } from '../../bench/report';
+import { HTTP, LIMITERS, renderReport, targets, type Results, type Samples } from '../../bench/report';
 
 describe('bench statistics', () => {
   it('medians, client addresses, ratio spreads and tables', () => {
@@ -16,27 +16,25 @@ describe('bench statistics', () => {
     expect(median([])).toBeNaN();
     expect(clientAddress(0)).toBe('10.0.0.1');
     expect(clientAddress(70_000)).toBe('10.1.17.113');
-    expect(formatRatio([1.5])).toBe('1.50x (1.50-1.50)');
-    expect(formatRatio([0.9, 1.1, 0.95])).toBe('0.95x (0.90-1.10)');
+    expect(ratio({ 'x none': [2], 'x a': [3] }, 'x', 'a')).toEqual({ median: 1.5, text: '1.50x (1.50-1.50)' });
+    const spread = ratio({ 'x none': [10, 10, 10], 'x a': [9, 11, 9.5] }, 'x', 'a');
+    expect(spread.text).toBe('0.95x (0.90-1.10)');
     expect(table([{ a: 1234.5, b: 'x' }, { a: 2, b: 'y' }])).toBe('| a | b |\n| --- | --- |\n| 1,235 | x |\n| 2 | y |');
   });
 
   it('divides each run by the base run (no guard unless named) of its own platform, client count and round', () => {
-    const sample = (limiter: string, round: number, rps: number, platform = 'fastify') =>
-      ({ platform, keys: 1, limiter, round, rps });
-    const samples = [
-      sample('none', 0, 100),
-      sample('ours-memory', 0, 90),
-      sample('none', 1, 200),
-      sample('ours-memory', 1, 160),
-      sample('none', 0, 10, 'express'),
-      sample('ours-memory', 0, 10, 'express'),
-      sample('peer-redis', 1, 80),
-    ];
-    expect(ratios(samples, 'fastify', 1, 'ours-memory')).toEqual([0.9, 0.8]);
-    expect(ratios(samples, 'fastify', 1, 'ours-memory', 'peer-redis')).toEqual([2]); // round 0 has no peer-redis run
-    expect(ratios(samples, 'express', 1, 'ours-memory')).toEqual([1]);
-    expect(ratios(samples, 'fastify', 100, 'ours-memory')).toEqual([]);
+    const samples: Samples = {
+      'fastify 1 none': [100, 200],
+      'fastify 1 ours-memory': [90, 160],
+      'fastify 1 peer-redis': [45, 80],
+      'express 1 none': [10],
+      'express 1 ours-memory': [10],
+    };
+    expect(ratio(samples, 'fastify 1', 'ours-memory').median).toBeCloseTo(0.85); // rounds 0.9 and 0.8
+    expect(ratio(samples, 'fastify 1', 'ours-memory').text).toBe('0.85x (0.80-0.90)');
+    expect(ratio(samples, 'fastify 1', 'ours-memory', 'peer-redis').text).toBe('2.00x (2.00-2.00)');
+    expect(ratio(samples, 'express 1', 'ours-memory').text).toBe('1.00x (1.00-1.00)');
+    expect(ratio(samples, 'fastify 100', 'ours-memory').median).toBeNaN(); // no runs
   });
 });
 
@@ -72,12 +70,10 @@ describe('results name a clean commit', () => {
 
 describe('the report', () => {
   const share: Record<string, number> = { none: 100, 'ours-memory': 96, 'ours-redis': 70, 'peer-memory': 40 };
-  const samples: HttpSample[] = ['fastify', 'express'].flatMap((platform) => [1, HTTP.keys].flatMap((keys) =>
-    [0, 1].flatMap((round) => LIMITERS.map((limiter) => {
+  const samples: Samples = Object.fromEntries(['fastify', 'express'].flatMap((platform) => [1, HTTP.keys].flatMap((keys) =>
+    LIMITERS.map((limiter) => [`${platform} ${keys} ${limiter}`, [0, 1].map((round) =>
       // Round 1 runs twice as fast (a quieter machine), and ours on Redis a little less so.
-      const rps = (round + 1) * (limiter === 'ours-redis' && round === 1 ? 68 : (share[limiter] ?? 50));
-      return { platform, keys, limiter, round, rps };
-    }))));
+      (round + 1) * (limiter === 'ours-redis' && round === 1 ? 68 : (share[limiter] ?? 50)))]))));
   const results: Results = {
     commit: 'abc123',
     environment: 'Node vX',
@@ -100,7 +96,7 @@ describe('the report', () => {
       ['Fastify, 10000 client(s): ours-memory >= 0.95x none', '0.96x (0.96-0.96)', true],
       ['Lua: 300000 timestamps expiring at once, worst script < 5 ms', '250 µs', true],
     ]);
-    expect(targets({ ...results, samples: [] })[0].met).toBe(false); // no runs, no goal met
+    expect(targets({ ...results, samples: {} })[0].met).toBe(false); // no runs, no goal met
     expect(targets({ ...results, worst: { ...results.worst, 'worst script, µs': 5000 } }).at(-1)?.met).toBe(false);
   });
 
