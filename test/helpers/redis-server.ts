@@ -91,6 +91,14 @@ export class RedisServer {
     return parseCommandCalls(String(await this.command('INFO', 'commandstats')));
   }
 
+  /** What `action` resolves to, and how many times it made Redis run each command (lower-case name). */
+  async callsDuring<T>(action: () => Promise<T>): Promise<{ result: T; calls: (command: string) => number }> {
+    const before = await this.commandCalls();
+    const result = await action();
+    const after = await this.commandCalls();
+    return { result, calls: (command) => (after.get(command) ?? 0) - (before.get(command) ?? 0) };
+  }
+
   /** Stops the server for good and removes its directory. */
   async dispose(): Promise<void> {
     await this.stop();

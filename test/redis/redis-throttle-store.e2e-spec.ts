@@ -141,10 +141,8 @@ it('a log of 300000 stamps expiring at once is dropped with one LLEN, a few LIND
   }
   // 1999.7 < stamps <= 2000, newest first; at now = 2000.5 with 1 s, stamps <= 1999.5 expire: none yet.
   const { store } = storeOn({ timeoutMs: 5000 });
-  const before = await server.commandCalls();
-  const result = await store.hit(key, 300_000, 1, 2000.8500005); // keeps the 150000 stamps above 1999.8500005
-  const after = await server.commandCalls();
-  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  // Keeps the 150000 stamps above 1999.8500005.
+  const { result, calls: delta } = await server.callsDuring(() => store.hit(key, 300_000, 1, 2000.8500005));
   expect(result).toMatchObject({ allowed: true, count: 150_001 });
   expect(await server.command('LLEN', key)).toBe(150_001);
   expect(delta('ltrim')).toBe(1);
@@ -161,20 +159,17 @@ it('a log of 300000 stamps expiring at once is dropped with one LLEN, a few LIND
 it('one script decides a whole batch in arrival order: several keys, both algorithms, a key hit twice', async () => {
   const { store } = storeOn({ timeoutMs: 5000 });
   await store.hit('warm', 1, 60, undefined);
-  const before = await server.commandCalls();
-  const pending = [
+  const { result: results, calls } = await server.callsDuring(() => Promise.all([
     store.hit('batch-log', 2, 60, undefined),
     store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
     store.hit('batch-log', 2, 60, undefined),
     store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
     store.hit('batch-log', 2, 60, undefined),
     store.hit('batch-clock', 1, 60, 1000.25),
-  ];
-  const results = await Promise.all(pending);
-  const after = await server.commandCalls();
+  ]));
   expect(results.map((r) => [r.allowed, r.count])).toEqual([[true, 1], [true, 1], [true, 2], [false, 1], [false, 2], [true, 1]]);
   expect(results[5]).toEqual({ allowed: true, now: 1000.25, count: 1, oldest: 1000.25 });
-  expect((after.get('evalsha') ?? 0) - (before.get('evalsha') ?? 0)).toBe(1);
+  expect(calls('evalsha')).toBe(1);
   expect(await server.command('LLEN', 'batch-log')).toBe(2);
 });
 
@@ -182,10 +177,8 @@ it('a key hit again in the same batch is not read again: one LPUSH per hit after
   const { store } = storeOn({ timeoutMs: 5000 });
   await store.hit('warm', 1, 60, undefined);
   for (let i = 0; i < 20; i++) await server.command('LPUSH', 'hot', String(1000 + i)); // read once: its length, oldest stamp and head
-  const before = await server.commandCalls();
-  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => store.hit('hot', 45, 60, 1030 + i / 100)));
-  const after = await server.commandCalls();
-  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const { result: results, calls: delta } = await server.callsDuring(() =>
+    Promise.all(Array.from({ length: 30 }, (_, i) => store.hit('hot', 45, 60, 1030 + i / 100))));
   expect(results.map((r) => r.count)).toEqual([...Array.from({ length: 25 }, (_, i) => 21 + i), 45, 45, 45, 45, 45]);
   expect(results.every((r) => r.oldest === 1000)).toBe(true);
   expect([delta('evalsha'), delta('lrange'), delta('llen'), delta('lindex'), delta('lpush')]).toEqual([1, 0, 1, 2, 25]);
@@ -205,15 +198,10 @@ it('drops one expired stamp with one LINDEX -2 and one LTRIM, a longer expired t
   const { store } = storeOn({ timeoutMs: 5000 });
   await store.hit('warm', 1, 60, undefined);
   for (let i = 0; i < 10; i++) await server.command('LPUSH', 'sliding', String(100 + i)); // 100 .. 109, newest first
-  const calls = async (step: () => Promise<unknown>) => {
-    const before = await server.commandCalls();
-    await step();
-    const after = await server.commandCalls();
-    return ['llen', 'lindex', 'ltrim', 'lrange'].map((name) => (after.get(name) ?? 0) - (before.get(name) ?? 0));
-  };
   // At 160 the stamp of 100 is a duration old: the oldest, the head, the second oldest, one LTRIM.
-  expect(await calls(async () => expect(await store.hit('sliding', 20, 60, 160)).toMatchObject({ count: 10, oldest: 101 })))
-    .toEqual([1, 3, 1, 0]);
+  const { result, calls } = await server.callsDuring(() => store.hit('sliding', 20, 60, 160));
+  expect(result).toMatchObject({ count: 10, oldest: 101 });
+  expect(['llen', 'lindex', 'ltrim', 'lrange'].map(calls)).toEqual([1, 3, 1, 0]);
   // At 163.5, 101 to 103 are: found by probing, still one LTRIM.
   expect(await store.hit('sliding', 20, 60, 163.5)).toMatchObject({ count: 8, oldest: 104 });
   expect(await server.command('LRANGE', 'sliding', '0', '-1'))
@@ -223,27 +211,26 @@ it('drops one expired stamp with one LINDEX -2 and one LTRIM, a longer expired t
 it('the expiry is written when a stamp starts a new eighth of the duration, and never falls short of the newest stamp', async () => {
   const { store } = storeOn({ timeoutMs: 5000 });
   const pttl = async () => Number(await server.command('PTTL', 'slices'));
-  const before = await server.commandCalls();
-  await store.hit('slices', 100, 80, 1000.5); // slice [1000, 1010): expires at 1010 + 80, 89.5 s from 1000.5
-  expect(await pttl()).toBeGreaterThan(89_000);
-  expect(await pttl()).toBeLessThanOrEqual(89_500);
-  await store.hit('slices', 100, 80, 1009); // same slice: not written again
-  await store.hit('slices', 100, 80, 1010); // a new slice: 1020 + 80, 90 s from 1010
-  expect(await pttl()).toBeGreaterThan(89_500);
-  expect(await pttl()).toBeLessThanOrEqual(90_000);
-  const after = await server.commandCalls();
-  expect((after.get('pexpire') ?? 0) - (before.get('pexpire') ?? 0)).toBe(2);
+  const { calls } = await server.callsDuring(async () => {
+    await store.hit('slices', 100, 80, 1000.5); // slice [1000, 1010): expires at 1010 + 80, 89.5 s from 1000.5
+    expect(await pttl()).toBeGreaterThan(89_000);
+    expect(await pttl()).toBeLessThanOrEqual(89_500);
+    await store.hit('slices', 100, 80, 1009); // same slice: not written again
+    await store.hit('slices', 100, 80, 1010); // a new slice: 1020 + 80, 90 s from 1010
+    expect(await pttl()).toBeGreaterThan(89_500);
+    expect(await pttl()).toBeLessThanOrEqual(90_000);
+  });
+  expect(calls('pexpire')).toBe(2);
 });
 
 it('a batch of more hits than one script takes goes as several scripts in one write, every hit decided in order', async () => {
   const { store } = storeOn({ timeoutMs: 5000 });
   await store.hit('warm', 1, 60, undefined);
-  const before = await server.commandCalls();
-  const results = await Promise.all(Array.from({ length: 600 }, () => store.hit('batch-big', 500, 60, undefined)));
-  const after = await server.commandCalls();
+  const { result: results, calls } = await server.callsDuring(() =>
+    Promise.all(Array.from({ length: 600 }, () => store.hit('batch-big', 500, 60, undefined))));
   expect(results.map((r) => r.count)).toEqual([...Array.from({ length: 500 }, (_, i) => i + 1), ...Array.from({ length: 100 }, () => 500)]);
   expect(results.filter((r) => r.allowed)).toHaveLength(500);
-  expect((after.get('evalsha') ?? 0) - (before.get('evalsha') ?? 0)).toBe(3); // 256 + 256 + 88
+  expect(calls('evalsha')).toBe(3); // 256 + 256 + 88
   expect(await server.command('LLEN', 'batch-big')).toBe(500);
 });
 
