@@ -21,9 +21,16 @@ class HelloController {
   @Get() hello() { return { hello: 'world' }; }
 }
 
+/** Admits every request, as the module's own guard would, and does nothing else. */
+@Injectable()
+class EmptyGuard {
+  canActivate() { return true; }
+}
+
 /** Every limiter allows every request (10^9 a minute) and keys on the last X-Forwarded-For address: the same work. */
 function limiterModule(): ModuleMetadata {
   if (s.limiter === 'none') return {};
+  if (s.limiter === 'empty-guard') return { providers: [{ provide: APP_GUARD, useClass: EmptyGuard }] };
   const ours = { defaultThrottles: [AnonRateThrottle], rates: { anon: '1000000000/min' }, numProxies: 1, cache: redis };
   if (s.limiter.startsWith('ours-')) return { imports: [RestflowThrottleModule.forRoot(ours)] };
   // Installed in bench/competitors: it declares peers only up to Nest 11.

@@ -52,7 +52,7 @@ async function measure() {
   for (let round = 0; round < HTTP.rounds; round++)
     for (const platform of ['fastify', 'express'])
       for (const keys of [1, HTTP.keys])
-        for (const limiter of [...LIMITERS.slice(round % 5), ...LIMITERS.slice(0, round % 5)]) {
+        for (const limiter of LIMITERS.map((_, i) => LIMITERS[(i + round) % LIMITERS.length])) {
           const rps = await httpRun(platform, limiter, keys);
           (samples[`${platform} ${keys} ${limiter}`] ??= []).push(rps);
           log(`round ${round + 1}/${HTTP.rounds}, ${platform}, ${keys} client(s), ${limiter}: ${rps.toFixed(0)} req/s`);
