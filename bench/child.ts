@@ -27,10 +27,25 @@ class EmptyGuard {
   canActivate() { return true; }
 }
 
+/** The least a limiter keyed per client does: find the client's entry in a Map (or add it), count the request. */
+@Injectable()
+class MapGuard {
+  private readonly clients = new Map<string, { hits: number }>();
+  canActivate(context: ExecutionContext) {
+    const address = String(context.switchToHttp().getRequest<ThrottleRequest>().headers['x-forwarded-for']);
+    const client = this.clients.get(address);
+    if (client === undefined) this.clients.set(address, { hits: 1 });
+    else client.hits++;
+    return true;
+  }
+}
+
 /** Every limiter allows every request (10^9 a minute) and keys on the last X-Forwarded-For address: the same work. */
 function limiterModule(): ModuleMetadata {
   if (s.limiter === 'none') return {};
-  if (s.limiter === 'empty-guard') return { providers: [{ provide: APP_GUARD, useClass: EmptyGuard }] };
+  if (s.limiter.endsWith('-guard')) {
+    return { providers: [{ provide: APP_GUARD, useClass: s.limiter === 'map-guard' ? MapGuard : EmptyGuard }] };
+  }
   const ours = { defaultThrottles: [AnonRateThrottle], rates: { anon: '1000000000/min' }, numProxies: 1, cache: redis };
   if (s.limiter.startsWith('ours-')) return { imports: [RestflowThrottleModule.forRoot(ours)] };
   // Installed in bench/competitors: it declares peers only up to Nest 11.

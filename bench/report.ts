@@ -1,8 +1,11 @@
 /** The bench's settings and its pure parts (statistics, the clean-tree rule, the report), tested by test/bench/. */
 export const HTTP = { rounds: 5, warmup: 1, seconds: 3, keys: 10_000, connections: 50 };
 export const DECISION_SECONDS = 1;
-/** `empty-guard` admits every request and does nothing more: what Nest charges any guard, a limiter's floor. */
-export const LIMITERS = ['none', 'empty-guard', 'ours-memory', 'ours-redis', 'peer-memory', 'peer-redis'];
+/**
+ * The two guards are floors: `empty-guard` admits every request and does nothing more (what Nest charges any guard);
+ * `map-guard` also counts the request under its client in a Map (the least a limiter keyed per client does).
+ */
+export const LIMITERS = ['none', 'empty-guard', 'map-guard', 'ours-memory', 'ours-redis', 'peer-memory', 'peer-redis'];
 export type Row = Record<string, string | number>;
 /** `samples['fastify 1 none']`: the requests/s of each run of Fastify, 1 client, no guard, in round order. */
 export type Samples = Record<string, number[]>;
