@@ -54,7 +54,10 @@ describe('GcraModel (the reference)', () => {
         fc.double({ min: 1.6e9, max: 2.1e9, noNaN: true }),
         (limit, duration, now) => {
           const model = new GcraModel();
-          for (let i = 0; i < limit; i++) expect(model.hit('k', limit, duration, now).allowed).toBe(true);
+          // Counted, not asserted per hit: an expect() per hit made this the slowest unit test.
+          let admitted = 0;
+          while (admitted < limit && model.hit('k', limit, duration, now).allowed) admitted++;
+          expect(admitted).toBe(limit);
           expect(model.hit('k', limit, duration, now).allowed).toBe(false);
         },
       ),
