@@ -28,7 +28,7 @@ export { UserRateThrottle } from './throttles/user-rate.throttle';
 export { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
 export { parseRate, type ParsedRate } from './throttles/rate';
 export { hashIdent } from './throttles/cache-key';
-export { ClientAddressUnknownError } from './throttles/client-ident';
+export { ClientAddressUnknownError, ConnectionResetError } from './throttles/client-ident';
 export type { ThrottleRequest, ThrottleUser } from './throttles/throttle-request';
 
 export { ThrottledException } from './exceptions/throttled.exception';

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { IntrinsicException } from '@nestjs/common';
 import { safeIdent } from './cache-key';
 import { formatIPv6, parseIPv6 } from './ipv6';
 import type { ThrottleRequest } from './throttle-request';
@@ -16,6 +17,21 @@ export class ClientAddressUnknownError extends Error {
         'transport, override getIdent() in your throttle.',
     );
     this.name = 'ClientAddressUnknownError';
+  }
+}
+
+/**
+ * A connection reset before the server accepted it: the operating system no
+ * longer knows its peer, not even for the module's accept hook. The request
+ * is refused as {@link ClientAddressUnknownError} refuses one, but as an
+ * `IntrinsicException`, which Nest's exception handler does not log: nobody
+ * is left to answer, and an error log per request would let any client flood
+ * the logs with a connect, a write and a reset.
+ */
+export class ConnectionResetError extends IntrinsicException {
+  constructor() {
+    super('restflow-throttle: the connection was reset before its client address could be read; the request is refused.');
+    this.name = 'ConnectionResetError';
   }
 }
 
@@ -47,12 +63,16 @@ export function clientIdent(request: ThrottleRequest, numProxies: number | undef
  * address once it has been read, and the module reads it when the connection
  * is accepted (`PeerAddressHook`), so it survives a reset connection.
  *
- * @throws ClientAddressUnknownError when the socket has no address.
+ * @throws ConnectionResetError when the socket was closed before its address was read.
+ * @throws ClientAddressUnknownError when the socket has no address otherwise.
  */
 export function remoteAddress(request: ThrottleRequest, ipv6Subnet: number | false = 64): string {
-  const address = request.socket?.remoteAddress ?? request.raw?.socket?.remoteAddress;
-  if (address === undefined || address === '') throw new ClientAddressUnknownError();
-  return addressIdent(address, ipv6Subnet);
+  const socket = request.socket ?? request.raw?.socket;
+  const address = socket?.remoteAddress ?? request.raw?.socket?.remoteAddress;
+  if (address !== undefined && address !== '') return addressIdent(address, ipv6Subnet);
+  // A TCP socket that knows its own end but not its peer's is no longer connected: the client reset it.
+  const reset = socket !== undefined && (socket.destroyed === true || socket.localAddress !== undefined);
+  throw reset ? new ConnectionResetError() : new ClientAddressUnknownError();
 }
 
 /** One request header as a string (several values joined as Node joins them). */

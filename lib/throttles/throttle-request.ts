@@ -8,11 +8,21 @@ export interface ThrottleRequest {
   ip?: string;
   headers: Record<string, string | string[] | undefined>;
   /** Express: the socket. */
-  socket?: { remoteAddress?: string };
+  socket?: PeerSocket;
   /** Fastify: the Node request. */
-  raw?: { socket?: { remoteAddress?: string } };
+  raw?: { socket?: PeerSocket };
   /** Set by an authentication guard. */
   user?: unknown;
+}
+
+/** The connection a request came on, as far as keying it goes. */
+export interface PeerSocket {
+  /** The peer's address; `undefined` once the operating system no longer knows it. */
+  readonly remoteAddress?: string;
+  /** This end's address: a TCP socket keeps it after a reset; a Unix socket has none. */
+  readonly localAddress?: string;
+  /** Node's flag: the connection is closed. */
+  readonly destroyed?: boolean;
 }
 
 /** An authenticated user as the throttles read it (Passport, JWT payloads, DRF-style objects). */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { PeerAddressHook } from '../../lib/peer-address';
 import { userIdent } from '../../lib/throttles/cache-key';
-import { ClientAddressUnknownError, addressIdent, clientIdent, remoteAddress } from '../../lib/throttles/client-ident';
+import { ClientAddressUnknownError, ConnectionResetError, addressIdent, clientIdent, remoteAddress } from '../../lib/throttles/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
 function req(xff: string | undefined, ip = '9.9.9.9', remote = '10.0.0.1'): ThrottleRequest {
@@ -101,6 +101,15 @@ describe('clientIdent', () => {
     expect(() => clientIdent({ headers: {}, ip: '', socket: {} }, undefined)).toThrow(/client address of this request is unknown/);
     expect(() => clientIdent({ headers: { 'x-forwarded-for': ' , ' } }, 1)).toThrow(ClientAddressUnknownError);
     expect(() => remoteAddress({ headers: {}, raw: { socket: { remoteAddress: undefined } } })).toThrow(ClientAddressUnknownError);
+  });
+
+  it('a TCP socket that lost its peer (reset before it was accepted) is refused as reset, not as an unknown transport', () => {
+    const reset = { headers: {}, socket: { remoteAddress: undefined, localAddress: '127.0.0.1' } };
+    expect(() => remoteAddress(reset)).toThrow(ConnectionResetError);
+    expect(() => clientIdent(reset, undefined)).toThrow(ConnectionResetError);
+    expect(() => remoteAddress({ headers: {}, raw: { socket: { destroyed: true } } })).toThrow(ConnectionResetError);
+    // A Unix socket knows neither end: a transport with no client address, and a configuration to fix.
+    expect(() => remoteAddress({ headers: {}, socket: { remoteAddress: undefined, localAddress: undefined } })).toThrow(ClientAddressUnknownError);
   });
 });
 
