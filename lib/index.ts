@@ -2,7 +2,7 @@
  * restflow-throttle: Django REST framework's throttling for NestJS.
  * Everything public is exported here; the README maps each name to DRF.
  */
-export { RestflowThrottleModule } from './restflow-throttle.module';
+export { RestflowThrottleModule } from './module/restflow-throttle.module';
 export type {
   CacheErrorPolicy,
   RateLimitHeaders,
@@ -11,9 +11,9 @@ export type {
   RestflowThrottleOptionsFactory,
   ThrottleCache,
   ThrottleCacheLike,
-} from './restflow-throttle.options';
-export { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
-export { ThrottleGuard } from './throttle.guard';
+} from './module/options';
+export { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './module/constants';
+export { ThrottleGuard } from './guard/throttle.guard';
 
 export { Throttle } from './decorators/throttle.decorator';
 export { SkipThrottle } from './decorators/skip-throttle.decorator';
@@ -22,29 +22,29 @@ export { ActionConfig, type ActionConfigMap, type ActionConfigOptions } from './
 
 export { BaseThrottle, type RouteInfo, type ThrottleType } from './throttles/base.throttle';
 export { SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
-export { computeWait } from './throttles/wait';
+export { computeWait } from './throttles/rate';
 export { AnonRateThrottle } from './throttles/anon-rate.throttle';
 export { UserRateThrottle } from './throttles/user-rate.throttle';
 export { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
 export { parseRate, type ParsedRate } from './throttles/rate';
-export { hashIdent } from './throttles/cache-key';
-export { ClientAddressUnknownError, ConnectionResetError } from './throttles/client-ident';
-export type { ThrottleRequest, ThrottleUser } from './throttles/throttle-request';
+export { hashIdent } from './identity/cache-key';
+export { ClientAddressUnknownError, ConnectionResetError } from './identity/client-ident';
+export type { ThrottleRequest, ThrottleUser } from './identity/throttle-request';
 
 export { ThrottledException } from './exceptions/throttled.exception';
 export { ThrottledExceptionFilter } from './exceptions/throttled-exception.filter';
 export { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
 export { CacheUnavailableException } from './exceptions/cache-unavailable.exception';
 
-export { MemoryThrottleStore } from './stores/memory.store';
+export { MemoryThrottleStore } from './stores/memory/memory.store';
 export type { HitResult, ThrottleAlgorithm, ThrottleStore } from './stores/throttle-store';
-export { ThrottleSettings } from './throttle-settings';
-export { ThrottleStores } from './throttle-stores';
+export { ThrottleSettings } from './module/settings';
+export { ThrottleStores } from './module/caches';
 
-export { ThrottleEvents, type CacheOutageEvent, type ThrottleDecisionEvent, type ThrottleEventListener } from './throttle-events';
+export { ThrottleEvents, type CacheOutageEvent, type ThrottleDecisionEvent, type ThrottleEventListener } from './events/throttle-events';
 export { ManualClock, resetThrottles } from './testing';
 export { throttleConnection, type ThrottledGateway, type UpgradeRequest } from './contexts/ws-connection';
-export type { RedisClientLike } from './stores/redis-clients/redis-client-like';
+export type { RedisClientLike } from './stores/redis/clients/redis-client-like';
 export { ThrottledGraphQLError, UnavailableGraphQLError } from './contexts/graphql.context';
 export { WsThrottleRequest, type WsThrottledPayload } from './contexts/ws.context';
 export { RpcThrottleRequest } from './contexts/rpc.context';

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { ThrottleStores } from './throttle-stores';
+import { ThrottleStores } from './module/caches';
 
 /**
  * A clock an app's tests move by hand. Give `clock.read` as the module's

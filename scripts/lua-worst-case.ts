@@ -11,8 +11,8 @@
  */
 import { Redis } from 'ioredis';
 import { CacheFaults } from '../lib/stores/cache-faults';
-import { IoredisConnection } from '../lib/stores/redis-client';
-import { RedisThrottleStore } from '../lib/stores/redis.store';
+import { IoredisConnection } from '../lib/stores/redis/clients/ioredis';
+import { RedisThrottleStore } from '../lib/stores/redis/redis.store';
 import { RedisServer } from '../test/helpers/redis-server';
 
 export interface WorstCase {

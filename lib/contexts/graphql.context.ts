@@ -1,6 +1,6 @@
 import { IntrinsicException, type ExecutionContext } from '@nestjs/common';
-import { THROTTLES_METADATA } from '../restflow-throttle.constants';
-import type { ThrottleRequest } from '../throttles/throttle-request';
+import { THROTTLES_METADATA } from '../module/constants';
+import type { ThrottleRequest } from '../identity/throttle-request';
 import { failurePayload, THROTTLED_CODE, throttledPayload } from './throttled-payload';
 import type { ThrottleTarget } from './target';
 

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ThrottleRequest } from '../throttles/throttle-request';
+import type { ThrottleRequest } from '../identity/throttle-request';
 import type { ThrottleTarget } from './target';
 import { failurePayload, throttledPayload } from './throttled-payload';
 import { transportException } from './transport-exceptions';

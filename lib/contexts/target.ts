@@ -1,4 +1,4 @@
-import type { ThrottleRequest } from '../throttles/throttle-request';
+import type { ThrottleRequest } from '../identity/throttle-request';
 
 /** The transports a throttled handler can belong to. */
 export type HandlerKind = 'http' | 'graphql' | 'ws' | 'rpc';

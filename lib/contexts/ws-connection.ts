@@ -1,6 +1,6 @@
 import { Logger, type ExecutionContext } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
-import { RouteThrottleGuard } from '../route-throttle.guard';
+import { RouteThrottleGuard } from '../guard/check-throttles';
 import { failurePayload } from './throttled-payload';
 import type { GatewayClient } from './ws.context';
 

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { THROTTLES_METADATA } from '../restflow-throttle.constants';
-import type { ThrottleRequest } from '../throttles/throttle-request';
+import { THROTTLES_METADATA } from '../module/constants';
+import type { ThrottleRequest } from '../identity/throttle-request';
 import type { ThrottleTarget } from './target';
 import { failurePayload, throttledPayload, type ThrottledPayload } from './throttled-payload';
 import { transportException } from './transport-exceptions';

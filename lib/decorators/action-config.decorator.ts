@@ -1,4 +1,4 @@
-import { ACTION_CONFIG_METADATA } from '../restflow-throttle.constants';
+import { ACTION_CONFIG_METADATA } from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';
 
 /** One handler's throttling override, as restflow's `ActionConfig`. */

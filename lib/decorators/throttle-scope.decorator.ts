@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { THROTTLE_SCOPE_METADATA } from '../restflow-throttle.constants';
+import { THROTTLE_SCOPE_METADATA } from '../module/constants';
 
 /**
  * DRF's `throttle_scope`: the scope `ScopedRateThrottle` reads on this

@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { THROTTLES_METADATA } from '../restflow-throttle.constants';
+import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';
 
 /**

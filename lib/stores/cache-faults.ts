@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CacheUnavailableException } from '../exceptions/cache-unavailable.exception';
-import type { CacheErrorPolicy } from '../restflow-throttle.options';
+import type { CacheErrorPolicy } from '../module/options';
 import { CallDeadline } from './deadline';
 import { monotonicSeconds, type HitResult } from './throttle-store';
 

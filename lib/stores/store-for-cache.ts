@@ -1,10 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import type { CacheErrorPolicy, ThrottleCache } from '../restflow-throttle.options';
+import type { CacheErrorPolicy, ThrottleCache } from '../module/options';
 import { CacheFaults } from './cache-faults';
-import { CacheManagerStore } from './cache-manager.store';
-import { findRedisConnection, warnIfSharedGetSetCache } from './find-redis';
-import { RedisThrottleStore } from './redis.store';
+import { CacheManagerStore } from './get-set/cache-manager.store';
+import { findRedisConnection, warnIfSharedGetSetCache } from './redis/find-redis';
+import { RedisThrottleStore } from './redis/redis.store';
 import type { ThrottleStore } from './throttle-store';
 
 export interface StoreOptions {

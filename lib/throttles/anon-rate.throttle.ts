@@ -1,4 +1,4 @@
-import type { ThrottleRequest } from './throttle-request';
+import type { ThrottleRequest } from '../identity/throttle-request';
 import { SimpleRateThrottle } from './simple-rate.throttle';
 
 /**

@@ -1,7 +1,7 @@
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
-import { ThrottleSettings } from '../throttle-settings';
-import { addressIdent, clientIdent } from './client-ident';
-import type { ThrottleRequest } from './throttle-request';
+import { ThrottleSettings } from '../module/settings';
+import { addressIdent, clientIdent } from '../identity/client-ident';
+import type { ThrottleRequest } from '../identity/throttle-request';
 
 /** What a route tells its throttles once, at startup (DRF reads the same from the view). */
 export interface RouteInfo {

@@ -2,7 +2,7 @@ import { InternalServerErrorException, type ExecutionContext, type Logger } from
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { parseRate, type ParsedRate } from './rate';
 import type { SimpleRateThrottle } from './simple-rate.throttle';
-import type { ThrottleRequest } from './throttle-request';
+import type { ThrottleRequest } from '../identity/throttle-request';
 
 /**
  * Rates picked per request by `getRequestRate()` (a user's plan, a

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { BaseThrottle, RouteInfo } from './base.throttle';
-import type { ThrottleRequest } from './throttle-request';
+import type { ThrottleRequest } from '../identity/throttle-request';
 import { SimpleRateThrottle } from './simple-rate.throttle';
 
 /**

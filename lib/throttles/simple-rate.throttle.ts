@@ -1,19 +1,19 @@
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import { isThenable } from '../thenable';
-import type { ThrottleCacheLike } from '../restflow-throttle.options';
-import { MemoryThrottleStore } from '../stores/memory.store';
+import { isThenable } from '../utils/chain';
+import type { ThrottleCacheLike } from '../module/options';
+import { MemoryThrottleStore } from '../stores/memory/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
-import { ThrottleStores } from '../throttle-stores';
+import { ThrottleStores } from '../module/caches';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
-import { KeyFormat, keyPattern, safeIdent, safeKey, userIdent } from './cache-key';
+import { KeyFormat, keyPattern, safeIdent, safeKey, userIdent } from '../identity/cache-key';
 import { parseRate, type ParsedRate } from './rate';
-import { decision, same, settle, type Decided, type RateDecision, type Then } from './rate-decision';
+import { decision, same, settle, type Decided, type RateDecision, type Then } from './rate';
 import { RequestRates } from './request-rates';
-import type { ThrottleRequest, ThrottleUser } from './throttle-request';
-import { computeWait } from './wait';
+import type { ThrottleRequest, ThrottleUser } from '../identity/throttle-request';
+import { computeWait } from './rate';
 
-export type { RateDecision } from './rate-decision';
+export type { RateDecision } from './rate';
 
 /**
  * DRF's `SimpleRateThrottle`: `N` requests per `duration` per cache key.

@@ -4,9 +4,9 @@
  */
 import fc from 'fast-check';
 import { ImproperlyConfiguredError, MemoryThrottleStore, computeWait, parseRate, type ThrottleCache, type ThrottleRequest } from 'restflow-throttle';
-import { CacheManagerStore } from '../../lib/stores/cache-manager.store';
+import { CacheManagerStore } from '../../lib/stores/get-set/cache-manager.store';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { ClientAddressUnknownError, clientIdent } from '../../lib/throttles/client-ident';
+import { ClientAddressUnknownError, clientIdent } from '../../lib/identity/client-ident';
 
 const PERIODS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 

@@ -10,8 +10,8 @@ import { Keyv } from 'keyv';
 import { createCluster } from 'redis';
 import { createCluster as createClusterV4 } from 'redis-v4';
 import { createHash } from 'node:crypto';
-import { findRedisConnection } from '../../lib/stores/find-redis';
-import type { RedisConnection } from '../../lib/stores/redis-connection';
+import { findRedisConnection } from '../../lib/stores/redis/find-redis';
+import type { RedisConnection } from '../../lib/stores/redis/redis-connection';
 import { RedisCluster } from '../helpers/redis-cluster';
 
 const SCRIPT = "return {KEYS[1], redis.call('INCR', KEYS[1])}";

@@ -18,9 +18,9 @@ import { Keyv } from 'keyv';
 import { createClient, createCluster } from 'redis';
 import { createClient as createClientV4, createCluster as createClusterV4 } from 'redis-v4';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
-import { findRedisConnection } from '../../lib/stores/find-redis';
-import type { RedisClientLike } from '../../lib/stores/redis-clients/redis-client-like';
-import type { RedisConnection } from '../../lib/stores/redis-connection';
+import { findRedisConnection } from '../../lib/stores/redis/find-redis';
+import type { RedisClientLike } from '../../lib/stores/redis/clients/redis-client-like';
+import type { RedisConnection } from '../../lib/stores/redis/redis-connection';
 import { RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
 

@@ -5,7 +5,7 @@ import { redisInsStore, redisStore } from 'cache-manager-ioredis-yet';
 import { Cluster, Redis } from 'ioredis';
 import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleCache } from 'restflow-throttle';
 import { startApp, type TestApp } from '../helpers/http-app';
-import { ioredisClientOf, type IoredisLike } from '../../lib/stores/redis-client';
+import { ioredisClientOf, type IoredisLike } from '../../lib/stores/redis/clients/ioredis';
 import { RedisServer } from '../helpers/redis-server';
 import { ClientHeaderThrottle } from '../helpers/store-contract';
 

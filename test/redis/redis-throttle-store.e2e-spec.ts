@@ -6,9 +6,9 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { CacheFaults } from '../../lib/stores/cache-faults';
-import { IoredisConnection } from '../../lib/stores/redis-client';
-import { RedisThrottleStore } from '../../lib/stores/redis.store';
-import { THROTTLE_SCRIPT } from '../../lib/stores/throttle-script.lua';
+import { IoredisConnection } from '../../lib/stores/redis/clients/ioredis';
+import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
+import { THROTTLE_SCRIPT } from '../../lib/stores/redis/throttle-script.lua';
 import type { HitResult } from '../../lib/stores/throttle-store';
 import { RedisCluster } from '../helpers/redis-cluster';
 import { RedisServer } from '../helpers/redis-server';

@@ -2,8 +2,8 @@
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { CacheFaults } from '../../lib/stores/cache-faults';
-import { CacheManagerStore } from '../../lib/stores/cache-manager.store';
-import { RedisThrottleStore } from '../../lib/stores/redis.store';
+import { CacheManagerStore } from '../../lib/stores/get-set/cache-manager.store';
+import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
 import { storeForCache } from '../../lib/stores/store-for-cache';
 import { computeWait, ImproperlyConfiguredError, MemoryThrottleStore, type ThrottleCache, type ThrottleStore } from 'restflow-throttle';
 import { GcraModel } from '../helpers/gcra-model';

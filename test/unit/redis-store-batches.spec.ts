@@ -4,8 +4,8 @@
  * script per batch, and hits that arrive meanwhile wait and go together.
  */
 import { CacheFaults } from '../../lib/stores/cache-faults';
-import type { RedisConnection } from '../../lib/stores/redis-connection';
-import { RedisThrottleStore } from '../../lib/stores/redis.store';
+import type { RedisConnection } from '../../lib/stores/redis/redis-connection';
+import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
 import type { HitResult } from '../../lib/stores/throttle-store';
 
 class HeldConnection implements RedisConnection {

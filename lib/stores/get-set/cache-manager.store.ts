@@ -1,8 +1,8 @@
-import type { ThrottleCache } from '../restflow-throttle.options';
-import { CacheFaults, type HitCallbacks } from './cache-faults';
-import type { CallDeadline } from './deadline';
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
-import { gcraStep, historyOf, slidingLogStep, tatOf } from './value-steps';
+import type { ThrottleCache } from '../../module/options';
+import { CacheFaults, type HitCallbacks } from '../cache-faults';
+import type { CallDeadline } from '../deadline';
+import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
+import { gcraStep, historyOf, slidingLogStep, tatOf } from '../algorithms';
 
 /** A hit waiting for its key's next get. */
 interface WaitingHit extends HitCallbacks {

@@ -1,10 +1,10 @@
-import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
-import type { RestflowThrottleOptions, ThrottleCacheLike } from './restflow-throttle.options';
-import { MemoryThrottleStore } from './stores/memory.store';
-import { storeForCache, type StoreOptions } from './stores/store-for-cache';
-import type { ThrottleStore } from './stores/throttle-store';
-import { ThrottleEvents } from './throttle-events';
-import type { ThrottleSettings } from './throttle-settings';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import type { RestflowThrottleOptions, ThrottleCacheLike } from './options';
+import { MemoryThrottleStore } from '../stores/memory/memory.store';
+import { storeForCache, type StoreOptions } from '../stores/store-for-cache';
+import type { ThrottleStore } from '../stores/throttle-store';
+import { ThrottleEvents } from '../events/throttle-events';
+import type { ThrottleSettings } from './settings';
 
 const DEFAULT_TIMEOUT_MS = 1000;
 

@@ -1,4 +1,4 @@
-import type { RedisConnection } from './redis-connection';
+import type { RedisConnection } from '../redis-connection';
 
 /**
  * The part of an ioredis client (`Redis` or `Cluster`) the adapter uses,

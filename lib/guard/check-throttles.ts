@@ -1,14 +1,14 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
-import { targetFor, type ThrottleTarget } from './contexts';
-import { ThrottledException } from './exceptions/throttled.exception';
+import { targetFor, type ThrottleTarget } from '../contexts';
+import { ThrottledException } from '../exceptions/throttled.exception';
 import { rateLimitHeaders, setHeaders } from './rate-limit-headers';
-import type { RateLimitHeaders } from './restflow-throttle.options';
-import type { ThrottleEvents } from './throttle-events';
-import type { BaseThrottle } from './throttles/base.throttle';
-import { isThenable } from './thenable';
-import type { RateDecision, SimpleRateThrottle } from './throttles/simple-rate.throttle';
-import type { ThrottleRequest } from './throttles/throttle-request';
-import { checkedWait, computeWait } from './throttles/wait';
+import type { RateLimitHeaders } from '../module/options';
+import type { ThrottleEvents } from '../events/throttle-events';
+import type { BaseThrottle } from '../throttles/base.throttle';
+import { isThenable } from '../utils/chain';
+import type { RateDecision, SimpleRateThrottle } from '../throttles/simple-rate.throttle';
+import type { ThrottleRequest } from '../identity/throttle-request';
+import { checkedWait, computeWait } from '../throttles/rate';
 
 /** One throttle of a route, as the guard runs it. */
 export interface RouteStep {

@@ -1,14 +1,14 @@
 import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, ModulesContainer } from '@nestjs/core';
-import { ThrottledExceptionFilter } from './exceptions/throttled-exception.filter';
-import { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './restflow-throttle.constants';
-import type { RestflowThrottleAsyncOptions, RestflowThrottleOptions, RestflowThrottleOptionsFactory } from './restflow-throttle.options';
-import { validateOptions } from './restflow-throttle.options-validation';
-import { PeerAddressHook } from './peer-address';
-import { RoutePlanner } from './route-planner';
-import { ThrottleGuard } from './throttle.guard';
-import { ThrottleSettings } from './throttle-settings';
-import { ThrottleStores } from './throttle-stores';
+import { ThrottledExceptionFilter } from '../exceptions/throttled-exception.filter';
+import { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './constants';
+import type { RestflowThrottleAsyncOptions, RestflowThrottleOptions, RestflowThrottleOptionsFactory } from './options';
+import { validateOptions } from './options-validation';
+import { PeerAddressHook } from '../identity/peer-address';
+import { RoutePlanner } from '../planning/route-planner';
+import { ThrottleGuard } from '../guard/throttle.guard';
+import { ThrottleSettings } from './settings';
+import { ThrottleStores } from './caches';
 
 /** Resolves once the route guards are in place (before Nest binds any route). */
 const ROUTE_GUARDS = Symbol('RESTFLOW_THROTTLE_ROUTE_GUARDS');

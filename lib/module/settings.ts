@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { RateLimitHeaders, RestflowThrottleOptions } from './restflow-throttle.options';
+import type { RateLimitHeaders, RestflowThrottleOptions } from './options';
 
 /**
  * What DRF reads from `api_settings`, resolved once from the module options:

@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ThrottleTarget } from './contexts';
-import type { RateLimitHeaders } from './restflow-throttle.options';
-import type { RateDecision } from './throttles/simple-rate.throttle';
+import type { ThrottleTarget } from '../contexts';
+import type { RateLimitHeaders } from '../module/options';
+import type { RateDecision } from '../throttles/simple-rate.throttle';
 
 /**
  * Rate-limit response headers from the decisions a request already got, so

@@ -1,6 +1,6 @@
-import type { ActionConfigMap, ActionConfigOptions } from './decorators/action-config.decorator';
-import { ACTION_CONFIG_METADATA, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from './restflow-throttle.constants';
-import type { ThrottleType } from './throttles/base.throttle';
+import type { ActionConfigMap, ActionConfigOptions } from '../decorators/action-config.decorator';
+import { ACTION_CONFIG_METADATA, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
+import type { ThrottleType } from '../throttles/base.throttle';
 
 /** A handler's throttling as its decorators say it, read once at startup. */
 export interface HandlerThrottling {

@@ -1,8 +1,8 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
-import type { RedisClientLike } from './stores/redis-clients/redis-client-like';
-import type { ThrottleStore } from './stores/throttle-store';
-import type { ThrottleEventListener } from './throttle-events';
-import type { ThrottleType } from './throttles/base.throttle';
+import type { RedisClientLike } from '../stores/redis/clients/redis-client-like';
+import type { ThrottleStore } from '../stores/throttle-store';
+import type { ThrottleEventListener } from '../events/throttle-events';
+import type { ThrottleType } from '../throttles/base.throttle';
 
 /**
  * The part of a cache-manager `Cache` the throttles use. A cache from

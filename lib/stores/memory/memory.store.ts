@@ -1,4 +1,4 @@
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
+import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
 
 /** A key's node in the recency list: its key, neighbours, expiry. Object literals: class instances measured 15% slower. */
 interface Links {

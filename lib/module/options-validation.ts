@@ -1,6 +1,6 @@
-import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
-import type { RestflowThrottleOptions } from './restflow-throttle.options';
-import { parseRate } from './throttles/rate';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import type { RestflowThrottleOptions } from './options';
+import { parseRate } from '../throttles/rate';
 
 const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'defaultThrottles',

@@ -1,4 +1,4 @@
-import type { HitResult } from './throttle-store';
+import type { HitResult } from '../throttle-store';
 import { THROTTLE_SCRIPT, THROTTLE_SHA } from './throttle-script.lua';
 
 // How the Redis store talks to the throttle script (throttle-script.lua.ts): commands out, replies in.

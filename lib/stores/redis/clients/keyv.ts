@@ -1,4 +1,4 @@
-import { ioredisConnectionOf } from '../redis-client';
+import { ioredisConnectionOf } from './ioredis';
 import type { RedisConnection } from '../redis-connection';
 import { isNodeRedisClient, NodeRedisConnection } from './node-redis';
 

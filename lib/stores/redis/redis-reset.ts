@@ -1,4 +1,4 @@
-import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import { ImproperlyConfiguredError } from '../../exceptions/improperly-configured.error';
 import type { RedisConnection } from './redis-connection';
 
 /** Keys deleted per UNLINK, and asked for per SCAN step. */

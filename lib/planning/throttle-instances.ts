@@ -1,7 +1,7 @@
 import type { ModuleRef } from '@nestjs/core';
 import type { Type } from '@nestjs/common';
-import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
-import { BaseThrottle, type ThrottleType } from './throttles/base.throttle';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import { BaseThrottle, type ThrottleType } from '../throttles/base.throttle';
 
 /**
  * One instance per throttle class, from Nest's DI: the registered provider

@@ -1,9 +1,9 @@
-import type { CacheFaults, HitCallbacks } from './cache-faults';
-import type { CallDeadline } from './deadline';
+import type { CacheFaults, HitCallbacks } from '../cache-faults';
+import type { CallDeadline } from '../deadline';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
 import { asEval, isNoScript, isRefused, parseScriptReply, scriptCommands, serverTimeOf, HITS_PER_SCRIPT, withExpiry, type ScriptHit } from './script-protocol';
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
+import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
 
 /** One hit waiting for the next flush, and its caller. */
 interface QueuedHit extends ScriptHit, HitCallbacks {

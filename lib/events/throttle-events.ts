@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { createHmac, randomBytes } from 'node:crypto';
-import type { ThrottleAlgorithm } from './stores/throttle-store';
+import type { ThrottleAlgorithm } from '../stores/throttle-store';
 
 /**
  * One throttle's decision on one request. The client is named by a keyed

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import { ioredisConnectionOf } from './redis-client';
-import { isInProcessStore, keyvStoreConnection, keyvStoresOf } from './redis-clients/keyv';
-import { isNodeRedisClient, NodeRedisConnection } from './redis-clients/node-redis';
+import { ioredisConnectionOf } from './clients/ioredis';
+import { isInProcessStore, keyvStoreConnection, keyvStoresOf } from './clients/keyv';
+import { isNodeRedisClient, NodeRedisConnection } from './clients/node-redis';
 import type { RedisConnection } from './redis-connection';
 
 /**

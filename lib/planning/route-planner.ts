@@ -1,17 +1,17 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
-import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from './contexts';
-import { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
-import { ACTION_CONFIG_METADATA, RESTFLOW_THROTTLE_OPTIONS, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from './restflow-throttle.constants';
-import type { RestflowThrottleOptions } from './restflow-throttle.options';
-import { RouteThrottleGuard, type RouteStep } from './route-throttle.guard';
+import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../contexts';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import { ACTION_CONFIG_METADATA, RESTFLOW_THROTTLE_OPTIONS, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
+import type { RestflowThrottleOptions } from '../module/options';
+import { RouteThrottleGuard, type RouteStep } from '../guard/check-throttles';
 import { ThrottleInstances } from './throttle-instances';
-import { ThrottleSettings } from './throttle-settings';
-import { ThrottleStores } from './throttle-stores';
-import { describeHandler, resolveHandlerThrottling } from './throttle-plan';
-import { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
-import { SimpleRateThrottle } from './throttles/simple-rate.throttle';
+import { ThrottleSettings } from '../module/settings';
+import { ThrottleStores } from '../module/caches';
+import { describeHandler, resolveHandlerThrottling } from './handler-throttling';
+import { ScopedRateThrottle } from '../throttles/scoped-rate.throttle';
+import { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
 
 /** A throttled handler found at startup, and the module it lives in (whose DI builds its throttles). */
 interface Route {
