@@ -1,6 +1,6 @@
 /** The throttle script's command and reply formats, without Redis (the script itself is tested against redis-server in test/redis). */
-import { asEval, isRefused, parseScriptReply, scriptCommand, serverTimeOf, withExpiry } from '../../lib/stores/redis/script-protocol';
-import { THROTTLE_SCRIPT, THROTTLE_SHA } from '../../lib/stores/redis/throttle-script.lua';
+import { asEval, isRefused, parseScriptReply, scriptCommand, serverTimeOf, withExpiry } from '../../../lib/stores/redis/script-protocol';
+import { THROTTLE_SCRIPT, THROTTLE_SHA } from '../../../lib/stores/redis/throttle-script.lua';
 
 describe('scriptCommand', () => {
   const hits = [

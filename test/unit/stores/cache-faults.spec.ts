@@ -6,9 +6,9 @@
  */
 import type { Logger } from '@nestjs/common';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { CacheUnavailableException } from '../../lib/exceptions/cache-unavailable.exception';
-import { CacheFaults } from '../../lib/stores/cache-faults';
-import type { HitResult } from '../../lib/stores/throttle-store';
+import { CacheUnavailableException } from '../../../lib/exceptions/cache-unavailable.exception';
+import { CacheFaults } from '../../../lib/stores/cache-faults';
+import type { HitResult } from '../../../lib/stores/throttle-store';
 
 function capture(): { logger: Pick<Logger, 'warn'>; warnings: string[] } {
   const warnings: string[] = [];

@@ -1,4 +1,4 @@
-import { rateLimitHeaders } from '../../lib/guard/rate-limit-headers';
+import { rateLimitHeaders } from '../../../lib/guard/rate-limit-headers';
 import type { RateDecision } from 'restflow-throttle';
 
 /** A decision as a store would return it, at now = 100. */

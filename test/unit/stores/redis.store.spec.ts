@@ -3,10 +3,10 @@
  * replies the test releases by hand: at most two batches out at once, one
  * script per batch, and hits that arrive meanwhile wait and go together.
  */
-import { CacheFaults } from '../../lib/stores/cache-faults';
-import type { RedisConnection } from '../../lib/stores/redis/redis-connection';
-import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
-import type { HitResult } from '../../lib/stores/throttle-store';
+import { CacheFaults } from '../../../lib/stores/cache-faults';
+import type { RedisConnection } from '../../../lib/stores/redis/redis-connection';
+import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
+import type { HitResult } from '../../../lib/stores/throttle-store';
 
 class HeldConnection implements RedisConnection {
   readonly library = 'fake';

@@ -11,11 +11,11 @@ import { Redis as IoRedis } from 'ioredis';
 import { Keyv } from 'keyv';
 import { createClient, createSentinel } from 'redis';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
-import { findRedisConnection, isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../lib/stores/redis/find-redis';
-import { MemoryThrottleStore } from '../../lib/stores/memory/memory.store';
+import { findRedisConnection, isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../../lib/stores/redis/find-redis';
+import { MemoryThrottleStore } from '../../../lib/stores/memory/memory.store';
 import { Controller, Get } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
-import { CapturingLogger, startApp } from '../helpers/http-app';
+import { CapturingLogger, startApp } from '../../helpers/http-app';
 
 /** A Keyv store adapter that talks to a database server, as @keyv/postgres does: no Redis client to reach. */
 class KeyvPostgres {

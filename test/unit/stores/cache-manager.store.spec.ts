@@ -1,12 +1,12 @@
 /** The get/set store: every hit queued on a key decided in one get and one set, exact, within the deadline; and which store a cache gets. */
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import { CacheFaults } from '../../lib/stores/cache-faults';
-import { CacheManagerStore } from '../../lib/stores/get-set/cache-manager.store';
-import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
-import { storeForCache } from '../../lib/stores/store-for-cache';
+import { CacheFaults } from '../../../lib/stores/cache-faults';
+import { CacheManagerStore } from '../../../lib/stores/get-set/cache-manager.store';
+import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
+import { storeForCache } from '../../../lib/stores/store-for-cache';
 import { computeWait, ImproperlyConfiguredError, MemoryThrottleStore, type ThrottleCache, type ThrottleStore } from 'restflow-throttle';
-import { GcraModel } from '../helpers/gcra-model';
+import { GcraModel } from '../../helpers/gcra-model';
 
 class Warnings {
   readonly lines: string[] = [];

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnonRateThrottle, CacheUnavailableException, Throttle } from 'restflow-throttle';
-import { handlerKind, targetFor, unguardedFieldResolver } from '../../lib/contexts';
+import { handlerKind, targetFor, unguardedFieldResolver } from '../../../lib/contexts';
 
 @Controller('things')
 class ThingsController {
