@@ -6,7 +6,7 @@
  */
 import { PLATFORMS } from '../helpers/http-app';
 import { useSample } from '../helpers/sample-app';
-import { connect, type GatewayClient } from './ws-clients';
+import { connect, type GatewayClient } from '../helpers/contexts/ws-clients';
 
 /** The sample sends IETF rate-limit headers (`headers: 'ietf'`); a WebSocket has none, so they ride in the payload. */
 const throttled = (seconds: number, pattern: string, data: unknown, headers: Record<string, string>) => ({

@@ -8,9 +8,9 @@
  */
 import { jest } from '@jest/globals';
 import { SimpleRateThrottle } from 'restflow-throttle';
-import { CapturingLogger, FakeClock, PLATFORMS, type TestApp } from '../helpers/http-app';
-import { startGatewayApp, undeclaredConnectionsGateway, WS_TRANSPORTS } from './gateway-app';
-import { connect, type GatewayClient } from './ws-clients';
+import { CapturingLogger, FakeClock, PLATFORMS, type TestApp } from '../../helpers/http-app';
+import { startGatewayApp, undeclaredConnectionsGateway, WS_TRANSPORTS } from '../../helpers/contexts/gateway-app';
+import { connect, type GatewayClient } from '../../helpers/contexts/ws-clients';
 
 const detail = (seconds: number) => `Request was throttled. Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
 const throttled = (seconds: number, pattern: string, data: unknown) => ({

@@ -11,7 +11,7 @@ import { AnonRateThrottle, SimpleRateThrottle } from 'restflow-throttle';
 import { CapturingLogger, FakeClock } from '../helpers/http-app';
 import { RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
-import { MathController, startMicroservice, type RpcTransport, type TestMicroservice } from './microservice-app';
+import { MathController, startMicroservice, type RpcTransport, type TestMicroservice } from '../helpers/contexts/microservice-app';
 
 const throttled = (seconds: number) => ({
   status: 'error',

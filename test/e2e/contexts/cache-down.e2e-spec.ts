@@ -3,11 +3,11 @@
  * 503 over HTTP) reaches GraphQL, WebSocket and microservice clients in
  * their transport's form with its detail, and Nest logs no error for it.
  */
-import { CapturingLogger, PLATFORMS, startApp } from '../helpers/http-app';
-import { MessagesGateway, startGatewayApp, WS_TRANSPORTS } from './gateway-app';
-import { gql, graphqlApp } from './graphql-app';
-import { startMicroservice } from './microservice-app';
-import { connect } from './ws-clients';
+import { CapturingLogger, PLATFORMS, startApp } from '../../helpers/http-app';
+import { MessagesGateway, startGatewayApp, WS_TRANSPORTS } from '../../helpers/contexts/gateway-app';
+import { gql, graphqlApp } from '../../helpers/contexts/graphql-app';
+import { startMicroservice } from '../../helpers/contexts/microservice-app';
+import { connect } from '../../helpers/contexts/ws-clients';
 
 const down = { get: () => Promise.reject(new Error('cache down')), set: () => Promise.reject(new Error('cache down')) };
 const options = { cache: down, onCacheError: 'deny' as const };

@@ -5,7 +5,7 @@
  */
 import { PLATFORMS } from '../helpers/http-app';
 import { useSample } from '../helpers/sample-app';
-import { gql, type GraphQLResponse } from './graphql-app';
+import { gql, type GraphQLResponse } from '../helpers/contexts/graphql-app';
 
 const alice = { authorization: 'Token alice-token' };
 

@@ -7,8 +7,8 @@
  */
 import { jest } from '@jest/globals';
 import { SimpleRateThrottle } from 'restflow-throttle';
-import { CapturingLogger, FakeClock, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
-import { gql, graphqlApp, type GraphQLResponse } from './graphql-app';
+import { CapturingLogger, FakeClock, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
+import { gql, graphqlApp, type GraphQLResponse } from '../../helpers/contexts/graphql-app';
 
 const detail = (seconds: number) => `Request was throttled. Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
 

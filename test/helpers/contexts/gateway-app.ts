@@ -16,7 +16,7 @@ import {
   type RestflowThrottleOptions,
   type ThrottleRequest,
 } from 'restflow-throttle';
-import { serve, type Platform, type TestApp } from '../helpers/http-app';
+import { serve, type Platform, type TestApp } from '../http-app';
 
 export type WsTransport = 'socket.io' | 'ws';
 export const WS_TRANSPORTS: WsTransport[] = ['socket.io', 'ws'];

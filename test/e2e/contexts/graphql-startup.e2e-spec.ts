@@ -6,7 +6,7 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Field, GraphQLModule, Int, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
-import { CapturingLogger, startApp } from '../helpers/http-app';
+import { CapturingLogger, startApp } from '../../helpers/http-app';
 
 @ObjectType()
 class Book {

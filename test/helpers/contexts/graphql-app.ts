@@ -15,7 +15,7 @@ import {
   type RestflowThrottleOptions,
   type ThrottleRequest,
 } from 'restflow-throttle';
-import type { Platform } from '../helpers/http-app';
+import type { Platform } from '../http-app';
 
 /** `Authorization: Token <id>` signs the request in, wherever the context keeps it. */
 @Injectable()
