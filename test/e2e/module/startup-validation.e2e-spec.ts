@@ -11,7 +11,7 @@ import {
   ThrottleScope,
   type RestflowThrottleOptions,
 } from 'restflow-throttle';
-import { CapturingLogger } from '../helpers/http-app';
+import { CapturingLogger } from '../../helpers/http-app';
 
 async function init(options: RestflowThrottleOptions, controllers: Function[]): Promise<void> {
   @Module({ imports: [RestflowThrottleModule.forRoot(options)], controllers: controllers as never[] })

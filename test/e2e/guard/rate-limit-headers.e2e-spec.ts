@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ManualClock, RestflowThrottleModule, Throttle, type RestflowThrottleOptions } from 'restflow-throttle';
-import { ClientHeaderThrottle } from '../helpers/store-contract';
-import { PLATFORMS, startApp, type HttpResponse, type Platform, type TestApp } from '../helpers/http-app';
+import { ClientHeaderThrottle } from '../../helpers/store-contract';
+import { PLATFORMS, startApp, type HttpResponse, type Platform, type TestApp } from '../../helpers/http-app';
 
 class Burst extends ClientHeaderThrottle {
   override scope = 'burst';

@@ -10,8 +10,8 @@ import { Body, Controller, Injectable, Post, type CanActivate, type ExecutionCon
 import { APP_GUARD } from '@nestjs/core';
 import { jest } from '@jest/globals';
 import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle } from 'restflow-throttle';
-import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
-import { until } from '../helpers/until';
+import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
+import { until } from '../../helpers/until';
 
 /** Requests that reached the guards, and how many went past the connection's reset. */
 const arrivals = new EventEmitter();

@@ -1,7 +1,7 @@
 /** ThrottledExceptionFilter also works when built by hand and bound with useGlobalFilters/@UseFilters. */
 import { Controller, Get, UseFilters } from '@nestjs/common';
 import { ThrottledException, ThrottledExceptionFilter } from 'restflow-throttle';
-import { PLATFORMS, startApp } from '../helpers/http-app';
+import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 @Controller()
 @UseFilters(new ThrottledExceptionFilter())

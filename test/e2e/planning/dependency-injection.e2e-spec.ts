@@ -1,7 +1,7 @@
 /** Throttles are singletons resolved through Nest's DI, and keep no per-request state. */
 import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleRequest } from 'restflow-throttle';
-import { FakeClock, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { FakeClock, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 @Injectable()
 class TenantDirectory {

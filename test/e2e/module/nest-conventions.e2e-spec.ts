@@ -10,7 +10,7 @@ import {
   type RestflowThrottleOptions,
   type RestflowThrottleOptionsFactory,
 } from 'restflow-throttle';
-import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 @Injectable()
 class AppConfig {

@@ -8,7 +8,7 @@
 import { Controller, Get, Injectable, Module, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { MemoryThrottleStore, RestflowThrottleModule, Throttle, UserRateThrottle, type ThrottleRequest, type ThrottleStore } from 'restflow-throttle';
-import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** `Authorization: Token <user id>`. */
 @Injectable()

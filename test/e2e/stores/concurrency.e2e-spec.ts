@@ -2,7 +2,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { caching } from 'cache-manager';
 import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle, type ThrottleCacheLike } from 'restflow-throttle';
-import { PLATFORMS, startApp } from '../helpers/http-app';
+import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 @Controller()
 class View {

@@ -9,7 +9,7 @@
 import { Controller, Get, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { BaseThrottle, RestflowThrottleModule, SimpleRateThrottle, Throttle, UserRateThrottle, type ThrottleRequest } from 'restflow-throttle';
-import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** A thenable that is not a native promise (another realm, Bluebird, a library's own). */
 const thenable = <T>(value: T): PromiseLike<T> => ({ then: ((resolve: (v: T) => void) => resolve(value)) as PromiseLike<T>['then'] });

@@ -8,7 +8,7 @@ import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle, ThrottleGuard } from 'restflow-throttle';
-import { CapturingLogger, PLATFORMS, serve, startApp, type TestApp } from '../helpers/http-app';
+import { CapturingLogger, PLATFORMS, serve, startApp, type TestApp } from '../../helpers/http-app';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 
 @Controller('limited')

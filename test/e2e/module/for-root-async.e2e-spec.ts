@@ -1,7 +1,7 @@
 /** forRootAsync: options from a factory with an injected config service. */
 import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
-import { PLATFORMS, startApp } from '../helpers/http-app';
+import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 @Injectable()
 class ConfigService {

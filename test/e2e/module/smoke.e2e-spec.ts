@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
-import { PLATFORMS, startApp } from '../helpers/http-app';
+import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 @Controller('a')
 class AController {

@@ -11,7 +11,7 @@ import {
   type ThrottleRequest,
   type ThrottleStore,
 } from 'restflow-throttle';
-import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** Counts in the cache aliased `reports`. */
 class Reports extends SimpleRateThrottle {

@@ -1,7 +1,7 @@
 /** DRF's XffSpoofingTests and XffUniqueMachinesTest, plus our safe default without numProxies. */
 import { Controller, Get } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
-import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 @Controller()
 class View {

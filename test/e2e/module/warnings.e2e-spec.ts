@@ -1,7 +1,7 @@
 /** Configuration that works but is probably wrong is reported once, at the right time. */
 import { Controller, Get } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle, ThrottleScope } from 'restflow-throttle';
-import { CapturingLogger, PLATFORMS, startApp } from '../helpers/http-app';
+import { CapturingLogger, PLATFORMS, startApp } from '../../helpers/http-app';
 
 @Controller()
 class View {

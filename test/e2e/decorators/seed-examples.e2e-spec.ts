@@ -14,7 +14,7 @@ import {
   UserRateThrottle,
   type ThrottleRequest,
 } from 'restflow-throttle';
-import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 let maintenance = false;
 

@@ -13,9 +13,9 @@ import {
   type RestflowThrottleOptions,
   type ThrottleDecisionEvent,
 } from 'restflow-throttle';
-import { OpenTelemetryThrottleMetrics } from '../../sample/metrics/opentelemetry-throttle-metrics';
-import { PrometheusThrottleMetrics } from '../../sample/metrics/prometheus-throttle-metrics';
-import { CapturingLogger, PLATFORMS, startApp, type Platform, type TestApp } from '../helpers/http-app';
+import { OpenTelemetryThrottleMetrics } from '../../../sample/metrics/opentelemetry-throttle-metrics';
+import { PrometheusThrottleMetrics } from '../../../sample/metrics/prometheus-throttle-metrics';
+import { CapturingLogger, PLATFORMS, startApp, type Platform, type TestApp } from '../../helpers/http-app';
 
 /** A throttle without a rate or a key: denies every request, asks for 3 s. */
 class Closed extends BaseThrottle {

@@ -13,7 +13,7 @@ import {
   UserRateThrottle,
   type ThrottleRequest,
 } from 'restflow-throttle';
-import { FakeClock, PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
+import { FakeClock, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 const clock = new FakeClock(0);
 

@@ -7,7 +7,7 @@ import { Controller, Get, Injectable, type NestInterceptor, type ExecutionContex
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle } from 'restflow-throttle';
 import { jest } from '@jest/globals';
-import { PLATFORMS, startApp } from '../helpers/http-app';
+import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 

@@ -13,8 +13,8 @@ import {
   Throttle,
   type ThrottleRequest,
 } from 'restflow-throttle';
-import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
-import { rawGet } from '../helpers/raw-http';
+import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
+import { rawGet } from '../../helpers/raw-http';
 
 /** The seed's ApiKeyRateThrottle, written as a user would. */
 class ApiKeyRateThrottle extends SimpleRateThrottle {
