@@ -1,15 +1,9 @@
-/** One behavioural suite, four caches: the Redis path must count exactly like the memory path. */
+/** The behavioural suite on Redis; test/contract/store-contract.spec.ts runs it on the in-process caches. */
 import { caching } from 'cache-manager';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../helpers/redis-server';
 import { describeStoreContract } from '../helpers/store-contract';
-
-describeStoreContract('the default in-memory cache', async () => ({}));
-
-describeStoreContract("cache-manager's memory cache (get/set)", async () => ({
-  cache: await caching('memory', { max: 10_000, ttl: 0 }),
-}));
 
 describeStoreContract('Redis (redisInsStore, Lua script)', async () => {
   const server = await RedisServer.start();
