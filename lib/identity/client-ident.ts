@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { IntrinsicException } from '@nestjs/common';
 import { safeIdent } from './cache-key';
-import { formatIPv6, parseIPv6 } from './ipv6';
+import { ipv6Ident, parseIPv6 } from './ipv6';
 import type { ThrottleRequest } from './throttle-request';
 
 /**
@@ -83,10 +83,12 @@ export function header(request: ThrottleRequest, name: string): string | undefin
 
 /**
  * An address as a client ident: a port written after it (`1.2.3.4:5678`,
- * `[2001:db8::1]:443`) dropped; `::ffff:a.b.c.d` (any case, any form) is the
- * IPv4 client `a.b.c.d`; other IPv6 addresses in canonical form (RFC 5952),
- * grouped by prefix (`2001:db8:1:2::/64`), because one IPv6 client owns a
- * whole /64 and could otherwise take a fresh bucket per request. Anything
+ * `[2001:db8::1]:443`) dropped, a zone (`%eth0`) too; an IPv6 address that
+ * carries an IPv4 client (`::ffff:a.b.c.d`, NAT64, 6to4, Teredo, any case,
+ * any form) is that IPv4 client; a link-local one is keyed whole; other IPv6
+ * addresses in canonical form (RFC 5952), grouped by prefix
+ * (`2001:db8:1:2::/64`), because one IPv6 client owns a whole /64 and could
+ * otherwise take a fresh bucket per request (see `ipv6Ident()`). Anything
  * else (a forged header) is kept as written, or hashed when long.
  */
 export function addressIdent(text: string, ipv6Subnet: number | false = 64): string {
@@ -98,16 +100,7 @@ export function addressIdent(text: string, ipv6Subnet: number | false = 64): str
   const zone = address.indexOf('%');
   const plain = zone < 0 ? address : address.slice(0, zone);
   if (!isIPv6(plain)) return safeIdent(address);
-  const pieces = parseIPv6(plain);
-  if (pieces[0] === 0 && pieces[1] === 0 && pieces[2] === 0 && pieces[3] === 0 && pieces[4] === 0 && pieces[5] === 0xffff) {
-    return `${pieces[6] >> 8}.${pieces[6] & 255}.${pieces[7] >> 8}.${pieces[7] & 255}`;
-  }
-  if (ipv6Subnet === false || ipv6Subnet >= 128) return formatIPv6(pieces);
-  for (let i = 0; i < 8; i++) {
-    const kept = Math.min(16, Math.max(0, ipv6Subnet - 16 * i));
-    pieces[i] &= (0xffff << (16 - kept)) & 0xffff;
-  }
-  return `${formatIPv6(pieces)}/${ipv6Subnet}`;
+  return ipv6Ident(parseIPv6(plain), ipv6Subnet);
 }
 
 /** At most 15 characters, each a digit or a dot: printable, short, with no port or IPv6 to read. */

@@ -1,4 +1,8 @@
-/** IPv6 addresses as eight 16-bit pieces and back, for client idents (see `addressIdent()`). */
+/**
+ * IPv6 addresses as client idents (see `addressIdent()`): parsed once into
+ * eight 16-bit pieces, and keyed from there by the IPv4 client they carry,
+ * by the whole address, or by their network prefix.
+ */
 
 /** Scratch space for one address at a time (the parse and the key are synchronous). */
 const PIECES = new Uint16Array(8);
@@ -74,4 +78,49 @@ export function formatIPv6(pieces: Uint16Array): string {
     colon = true;
   }
   return text;
+}
+
+/**
+ * The ident of a valid IPv6 address's pieces (see `parseIPv6()`). Forms that
+ * carry an IPv4 client are that IPv4 address, so they share its bucket and
+ * each IPv4 client behind a translator or a tunnel has its own: mapped
+ * (`::ffff:0:0/96`), IPv4-compatible (`::a.b.c.d`, outside `0.0.0.0/8`,
+ * which keeps `::` and `::1`), NAT64 (`64:ff9b::/96`, and `64:ff9b:1::/48`
+ * with the IPv4 address in the last 32 bits), 6to4 (`2002::/16`, bits 16-47)
+ * and Teredo (`2001::/32`, the last 32 bits inverted). A link-local address
+ * (`fe80::/10`) is one host on the server's own link, so it is keyed whole.
+ * Any other address is grouped by `ipv6Subnet`, as a client owns its prefix.
+ */
+export function ipv6Ident(pieces: Uint16Array, ipv6Subnet: number | false): string {
+  const p0 = pieces[0];
+  const p1 = pieces[1];
+  if (p0 === 0 && p1 === 0 && pieces[2] === 0 && pieces[3] === 0 && pieces[4] === 0) {
+    const p5 = pieces[5];
+    if (p5 === 0xffff || (p5 === 0 && pieces[6] > 0xff)) return ipv4At(pieces[6], pieces[7]);
+  } else if (p0 === 0x64 && p1 === 0xff9b) {
+    const nat64 = pieces[3] === 0 && pieces[4] === 0 && pieces[5] === 0 && pieces[2] === 0;
+    if (nat64 || pieces[2] === 1) {
+      // The local-use prefix may embed the IPv4 address at a shorter prefix (RFC 6052), which leaves
+      // the last 24 bits zero: no IPv4 client ends that way, so that address is keyed whole instead.
+      if (nat64 || pieces[7] !== 0 || (pieces[6] & 0xff) !== 0) return ipv4At(pieces[6], pieces[7]);
+      return formatIPv6(pieces);
+    }
+  } else if (p0 === 0x2002) {
+    return ipv4At(p1, pieces[2]);
+  } else if (p0 === 0x2001 && p1 === 0) {
+    return ipv4At(pieces[6] ^ 0xffff, pieces[7] ^ 0xffff);
+  } else if ((p0 & 0xffc0) === 0xfe80) {
+    return formatIPv6(pieces);
+  }
+  if (ipv6Subnet === false || ipv6Subnet >= 128) return formatIPv6(pieces);
+  for (let i = 0; i < 8; i++) {
+    const kept = Math.min(16, Math.max(0, ipv6Subnet - 16 * i));
+    pieces[i] &= (0xffff << (16 - kept)) & 0xffff;
+  }
+  return `${formatIPv6(pieces)}/${ipv6Subnet}`;
+}
+
+/** Two 16-bit pieces as a dotted IPv4 address. */
+function ipv4At(high: number, low: number): string {
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }

@@ -1,7 +1,8 @@
 /**
  * IPv6 clients end to end: a dual-stack server keys IPv4 clients by their
  * IPv4 address (not `::ffff:...`) and IPv6 clients by their /64; the
- * `ipv6Subnet` option widens, narrows or turns off the grouping.
+ * `ipv6Subnet` option widens, narrows or turns off the grouping; an IPv6
+ * address that carries an IPv4 client (NAT64) is keyed by that client.
  */
 import 'reflect-metadata';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
@@ -58,6 +59,18 @@ describe.each(PLATFORMS)('IPv6 clients on %s', (platform) => {
     expect(await statuses(`http://127.0.0.1:${server.port}/`, 3)).toEqual([200, 200, 429]);
     expect(await statuses(`http://[::1]:${server.port}/`, 3)).toEqual([200, 200, 429]);
     expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_127.0.0.1', 'throttle_anon_::/64']));
+  });
+
+  it('NAT64 clients by the IPv4 address they carry: two clients, two buckets; one, its plain bucket', async () => {
+    server = await startDualStack(platform, { rates: { anon: '2/min' }, numProxies: 1 });
+    const url = `http://127.0.0.1:${server.port}/`;
+    const from = (client: string) => () => ({ 'x-forwarded-for': `198.51.100.7, ${client}` });
+    expect(await statuses(url, 3, from('64:ff9b::192.0.2.1'))).toEqual([200, 200, 429]);
+    // Another IPv4 client behind the same translator (the same /64): a bucket of its own.
+    expect(await statuses(url, 1, from('64:FF9B::C000:202'))).toEqual([200]);
+    // The same IPv4 client reaching the server directly: the same bucket, one request left.
+    expect(await statuses(url, 2, from('192.0.2.2'))).toEqual([200, 429]);
+    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_192.0.2.1', 'throttle_anon_192.0.2.2']));
   });
 
   const rotating = (hextet: (i: number) => number) => (i: number) => ({ 'x-forwarded-for': `2001:db8:7:${hextet(i).toString(16)}::${(i + 1).toString(16)}` });

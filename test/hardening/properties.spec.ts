@@ -50,7 +50,15 @@ function referenceAddress(entry: string, subnet: number | false): string | undef
   if (!isIPv6(host)) return undefined;
   const canonical = new URL(`http://[${host}]`).hostname.slice(1, -1);
   const value = toBigInt(host);
-  if (value >> 32n === 0xffffn) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join('.');
+  const low = value & 0xffffffffn;
+  const ipv4 = (bits: bigint) => [24n, 16n, 8n, 0n].map((shift) => String((bits >> shift) & 255n)).join('.');
+  // The forms that carry an IPv4 client (mapped, compatible, NAT64, 6to4, Teredo), and those keyed whole (link-local).
+  const top96 = value >> 32n;
+  if (top96 === 0xffffn || (top96 === 0n && low >> 24n !== 0n) || top96 === 0x64ff9b0000000000000000n) return ipv4(low);
+  if (value >> 80n === 0x64ff9b0001n) return (low & 0xffffffn) === 0n ? canonical : ipv4(low);
+  if (value >> 112n === 0x2002n) return ipv4((value >> 80n) & 0xffffffffn);
+  if (value >> 96n === 0x20010000n) return ipv4(low ^ 0xffffffffn);
+  if (value >> 118n === 0x3fan) return canonical;
   if (subnet === false || subnet === 128) return canonical;
   const network = value & (((1n << 128n) - 1n) ^ ((1n << BigInt(128 - subnet)) - 1n));
   return `${new URL(`http://[${toIPv6(network)}]`).hostname.slice(1, -1)}/${subnet}`;
@@ -85,6 +93,10 @@ describe('client identity, any X-Forwarded-For', () => {
     fc.ipV6().map((ip) => ip.toUpperCase()),
     fc.ipV4().map((ip) => `::ffff:${ip}`),
     fc.ipV4().map((ip) => `::FFFF:${ip}`),
+    fc.tuple(fc.constantFrom('::', '64:ff9b::', '64:FF9B:1:2::', '2002:0:0:1::', '2001::1:'), fc.ipV4())
+      .map(([prefix, ip]) => prefix + ip),
+    fc.array(fc.nat({ max: 0xffff }), { minLength: 4, maxLength: 4 })
+      .map((h) => `FE80::${h.map((x) => x.toString(16)).join(':')}`),
   );
   const entry = fc.oneof(
     address,
@@ -129,15 +141,16 @@ describe('client identity, any X-Forwarded-For', () => {
       fc.property(fc.ipV6(), fc.ipV6(), fc.integer({ min: 1, max: 128 }), (a, b, ipv6Subnet) => {
         const identA = clientIdent({ headers: {}, ip: a }, undefined, ipv6Subnet);
         const identB = clientIdent({ headers: {}, ip: b }, undefined, ipv6Subnet);
-        const mapped = (ident: string) => isIPv4(ident);
-        fc.pre(!mapped(identA) && !mapped(identB));
+        // Addresses keyed by the IPv4 client they carry, or whole (link-local), are not grouped by prefix.
+        const grouped = (ident: string) => !isIPv4(ident) && (ipv6Subnet === 128 || ident.endsWith(`/${ipv6Subnet}`));
+        fc.pre(grouped(identA) && grouped(identB));
         const blocks = new BlockList();
         blocks.addSubnet(a, ipv6Subnet, 'ipv6');
         expect(identA === identB).toBe(blocks.check(b, 'ipv6'));
         // And b's interface bits under a's prefix: the same client.
         const low = (1n << BigInt(128 - ipv6Subnet)) - 1n;
         const sibling = toIPv6((toBigInt(a) & ~low) | (toBigInt(b) & low));
-        fc.pre(!isIPv4(clientIdent({ headers: {}, ip: sibling }, undefined, ipv6Subnet)));
+        fc.pre(grouped(clientIdent({ headers: {}, ip: sibling }, undefined, ipv6Subnet)));
         expect(clientIdent({ headers: {}, ip: sibling }, undefined, ipv6Subnet)).toBe(identA);
       }),
       { numRuns: 2000 },

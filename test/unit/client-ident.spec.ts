@@ -93,7 +93,7 @@ describe('clientIdent', () => {
     expect(addressIdent('2001:db8:0:1:1:1:1:1', false)).toBe('2001:db8:0:1:1:1:1:1');
     expect(addressIdent('0:0:0:0:0:0:0:0', false)).toBe('::');
     expect(addressIdent('fe80::1%eth0', false)).toBe('fe80::1');
-    expect(addressIdent('64:ff9b::1.2.3.4', false)).toBe('64:ff9b::102:304');
+    expect(addressIdent('2001:db8::1.2.3.4', false)).toBe('2001:db8::102:304');
   });
 
   it('no address at all is an error, never a shared bucket', () => {
@@ -110,6 +110,80 @@ describe('clientIdent', () => {
     expect(() => remoteAddress({ headers: {}, raw: { socket: { destroyed: true } } })).toThrow(ConnectionResetError);
     // A Unix socket knows neither end: a transport with no client address, and a configuration to fix.
     expect(() => remoteAddress({ headers: {}, socket: { remoteAddress: undefined, localAddress: undefined } })).toThrow(ClientAddressUnknownError);
+  });
+});
+
+describe('IPv6 addresses that carry an IPv4 client are keyed by it', () => {
+  // Each form in its spellings: mixed notation, all hex, upper case, with a port or a zone, and via X-Forwarded-For.
+  it.each<[string, string, string[]]>([
+    ['IPv4-mapped', '203.0.113.9', ['::ffff:203.0.113.9', '::FFFF:cb00:7109', '0:0:0:0:0:ffff:cb00:7109',
+      '[::ffff:cb00:7109]:443']],
+    ['IPv4-compatible', '1.2.3.4', ['::1.2.3.4', '::102:304', '0:0:0:0:0:0:0102:0304', '[::102:304]:8080']],
+    ['NAT64, well-known prefix', '192.0.2.33', ['64:ff9b::192.0.2.33', '64:ff9b::c000:221', '64:FF9B::C000:221',
+      '[64:ff9b::c000:221]:443']],
+    ['NAT64, local-use prefix', '192.0.2.33', ['64:ff9b:1::192.0.2.33', '64:ff9b:1::c000:221',
+      '64:FF9B:1:AB:CD:EF:C000:0221']],
+    ['6to4', '192.0.2.33', ['2002:c000:221::1', '2002:C000:0221:FFFF:1:2:3:4', '2002:c000:221:1::192.0.2.1',
+      '[2002:c000:221::1]:80']],
+    // RFC 4380's example: server 65.54.227.120, client 192.0.2.45 behind its NAT (port 40000).
+    ['Teredo', '192.0.2.45', ['2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:0000:4136:E378:8000:63BF:3FFF:FDD2',
+      '[2001::4136:e378:8000:63bf:3fff:fdd2]:443']],
+  ])('%s -> %s', (_, ipv4, forms) => {
+    for (const form of forms) {
+      for (const subnet of [64, 48, 128, false] as const) expect(addressIdent(form, subnet)).toBe(ipv4);
+      expect(clientIdent(req(`198.51.100.7, ${form}`), 1)).toBe(ipv4);
+      expect(clientIdent({ headers: {}, socket: { remoteAddress: form } }, 0)).toBe(ipv4);
+    }
+    expect(clientIdent(req(ipv4), 1)).toBe(ipv4);
+  });
+
+  it('different embedded IPv4 clients are different clients in each form', () => {
+    const pairs = [
+      ['::1.2.3.4', '::1.2.3.5'],
+      ['64:ff9b::1.2.3.4', '64:ff9b::1.2.3.5'],
+      ['64:ff9b:1::1.2.3.4', '64:ff9b:1::1.2.3.5'],
+      ['2002:102:304::1', '2002:102:305::1'],
+      ['2001:0:4136:e378:8000:63bf:fefd:fcfb', '2001:0:4136:e378:8000:63bf:fefd:fcfa'],
+    ];
+    for (const [a, b] of pairs) expect([a, addressIdent(a)]).not.toEqual([a, addressIdent(b)]);
+  });
+
+  it('a 6to4 host is one client across its 2^80 addresses, and a Teredo client whatever its server', () => {
+    const rotated = ['2002:102:304::1', '2002:102:304:ffff::1', '2002:102:304:1:2:3:4:5'];
+    expect(new Set(rotated.map((a) => addressIdent(a)))).toEqual(new Set(['1.2.3.4']));
+    expect(addressIdent('2001:0:a:b:8000:1:fefd:fcfb')).toBe(addressIdent('2001:0:c:d:0:2:fefd:fcfb'));
+  });
+
+  it('local-use NAT64 with the IPv4 address at a shorter prefix (last 24 bits zero) is keyed whole', () => {
+    // RFC 6052's /64 layout of 192.0.2.33 under 64:ff9b:1:2::/64: no IPv4 client ends in 24 zero bits.
+    expect(addressIdent('64:ff9b:1:2:c0:2:2100:0')).toBe('64:ff9b:1:2:c0:2:2100:0');
+    expect(addressIdent('64:ff9b:1:2:c0:2:2200:0')).toBe('64:ff9b:1:2:c0:2:2200:0');
+  });
+
+  it('::, ::1 and the rest of ::/64 outside 0.0.0.0/8 stay IPv6, grouped as before', () => {
+    expect(addressIdent('::1')).toBe('::/64');
+    expect(addressIdent('::')).toBe('::/64');
+    expect(addressIdent('::ff')).toBe('::/64');
+    expect(addressIdent('::1', false)).toBe('::1');
+  });
+
+  it('link-local addresses are keyed whole, whatever ipv6Subnet, their zone dropped', () => {
+    for (const subnet of [64, 48, false] as const) {
+      expect(addressIdent('fe80::1%eth0', subnet)).toBe('fe80::1');
+      expect(addressIdent('FE80::1:2:3:4%25en0', subnet)).toBe('fe80::1:2:3:4');
+      expect(addressIdent('febf:0:0:0:1::9', subnet)).toBe('febf::1:0:0:9');
+    }
+    expect(addressIdent('fe80::1')).not.toBe(addressIdent('fe80::2'));
+    expect(clientIdent(req('[fe80::abcd]:443'), 1)).toBe('fe80::abcd');
+    // Just outside fe80::/10: grouped as any address.
+    expect(addressIdent('fec0::1')).toBe('fec0::/64');
+  });
+
+  it('near misses stay IPv6 and are grouped by prefix', () => {
+    expect(addressIdent('64:ff9b:2::1.2.3.4')).toBe('64:ff9b:2::/64');
+    expect(addressIdent('64:ff9b:0:0:1::1.2.3.4')).toBe('64:ff9b::/64');
+    expect(addressIdent('2001:1::1')).toBe('2001:1::/64');
+    expect(addressIdent('2003::1')).toBe('2003::/64');
   });
 });
 
@@ -181,6 +255,16 @@ describe('the table of docs/proxies.md', () => {
     ['::ffff:203.0.113.9', 64, '203.0.113.9'],
     ['::FFFF:203.0.113.9', 64, '203.0.113.9'],
     ['::ffff:cb00:7109', 64, '203.0.113.9'],
+    ['64:ff9b::203.0.113.9', 64, '203.0.113.9'],
+    ['64:ff9b::cb00:7109', 64, '203.0.113.9'],
+    ['64:ff9b:1::cb00:7109', 64, '203.0.113.9'],
+    ['::203.0.113.9', 64, '203.0.113.9'],
+    ['::cb00:7109', 64, '203.0.113.9'],
+    ['2002:cb00:7109::1', 64, '203.0.113.9'],
+    ['2002:cb00:7109:5::9', 64, '203.0.113.9'],
+    ['2001:0:4136:e378:8000:63bf:34ff:8ef6', 64, '203.0.113.9'],
+    ['fe80::1:2:3:4', 64, 'fe80::1:2:3:4'],
+    ['fe80::1:2:3:4%eth0', 64, 'fe80::1:2:3:4'],
     ['203.0.113.9:51234', 64, '203.0.113.9'],
     ['[2001:db8::1]:443', 64, '2001:db8::/64'],
     ['[2001:db8::1]', 64, '2001:db8::/64'],
