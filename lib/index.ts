@@ -34,6 +34,7 @@ export type { ThrottleRequest, ThrottleUser } from './identity/throttle-request'
 export { ThrottledException } from './exceptions/throttled.exception';
 export { ThrottledExceptionFilter } from './exceptions/throttled-exception.filter';
 export { ImproperlyConfiguredError } from './exceptions/improperly-configured.error';
+export type { ConfigErrorCode } from './exceptions/error-codes';
 export { CacheUnavailableException } from './exceptions/cache-unavailable.exception';
 
 export { MemoryThrottleStore } from './stores/memory/memory.store';

@@ -76,7 +76,8 @@ export class ThrottleStores {
     const stuck = stores.filter((store) => typeof store.reset !== 'function');
     if (stuck.length > 0) {
       const names = stuck.map((store) => `'${this.nameOf(store)}' (${store.constructor.name})`).join(', ');
-      throw new ImproperlyConfiguredError(`Cannot reset the throttle counts: the store of cache ${names} has no reset().`);
+      const message = `Cannot reset the throttle counts: the store of cache ${names} has no reset().`;
+      throw new ImproperlyConfiguredError(message, 'RFT_RESET_UNSUPPORTED');
     }
     await Promise.all(stores.map((store) => store.reset!([...(this.keyPatterns.get(store) ?? [])])));
   }
@@ -92,7 +93,8 @@ export class ThrottleStores {
     const named = this.options.caches?.[cache];
     if (named === undefined) {
       const known = ['default', ...Object.keys(this.options.caches ?? {})].join(', ');
-      throw new ImproperlyConfiguredError(`Unknown throttle cache alias '${cache}'; the caches configured are: ${known}.`);
+      const message = `Unknown throttle cache alias '${cache}'; the caches configured are: ${known}.`;
+      throw new ImproperlyConfiguredError(message, 'RFT_UNKNOWN_CACHE_ALIAS');
     }
     return named;
   }

@@ -1,3 +1,4 @@
+import type { ConfigErrorCode } from '../exceptions/error-codes';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions } from './options';
 import { parseRate } from '../throttles/rate';
@@ -27,23 +28,29 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * a rate is a bug even before a route reaches it.
  */
 export function validateOptions(options: RestflowThrottleOptions | undefined | null): RestflowThrottleOptions {
-  const fail = (message: string): never => {
-    throw new ImproperlyConfiguredError(`RestflowThrottleModule: ${message}`);
+  const fail = (message: string, code: ConfigErrorCode = 'RFT_INVALID_OPTION'): never => {
+    throw new ImproperlyConfiguredError(`RestflowThrottleModule: ${message}`, code);
   };
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object' || Array.isArray(options)) fail('options must be an object.');
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) fail(`unknown option '${key}'; the options are ${[...KNOWN].join(', ')}.`);
+    if (!KNOWN.has(key)) {
+      fail(`unknown option '${key}'; the options are ${[...KNOWN].join(', ')}.`, 'RFT_UNKNOWN_OPTION');
+    }
   }
   const o = options;
   if (o.defaultThrottles !== undefined) {
     if (!Array.isArray(o.defaultThrottles)) fail('defaultThrottles must be an array of throttle classes.');
-    o.defaultThrottles.forEach((type, i) => typeof type === 'function' || fail(`defaultThrottles[${i}] is not a throttle class.`));
+    o.defaultThrottles.forEach((type, i) => {
+      if (typeof type !== 'function') fail(`defaultThrottles[${i}] is not a throttle class.`, 'RFT_NOT_A_THROTTLE');
+    });
   }
   if (o.rates !== undefined) {
     if (!isPlainMap(o.rates)) fail('rates must map scope names to rate strings.');
     for (const [scope, rate] of Object.entries(o.rates)) {
-      if (rate !== null && typeof rate !== 'string') fail(`the rate of scope '${scope}' must be a string such as "100/hour", or null.`);
+      if (rate !== null && typeof rate !== 'string') {
+        fail(`the rate of scope '${scope}' must be a string such as "100/hour", or null.`, 'RFT_INVALID_RATE');
+      }
       parseRate(rate, scope);
     }
   }
@@ -52,7 +59,10 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
     if (!isPlainMap(o.caches)) fail('caches must map alias names to caches.');
     for (const [alias, named] of Object.entries(o.caches)) checkCache(named, `caches.${alias}`, fail);
     if (o.cache !== undefined && o.caches.default !== undefined && o.caches.default !== o.cache) {
-      fail("caches.default and cache name two different caches; 'default' is the alias of cache, so set one of them.");
+      fail(
+        "caches.default and cache name two different caches; 'default' is the alias of cache, so set one of them.",
+        'RFT_DEFAULT_CACHE_CONFLICT',
+      );
     }
   }
   if (o.numProxies !== undefined && !(Number.isInteger(o.numProxies) && o.numProxies >= 0)) {
@@ -96,7 +106,7 @@ function isPlainMap(value: unknown): value is Record<string, unknown> {
 }
 
 /** A cache-manager cache (get/set), a store (hit) or a Redis client (sendCommand / evalsha). */
-function checkCache(cache: unknown, name: string, fail: (message: string) => never): void {
+function checkCache(cache: unknown, name: string, fail: (message: string, code: ConfigErrorCode) => never): void {
   const c = cache as Record<string, unknown> | null;
   const usable =
     typeof c === 'object' &&
@@ -105,5 +115,8 @@ function checkCache(cache: unknown, name: string, fail: (message: string) => nev
       typeof c.hit === 'function' ||
       typeof c.sendCommand === 'function' ||
       typeof c.evalsha === 'function');
-  if (!usable) fail(`${name} must be a cache-manager cache (get() and set()), a Redis client, or a ThrottleStore (hit()).`);
+  if (!usable) {
+    const what = 'a cache-manager cache (get() and set()), a Redis client, or a ThrottleStore (hit())';
+    fail(`${name} must be ${what}.`, 'RFT_INVALID_CACHE');
+  }
 }

@@ -37,7 +37,8 @@ export class ThrottleInstances {
       return await hostRef.create(type as Type<BaseThrottle>);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new ImproperlyConfiguredError(`Nest cannot build the throttle '${type.name}': ${reason}`);
+      const message = `Nest cannot build the throttle '${type.name}': ${reason}`;
+      throw new ImproperlyConfiguredError(message, 'RFT_THROTTLE_UNBUILDABLE');
     }
   }
 }
@@ -46,18 +47,24 @@ function checkThrottleClass(type: ThrottleType): void {
   if (typeof type !== 'function' || typeof (type.prototype as Partial<BaseThrottle> | undefined)?.allowRequest !== 'function') {
     const name = typeof type === 'function' ? type.name : String(type);
     throw new ImproperlyConfiguredError(
-      `'${name}' is not a throttle class: a throttle extends BaseThrottle (or SimpleRateThrottle) and implements allowRequest().`,
+      `'${name}' is not a throttle class: a throttle extends BaseThrottle (or SimpleRateThrottle) ` +
+        'and implements allowRequest().',
+      'RFT_NOT_A_THROTTLE',
     );
   }
   if (!(type.prototype instanceof BaseThrottle)) {
     throw new ImproperlyConfiguredError(
-      `'${type.name}' does not extend BaseThrottle: extend BaseThrottle (or SimpleRateThrottle) so the module can give it its settings.`,
+      `'${type.name}' does not extend BaseThrottle: extend BaseThrottle (or SimpleRateThrottle) ` +
+        'so the module can give it its settings.',
+      'RFT_NOT_A_THROTTLE',
     );
   }
   // Without a class decorator TypeScript emits no constructor types, and Nest would call it with no arguments.
   if (type.length > 0 && Reflect.getMetadata('design:paramtypes', type) === undefined && Reflect.getMetadata('self:paramtypes', type) === undefined) {
     throw new ImproperlyConfiguredError(
-      `The throttle '${type.name}' has constructor parameters but no @Injectable(), so Nest cannot inject them: add @Injectable() to ${type.name}.`,
+      `The throttle '${type.name}' has constructor parameters but no @Injectable(), so Nest cannot inject them: ` +
+        `add @Injectable() to ${type.name}.`,
+      'RFT_THROTTLE_NOT_INJECTABLE',
     );
   }
 }

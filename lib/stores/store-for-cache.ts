@@ -33,7 +33,9 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
     return new CacheManagerStore(cache, new CacheFaults(options));
   }
   throw new ImproperlyConfiguredError(
-    `The throttle cache '${options.name}' is neither a cache-manager cache (get/set), a Redis client nor a ThrottleStore (hit).`,
+    `The throttle cache '${options.name}' is neither a cache-manager cache (get/set), a Redis client ` +
+      'nor a ThrottleStore (hit).',
+    'RFT_INVALID_CACHE',
   );
 }
 

@@ -58,7 +58,7 @@ export abstract class BaseThrottle {
    * Called once per route that uses this throttle, at startup, with what the
    * route says (its scope). Returns the throttle to run on that route:
    * `this`, a view of it bound to the route, or `null` when the route is not
-   * throttled by it. Throw an `ImproperlyConfiguredError` to stop the app
+   * throttled by it. Throw an `ImproperlyConfiguredError` (code `RFT_ROUTE_REFUSED`) to stop the app
    * from starting.
    */
   forRoute(route: RouteInfo): BaseThrottle | null {

@@ -27,14 +27,18 @@ export function parseRate(rate: string | null | undefined, scope?: string): Pars
   const match = typeof rate === 'string' ? RATE.exec(rate.trim()) : null;
   if (match === null) {
     throw new ImproperlyConfiguredError(
-      `Invalid throttle rate '${String(rate)}'${where}: expected "<requests>/<period>" such as "100/hour", "5/s" or "10/5m", with a whole number of requests and a period of s, m, h or d.`,
+      `Invalid throttle rate '${String(rate)}'${where}: expected "<requests>/<period>" such as "100/hour", "5/s" ` +
+        'or "10/5m", with a whole number of requests and a period of s, m, h or d.',
+      'RFT_INVALID_RATE',
     );
   }
   const numRequests = Number(match[1]);
   const multiplier = match[2] === '' ? 1 : Number(match[2]);
   if (!Number.isSafeInteger(numRequests) || !Number.isSafeInteger(multiplier) || multiplier < 1) {
     throw new ImproperlyConfiguredError(
-      `Invalid throttle rate '${rate}'${where}: the request count and the period multiplier must be whole numbers, the multiplier at least 1.`,
+      `Invalid throttle rate '${rate}'${where}: the request count and the period multiplier must be whole numbers, ` +
+        'the multiplier at least 1.',
+      'RFT_INVALID_RATE',
     );
   }
   return [numRequests, multiplier * PERIOD_SECONDS[match[3].toLowerCase()]];

@@ -33,8 +33,8 @@ export class RequestRates {
       } catch (error) {
         const name = throttle.constructor.name;
         const reason = typeof rate === 'string' ? (error as Error).message : `getRequestRate() must return a rate string, null or undefined, got ${typeof rate}`;
-        const cause = new ImproperlyConfiguredError(`${name}.getRequestRate(): ${reason}`);
-        this.logger?.error(cause.message);
+        const cause = new ImproperlyConfiguredError(`${name}.getRequestRate(): ${reason}`, 'RFT_INVALID_REQUEST_RATE');
+        this.logger?.error(String(cause)); // with its code, as a stack shows it: alerts can match on it
         // An HttpException: the request answers 500 with the reason, and Nest does not log it again per request.
         known = new InternalServerErrorException({ detail: cause.message }, { cause });
       }

@@ -73,11 +73,14 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   /** The rate string for this throttle's scope, DRF's `get_rate`. */
   getRate(): string | null {
     if (!this.scope) {
-      throw new ImproperlyConfiguredError(`You must set either \`.scope\` or \`.rate\` for '${this.constructor.name}' throttle`);
+      throw new ImproperlyConfiguredError(
+        `You must set either \`.scope\` or \`.rate\` for '${this.constructor.name}' throttle`,
+        'RFT_MISSING_SCOPE_OR_RATE',
+      );
     }
     const rates = this.settings?.rates ?? {};
     if (!Object.prototype.hasOwnProperty.call(rates, this.scope)) {
-      throw new ImproperlyConfiguredError(`No default throttle rate set for '${this.scope}' scope`);
+      throw new ImproperlyConfiguredError(`No default throttle rate set for '${this.scope}' scope`, 'RFT_MISSING_RATE');
     }
     return rates[this.scope];
   }
@@ -194,7 +197,10 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     if (this.stores !== undefined) return (this.storeRef = this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope)));
     // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
     if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function') return (this.storeRef = cache as ThrottleStore);
-    if (cache !== undefined) throw new ImproperlyConfiguredError(`'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`);
+    if (cache !== undefined) {
+      const message = `'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`;
+      throw new ImproperlyConfiguredError(message, 'RFT_CACHE_OUTSIDE_MODULE');
+    }
     return (this.storeRef = new MemoryThrottleStore());
   }
 }

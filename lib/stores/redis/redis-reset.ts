@@ -13,7 +13,10 @@ const BATCH = 1000;
  */
 export async function deleteMatching(connection: RedisConnection, patterns: readonly string[]): Promise<void> {
   if (connection.cluster) {
-    throw new ImproperlyConfiguredError('Resetting throttle counts is not supported on a Redis Cluster; flush the test cluster instead.');
+    throw new ImproperlyConfiguredError(
+      'Resetting throttle counts is not supported on a Redis Cluster; flush the test cluster instead.',
+      'RFT_RESET_UNSUPPORTED',
+    );
   }
   for (const pattern of patterns) {
     let cursor = '0';

@@ -1,0 +1,32 @@
+/**
+ * The stable codes of configuration errors: the one list of them. Each is
+ * documented under its own heading in docs/errors.md (a test keeps the two
+ * in step), and an {@link ImproperlyConfiguredError} carries one, so logs,
+ * alerts and tests can match on the code while the message stays free to
+ * say more.
+ */
+
+/** Every configuration error code, each with what it means in one line. */
+export const CONFIG_ERROR_CODES = {
+  RFT_MISSING_SCOPE_OR_RATE: 'A SimpleRateThrottle has neither a `scope` nor a `rate`.',
+  RFT_MISSING_RATE: "A throttle's scope has no entry in the module's `rates`.",
+  RFT_INVALID_RATE: 'A rate is not "<requests>/<period>" (in `rates`, a throttle\'s `rate`, or parseRate()).',
+  RFT_INVALID_REQUEST_RATE: 'getRequestRate() returned something that is not a rate: that request answers 500.',
+  RFT_UNKNOWN_OPTION: 'forRoot() was given an option it does not know (a typo, or an option of another library).',
+  RFT_INVALID_OPTION: 'A module option has the wrong type or is out of range.',
+  RFT_INVALID_CACHE: 'A cache is neither a cache-manager cache, a Redis client nor a ThrottleStore.',
+  RFT_DEFAULT_CACHE_CONFLICT: '`cache` and `caches.default` name two different caches.',
+  RFT_UNKNOWN_CACHE_ALIAS: "A throttle's `cache` names an alias that `caches` does not define.",
+  RFT_CACHE_OUTSIDE_MODULE: 'A throttle names a cache but is used without RestflowThrottleModule.',
+  RFT_NOT_A_THROTTLE: 'Something used as a throttle is not a class extending BaseThrottle.',
+  RFT_THROTTLE_NOT_INJECTABLE: 'A throttle with constructor parameters has no @Injectable().',
+  RFT_THROTTLE_UNBUILDABLE: 'Nest cannot build a throttle (a dependency it cannot resolve, or its constructor threw).',
+  RFT_ROUTE_REFUSED: "A throttle's forRoute() refused a route it was put on.",
+  RFT_UNTHROTTLEABLE_HANDLER: 'Throttles are declared on a method the module cannot run them on.',
+  RFT_ROUTE_NOT_PLANNED: 'ThrottleGuard ran on a handler the module did not plan (before app.init(), or unregistered).',
+  RFT_ASYNC_OPTIONS: 'forRootAsync() needs exactly one of useFactory, useClass or useExisting.',
+  RFT_RESET_UNSUPPORTED: 'resetThrottles() met a store that cannot forget its counts.',
+} as const;
+
+/** A configuration error code, such as `'RFT_MISSING_RATE'`; docs/errors.md says what to do about each. */
+export type ConfigErrorCode = keyof typeof CONFIG_ERROR_CODES;
