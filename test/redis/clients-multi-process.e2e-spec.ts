@@ -7,7 +7,7 @@
  */
 import { RedisCluster } from '../helpers/redis-cluster';
 import { RedisServer } from '../helpers/redis-server';
-import { CLIENT_FAMILIES, runClientFamily } from './clients-multi-process';
+import { CLIENT_FAMILIES, runClientFamily } from '../helpers/processes/clients-multi-process';
 
 let server: RedisServer;
 beforeAll(async () => {

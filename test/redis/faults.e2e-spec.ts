@@ -7,7 +7,7 @@
  * exact limiting again once the server is back, with no app restart, and
  * no trace of the requests answered without it.
  */
-import { AppProcess } from '../../scripts/lib/app-process';
+import { AppProcess } from '../helpers/processes/app-process';
 import { RedisServer } from '../helpers/redis-server';
 
 const TIMEOUT_MS = 200;

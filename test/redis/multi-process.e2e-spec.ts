@@ -1,10 +1,10 @@
 /**
- * The multi-process proof (also runnable by hand: scripts/multi-process.ts):
+ * The multi-process proof (also runnable by hand: test/redis/demos/multi-process.ts):
  * 4 Node processes serve the same Nest app, each on its own port; 400
  * concurrent requests from one client are spread over all 4 at a limit of
  * 100 per minute.
  */
-import { runMultiProcess } from '../../scripts/lib/multi-process-run';
+import { runMultiProcess } from '../helpers/processes/multi-process-run';
 import { RedisServer } from '../helpers/redis-server';
 
 let server: RedisServer;

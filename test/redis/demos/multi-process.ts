@@ -7,14 +7,14 @@
  * (Nest's CacheModule on @keyv/redis, cache-manager 7 on @keyv/valkey,
  * node-redis, iovalkey and ioredis clients given directly).
  *
- *   npx ts-node --transpile-only scripts/multi-process.ts
+ *   npx ts-node --transpile-only test/redis/demos/multi-process.ts
  *
  * Starts its own redis-server on a free port, or uses REDIS_URL when set.
  * Exits non-zero unless every Redis form admits exactly 100 of the 400.
  */
-import { RedisServer } from '../test/helpers/redis-server';
-import { CLIENT_FAMILIES, runClientFamily } from '../test/redis/clients-multi-process';
-import { runMultiProcess, type MultiProcessResult } from './lib/multi-process-run';
+import { RedisServer } from '../../helpers/redis-server';
+import { CLIENT_FAMILIES, runClientFamily } from '../../helpers/processes/clients-multi-process';
+import { runMultiProcess, type MultiProcessResult } from '../../helpers/processes/multi-process-run';
 
 const PROCESSES = 4;
 const REQUESTS = 400;

@@ -2,16 +2,16 @@
  * The multi-process proof for each Redis client family: `processes` Node
  * processes serve clients-app.ts with Redis in the form `client` names, and
  * `requests` concurrent requests from one client are spread round-robin over
- * them. Used by clients-multi-process.e2e-spec.ts and scripts/multi-process.ts.
+ * them. Used by test/redis/clients-multi-process.e2e-spec.ts and test/redis/demos/multi-process.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
-import { builtAppEntry } from '../../scripts/lib/app-build';
-import { repoRoot } from '../../scripts/lib/app-process';
-import type { MultiProcessResult } from '../../scripts/lib/multi-process-run';
+import { builtAppEntry, HERE } from './app-build';
+import { repoRoot } from './app-process';
+import type { MultiProcessResult } from './multi-process-run';
 
 /** Every form of Redis clients-app.ts can be given (see its header). */
 export const CLIENT_FAMILIES = ['nest-keyv-redis', 'keyv-valkey', 'node-redis', 'iovalkey', 'ioredis'] as const;
@@ -53,17 +53,17 @@ export async function runClientFamily(options: ClientRunOptions): Promise<MultiP
 }
 
 /**
- * clients-app.ts compiled to CommonJS beside the library build of
+ * clients-app.ts compiled to CommonJS beside throttled-app.js in the library build of
  * `app-build.ts` (whose output mirrors the repository, so the app's
- * `../../lib/index` import finds the compiled library there). One file,
+ * `../../../lib/index` import finds the compiled library there). One file,
  * transpiled in a few milliseconds; its hash names it, so a stale copy is never run.
  */
 async function clientsAppEntry(): Promise<string> {
   const root = repoRoot();
-  const buildDir = dirname(dirname(dirname(await builtAppEntry(root))));
-  const source = readFileSync(join(root, 'test', 'redis', 'clients-app.ts'), 'utf8');
+  const entryDir = dirname(await builtAppEntry(root));
+  const source = readFileSync(join(root, ...HERE, 'clients-app.ts'), 'utf8');
   const hash = createHash('sha1').update(source).digest('hex').slice(0, 12);
-  const entry = join(buildDir, 'test', 'redis', `clients-app-${hash}.js`);
+  const entry = join(entryDir, `clients-app-${hash}.js`);
   if (existsSync(entry)) return entry;
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: {

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../scripts/lib/app-process';
-import { codeBlocks } from './helpers/readme-blocks';
-import { startSample, type SampleTestApp } from './helpers/sample-app';
+import { repoRoot } from '../helpers/processes/app-process';
+import { codeBlocks } from '../helpers/readme-blocks';
+import { startSample, type SampleTestApp } from '../helpers/sample-app';
 
 interface Exchange {
   command: string;

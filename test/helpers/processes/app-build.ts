@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const builds = new Map<string, Promise<string>>();
+/** Where this folder is in the repository, and so in the build, which mirrors it. */
+export const HERE = ['test', 'helpers', 'processes'] as const;
 
 /**
  * The compiled entry of `throttled-app.ts`. Compiled once per state of the
@@ -26,13 +28,13 @@ export function builtAppEntry(root: string): Promise<string> {
 async function buildApp(root: string): Promise<string> {
   const cache = join(root, 'node_modules', '.cache', 'restflow-throttle-app');
   const dir = join(cache, sourcesHash(root));
-  const entry = join(dir, 'scripts', 'lib', 'throttled-app.js');
+  const entry = join(dir, ...HERE, 'throttled-app.js');
   if (existsSync(entry)) return entry;
   mkdirSync(cache, { recursive: true });
   const staging = mkdtempSync(join(cache, 'staging-'));
   try {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '-p', join(root, 'scripts', 'tsconfig.app.json'), '--outDir', staging], { cwd: root });
+    await run(process.execPath, [tsc, '-p', join(root, ...HERE, 'tsconfig.app.json'), '--outDir', staging], { cwd: root });
     // Atomic publish; another process building the same sources concurrently may win the race.
     if (!existsSync(dir)) renameSync(staging, dir);
     pruneOtherBuilds(cache, dir);
@@ -55,7 +57,7 @@ function pruneOtherBuilds(cache: string, keep: string): void {
 /** A hash of everything the app is compiled from. */
 function sourcesHash(root: string): string {
   const hash = createHash('sha1');
-  const files = [...walk(join(root, 'lib')), join(root, 'scripts', 'lib', 'throttled-app.ts'), join(root, 'scripts', 'tsconfig.app.json'), join(root, 'tsconfig.json')];
+  const files = [...walk(join(root, 'lib')), join(root, ...HERE, 'throttled-app.ts'), join(root, ...HERE, 'tsconfig.app.json'), join(root, 'tsconfig.json')];
   for (const file of files.sort()) hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }

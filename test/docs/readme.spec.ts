@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../scripts/lib/app-process';
-import { blockFileName, documentation, locateError, typeCheck, type MarkdownFile } from './helpers/readme-blocks';
+import { repoRoot } from '../helpers/processes/app-process';
+import { blockFileName, documentation, locateError, typeCheck, type MarkdownFile } from '../helpers/readme-blocks';
 
 const root = repoRoot();
 const docs = documentation(root);

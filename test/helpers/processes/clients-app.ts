@@ -11,12 +11,12 @@
  *
  * The client honours X-Forwarded-For one proxy deep, so the driver picks
  * the throttle key. Compiled by clients-multi-process.ts next to the
- * library build of scripts/lib/app-build.ts.
+ * library build of app-build.ts.
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AnonRateThrottle, RestflowThrottleModule, Throttle, type RestflowThrottleOptions, type ThrottleCacheLike } from '../../lib/index';
+import { AnonRateThrottle, RestflowThrottleModule, Throttle, type RestflowThrottleOptions, type ThrottleCacheLike } from '../../../lib/index';
 
 @Controller()
 class HitController {

@@ -5,15 +5,15 @@
  * one number for comparison. Durations come from Redis' SLOWLOG (time
  * inside the server, so other clients wait that long), bytes from MEMORY USAGE.
  *
- *   npx ts-node --transpile-only scripts/lua-worst-case.ts [entries=300000]
+ *   npx ts-node --transpile-only test/redis/demos/lua-worst-case.ts [entries=300000]
  *
  * Starts its own redis-server on a free port.
  */
 import { Redis } from 'ioredis';
-import { CacheFaults } from '../lib/stores/cache-faults';
-import { IoredisConnection } from '../lib/stores/redis/clients/ioredis';
-import { RedisThrottleStore } from '../lib/stores/redis/redis.store';
-import { RedisServer } from '../test/helpers/redis-server';
+import { CacheFaults } from '../../../lib/stores/cache-faults';
+import { IoredisConnection } from '../../../lib/stores/redis/clients/ioredis';
+import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
+import { RedisServer } from '../../helpers/redis-server';
 
 export interface WorstCase {
   readonly case: string;
