@@ -13,6 +13,33 @@ export function safeIdent(ident: string): string {
 }
 
 /**
+ * Text from outside (a user id, a forged address) as an ident: as
+ * {@link safeIdent}, except that text written in the form of a hashed or a
+ * binary ident (`h:...`, `b:...`) is hashed too. Otherwise a user whose id
+ * is `h:` and the hash of another's long id would share that user's bucket.
+ */
+export function textIdent(text: string): string {
+  const derived = text.charCodeAt(1) === 58 && (text.charCodeAt(0) === 104 || text.charCodeAt(0) === 98);
+  return derived ? hashIdent(text) : safeIdent(text);
+}
+
+/**
+ * The built-in throttles' key spaces. DRF keys user ids and addresses alike,
+ * so a user whose id is `127.0.0.1` shares that address's bucket; here an
+ * address is keyed as `ip:` and the address, a user as `user:` and the id,
+ * and an ident too long for a key is hashed whole, prefix included, into
+ * `h:...`, which neither form can be.
+ */
+export function addressKeyIdent(ident: string): string {
+  return `ip:${ident}`;
+}
+
+/** See {@link addressKeyIdent}: `user:` and a user id as `getUserId()` gives it. */
+export function userKeyIdent(userId: string): string {
+  return `user:${userId}`;
+}
+
+/**
  * `h:` and the SHA-256 of a value, for idents that must not be stored as
  * written (API keys, tokens): `this.formatKey(hashIdent(apiKey))`.
  */
@@ -55,7 +82,8 @@ const MAX_HEX_BYTES = 31;
 
 /**
  * A user id as an ident. Strings, finite numbers and bigints as written
- * (hashed when long or unprintable, as {@link safeIdent}); Buffers and
+ * (hashed when long, unprintable or written as an `h:` or `b:` ident, as
+ * {@link textIdent}); Buffers and
  * Uint8Arrays by their bytes (`b:` and hex, or `b:` and a SHA-256 when
  * long), so two binary ids never share a bucket. Anything else (an object,
  * `NaN`, an empty string) would put many users in one bucket, so it is a
@@ -64,7 +92,7 @@ const MAX_HEX_BYTES = 31;
  * @param throttleName the throttle class, for the error message.
  */
 export function userIdent(id: unknown, throttleName = 'SimpleRateThrottle'): string {
-  if (typeof id === 'string' && id !== '') return safeIdent(id);
+  if (typeof id === 'string' && id !== '') return textIdent(id);
   if ((typeof id === 'number' && Number.isFinite(id)) || typeof id === 'bigint') return String(id);
   if (id instanceof Uint8Array) {
     const bytes = Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength);

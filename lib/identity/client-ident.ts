@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { IntrinsicException } from '@nestjs/common';
-import { safeIdent } from './cache-key';
+import { textIdent } from './cache-key';
 import { ipv6Ident, parseIPv6 } from './ipv6';
 import type { ThrottleRequest } from './throttle-request';
 
@@ -89,17 +89,17 @@ export function header(request: ThrottleRequest, name: string): string | undefin
  * addresses in canonical form (RFC 5952), grouped by prefix
  * (`2001:db8:1:2::/64`), because one IPv6 client owns a whole /64 and could
  * otherwise take a fresh bucket per request (see `ipv6Ident()`). Anything
- * else (a forged header) is kept as written, or hashed when long.
+ * else (a forged header) is kept as written, or hashed when long (see `textIdent()`).
  */
 export function addressIdent(text: string, ipv6Subnet: number | false = 64): string {
   // The usual client, an IPv4 address: digits and dots, kept as written (what the steps below return for it).
   if (digitsAndDots(text)) return text;
   const address = withoutPort(text);
-  if (!address.includes(':')) return safeIdent(address);
+  if (!address.includes(':')) return textIdent(address);
   if (MAPPED_IPV4.test(address)) return address.slice(7);
   const zone = address.indexOf('%');
   const plain = zone < 0 ? address : address.slice(0, zone);
-  if (!isIPv6(plain)) return safeIdent(address);
+  if (!isIPv6(plain)) return textIdent(address);
   return ipv6Ident(parseIPv6(plain), ipv6Subnet);
 }
 

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { BaseThrottle, RouteInfo } from './base.throttle';
+import { addressKeyIdent, userKeyIdent } from '../identity/cache-key';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { SimpleRateThrottle } from './simple-rate.throttle';
 
@@ -8,7 +9,7 @@ import { SimpleRateThrottle } from './simple-rate.throttle';
  * `@ActionConfig({ throttleScope })`), so one class gives each route its own
  * rate. Routes sharing a scope share one bucket per client; a route with no
  * scope is not throttled by it. Keys on the user id when authenticated,
- * else on the address.
+ * else on the address, each in its own key space (`user:<id>`, `ip:<address>`).
  *
  * DRF sets `self.scope` on every request; here each route gets, once at
  * startup, a view of the singleton with its scope set, so nothing is looked
@@ -32,6 +33,6 @@ export class ScopedRateThrottle extends SimpleRateThrottle {
     void context;
     if (!this.scope) return null;
     const userId = this.isAuthenticated(request) ? this.getUserId(request) : undefined;
-    return this.formatKey(userId ?? this.getIdent(request));
+    return this.formatKey(userId !== undefined ? userKeyIdent(userId) : addressKeyIdent(this.getIdent(request)));
   }
 }

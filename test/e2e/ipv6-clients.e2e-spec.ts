@@ -58,7 +58,7 @@ describe.each(PLATFORMS)('IPv6 clients on %s', (platform) => {
     server = await startDualStack(platform, { rates: { anon: '2/min' } });
     expect(await statuses(`http://127.0.0.1:${server.port}/`, 3)).toEqual([200, 200, 429]);
     expect(await statuses(`http://[::1]:${server.port}/`, 3)).toEqual([200, 200, 429]);
-    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_127.0.0.1', 'throttle_anon_::/64']));
+    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_ip:127.0.0.1', 'throttle_anon_ip:::/64']));
   });
 
   it('NAT64 clients by the IPv4 address they carry: two clients, two buckets; one, its plain bucket', async () => {
@@ -70,7 +70,7 @@ describe.each(PLATFORMS)('IPv6 clients on %s', (platform) => {
     expect(await statuses(url, 1, from('64:FF9B::C000:202'))).toEqual([200]);
     // The same IPv4 client reaching the server directly: the same bucket, one request left.
     expect(await statuses(url, 2, from('192.0.2.2'))).toEqual([200, 429]);
-    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_192.0.2.1', 'throttle_anon_192.0.2.2']));
+    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_ip:192.0.2.1', 'throttle_anon_ip:192.0.2.2']));
   });
 
   const rotating = (hextet: (i: number) => number) => (i: number) => ({ 'x-forwarded-for': `2001:db8:7:${hextet(i).toString(16)}::${(i + 1).toString(16)}` });
@@ -79,20 +79,20 @@ describe.each(PLATFORMS)('IPv6 clients on %s', (platform) => {
     server = await startDualStack(platform, { rates: { anon: '5/min' }, numProxies: 1, ipv6Subnet: 48 });
     const result = await statuses(`http://127.0.0.1:${server.port}/`, 12, rotating((i) => i));
     expect(result.filter((s) => s === 200)).toHaveLength(5);
-    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_2001:db8:7::/48']));
+    expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_ip:2001:db8:7::/48']));
   });
 
   it('the default /64 tells those /64s apart', async () => {
     server = await startDualStack(platform, { rates: { anon: '5/min' }, numProxies: 1 });
     const result = await statuses(`http://127.0.0.1:${server.port}/`, 12, rotating((i) => i));
     expect(result).toEqual(Array(12).fill(200));
-    expect(server.keys[3]).toBe('throttle_anon_2001:db8:7:3::/64');
+    expect(server.keys[3]).toBe('throttle_anon_ip:2001:db8:7:3::/64');
   });
 
   it('ipv6Subnet false: every address is its own client', async () => {
     server = await startDualStack(platform, { rates: { anon: '5/min' }, numProxies: 1, ipv6Subnet: false });
     const result = await statuses(`http://127.0.0.1:${server.port}/`, 12, rotating(() => 1));
     expect(result).toEqual(Array(12).fill(200));
-    expect(server.keys[0]).toBe('throttle_anon_2001:db8:7:1::1');
+    expect(server.keys[0]).toBe('throttle_anon_ip:2001:db8:7:1::1');
   });
 });

@@ -78,11 +78,11 @@ function toIPv6(value: bigint): string {
   return Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
 }
 
-/** A forged entry is kept as written when short and printable, else hashed. */
+/** A forged entry is kept as written when short, printable and not in a hashed or binary ident's form, else hashed. */
 function expectIdentOf(ident: string, entry: string, subnet: number | false): void {
   const address = referenceAddress(entry, subnet);
   if (address !== undefined) expect(ident).toBe(address);
-  else if (entry.length <= 64 && /^[\x21-\x7e]+$/.test(entry)) expect(ident).toBe(entry);
+  else if (entry.length <= 64 && /^[\x21-\x7e]+$/.test(entry) && !/^[hb]:/.test(entry)) expect(ident).toBe(entry);
   else expect(ident).toMatch(/^h:[A-Za-z0-9_-]{43}$/);
 }
 

@@ -33,13 +33,13 @@ describe('the sample with REDIS_URL', () => {
     expect((await fastify.request('/articles')).status).toBe(200);
     expect((await express.request('/articles')).status).toBe(200);
     expectThrottled(await fastify.request('/articles'), 60);
-    expect(await redis.command('LLEN', 'throttle_anon_127.0.0.1')).toBe(3);
+    expect(await redis.command('LLEN', 'throttle_anon_ip:127.0.0.1')).toBe(3);
   });
 
   it('keeps IsolatedThrottle counters in Redis too, through the throttling alias', async () => {
     for (let i = 0; i < 5; i++) expect((await apps[i % 2].request('/search?q=x')).status).toBe(200);
     expectThrottled(await apps[1].request('/search?q=x'), 60);
-    expect(await redis.command('LLEN', 'throttle_isolated_127.0.0.1')).toBe(5);
+    expect(await redis.command('LLEN', 'throttle_isolated_ip:127.0.0.1')).toBe(5);
   });
 
   it('opens one connection per cache and closes them when the app closes', async () => {

@@ -25,7 +25,7 @@ describe.each(PLATFORMS)('IsolatedThrottle on %s', (platform) => {
 
   it('keeps its counters in the throttling cache, not in the default cache', async () => {
     expect(await statuses(t, 5, '/search?q=nest')).toEqual(Array(5).fill(200));
-    expect(await throttlingCache.store.keys()).toEqual(['throttle_isolated_127.0.0.1']);
+    expect(await throttlingCache.store.keys()).toEqual(['throttle_isolated_ip:127.0.0.1']);
     expect(defaultStore.size).toBe(0);
     // Emptying the default store leaves the search counter alone...
     defaultStore.reset();

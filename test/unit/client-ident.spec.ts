@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { PeerAddressHook } from '../../lib/identity/peer-address';
-import { userIdent } from '../../lib/identity/cache-key';
+import { addressKeyIdent, hashIdent, safeIdent, userIdent, userKeyIdent } from '../../lib/identity/cache-key';
 import { ClientAddressUnknownError, ConnectionResetError, addressIdent, clientIdent, remoteAddress } from '../../lib/identity/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
@@ -219,6 +219,19 @@ describe('userIdent (what getUserId() keys on)', () => {
     expect(userIdent('user name')).toMatch(/^h:/);
   });
 
+  it('a string id written as a hashed or a binary ident is hashed, so it cannot take another id\'s ident', () => {
+    const long = 'x'.repeat(65);
+    const hashed = userIdent(long);
+    expect(userIdent(hashed)).toMatch(/^h:[A-Za-z0-9_-]{43}$/);
+    expect(userIdent(hashed)).not.toBe(hashed);
+    expect(userIdent('b:0102ff')).not.toBe(userIdent(Buffer.from([1, 2, 255])));
+    expect(userIdent('b:0102ff')).toBe(hashIdent('b:0102ff'));
+    // Only the exact forms: `h` or `b` then a colon.
+    expect(userIdent('hb:1')).toBe('hb:1');
+    expect(userIdent('H:1')).toBe('H:1');
+    expect(userIdent('h')).toBe('h');
+  });
+
   it('Buffers and Uint8Arrays by their bytes: different ids, different buckets', () => {
     expect(userIdent(Buffer.from([1, 2, 255]))).toBe('b:0102ff');
     expect(userIdent(new Uint8Array([1, 2, 255]))).toBe('b:0102ff');
@@ -246,6 +259,28 @@ describe('userIdent (what getUserId() keys on)', () => {
   it('never prints the rejected value (it may be a secret)', () => {
     expect(() => userIdent({ token: 's3cret' })).toThrow(/got an object\./);
     expect(() => userIdent({ token: 's3cret' })).not.toThrow(/s3cret/);
+  });
+});
+
+describe('key spaces: addresses, user ids and hashed idents never meet', () => {
+  it('an address and a user id written alike are different idents', () => {
+    expect(addressKeyIdent(clientIdent(req(undefined, '127.0.0.1'), undefined))).toBe('ip:127.0.0.1');
+    expect(userKeyIdent(userIdent('127.0.0.1'))).toBe('user:127.0.0.1');
+    expect(userKeyIdent(userIdent('ip:127.0.0.1'))).not.toBe(addressKeyIdent('127.0.0.1'));
+  });
+
+  it('a forged address written as a hashed ident is hashed, as a long one is', () => {
+    const long = 'y'.repeat(65);
+    expect(addressIdent(long)).toBe(hashIdent(long));
+    expect(addressIdent(hashIdent(long))).not.toBe(hashIdent(long));
+    expect(addressIdent('b:00')).toBe(hashIdent('b:00'));
+  });
+
+  it('an ident too long for a key is hashed whole, prefix included: no prefixed ident starts with h:', () => {
+    const id = 'z'.repeat(62);
+    expect(safeIdent(userKeyIdent(userIdent(id)))).toBe(hashIdent(`user:${id}`));
+    expect(safeIdent(addressKeyIdent(addressIdent(id)))).toBe(hashIdent(`ip:${id}`));
+    expect(safeIdent(userKeyIdent(userIdent(id)))).not.toBe(safeIdent(addressKeyIdent(addressIdent(id))));
   });
 });
 

@@ -86,7 +86,7 @@ describe.each(PLATFORMS)('throttle events on %s', (platform) => {
     try {
       await hit(t, '/e/anon', 6);
       expect(events).toHaveLength(6);
-      const expectedHash = createHmac('sha256', 'metrics-secret').update('throttle_anon_127.0.0.1').digest('base64url').slice(0, 22);
+      const expectedHash = createHmac('sha256', 'metrics-secret').update('throttle_anon_ip:127.0.0.1').digest('base64url').slice(0, 22);
       for (const [i, e] of events.entries()) {
         expect(e).toEqual({
           route: 'EventsController.anon',

@@ -61,7 +61,7 @@ describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) 
     expect((await t.request(path, token('alice'))).status).toBe(200);
     expect((await t.request(path, token('alice'))).status).toBe(429);
     expect((await t.request(path, token('bob'))).status).toBe(200);
-    expect([...store.keys].sort()).toEqual(['throttle_user_alice', 'throttle_user_bob']);
+    expect([...store.keys].sort()).toEqual(['throttle_user_user:alice', 'throttle_user_user:bob']);
   }
 
   it('a global auth guard in the root module', async () => {
@@ -96,7 +96,7 @@ describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) 
     expect((await t.request('/handler/open', token('carol'))).status).toBe(200);
     expect((await t.request('/handler/open', token('dave'))).status).toBe(200);
     expect((await t.request('/handler/open', token('erin'))).status).toBe(429);
-    expect([...store.keys].filter((k) => !k.startsWith('throttle_user_alice') && !k.startsWith('throttle_user_bob'))).toEqual(['throttle_user_127.0.0.1']);
+    expect([...store.keys].filter((k) => !k.startsWith('throttle_user_user:alice') && !k.startsWith('throttle_user_user:bob'))).toEqual(['throttle_user_ip:127.0.0.1']);
   });
 
   it('a route with no auth at all is keyed on the address', async () => {
@@ -105,7 +105,7 @@ describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) 
     expect((await t.request('/plain', token('alice'))).status).toBe(200);
     expect((await t.request('/plain', token('bob'))).status).toBe(200);
     expect((await t.request('/plain')).status).toBe(429);
-    expect([...store.keys]).toEqual(['throttle_user_127.0.0.1']);
+    expect([...store.keys]).toEqual(['throttle_user_ip:127.0.0.1']);
   });
 
   it('a guard that refuses the request (401/403) leaves no count, as in DRF', async () => {

@@ -87,7 +87,7 @@ describe.each(PLATFORMS)('connections reset right after sending, on %s', (platfo
       await postThenReset(port);
       await until(`request ${i + 1} went past its reset`, () => pastReset === i + 1);
     }
-    expect(new Set(keys)).toEqual(new Set(['throttle_anon_127.0.0.1']));
+    expect(new Set(keys)).toEqual(new Set(['throttle_anon_ip:127.0.0.1']));
     expect(handled).toBe(5);
     // The same client, on a connection that stays: its own bucket is full.
     const response = await fetch(`${t.url}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":2}' });

@@ -122,27 +122,27 @@ describe('AnonRateThrottle and UserRateThrottle keys', () => {
 
   it('anon: the address for anonymous requests, null (skipped) for authenticated ones', () => {
     const throttle = new Anon();
-    expect(throttle.getCacheKey(anonymous)).toBe('throttle_anon_1.2.3.4');
+    expect(throttle.getCacheKey(anonymous)).toBe('throttle_anon_ip:1.2.3.4');
     expect(throttle.getCacheKey({ ...anonymous, user: { id: 7 } })).toBeNull();
     // An explicitly unauthenticated user object is anonymous.
-    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7, isAuthenticated: false } })).toBe('throttle_anon_1.2.3.4');
+    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7, isAuthenticated: false } })).toBe('throttle_anon_ip:1.2.3.4');
   });
 
-  it('user: the user id (id, pk, sub, userId), else the address', () => {
+  it('user: the user id (id, pk, sub, userId), else the address, each typed (user:, ip:)', () => {
     const throttle = new User();
-    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7 } })).toBe('throttle_user_7');
-    expect(throttle.getCacheKey({ ...anonymous, user: { pk: 8 } })).toBe('throttle_user_8');
-    expect(throttle.getCacheKey({ ...anonymous, user: { sub: 'auth0|9' } })).toBe('throttle_user_auth0|9');
-    expect(throttle.getCacheKey({ ...anonymous, user: { userId: 10 } })).toBe('throttle_user_10');
-    expect(throttle.getCacheKey(anonymous)).toBe('throttle_user_1.2.3.4');
-    expect(throttle.getCacheKey({ ...anonymous, user: null })).toBe('throttle_user_1.2.3.4');
+    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7 } })).toBe('throttle_user_user:7');
+    expect(throttle.getCacheKey({ ...anonymous, user: { pk: 8 } })).toBe('throttle_user_user:8');
+    expect(throttle.getCacheKey({ ...anonymous, user: { sub: 'auth0|9' } })).toBe('throttle_user_user:auth0|9');
+    expect(throttle.getCacheKey({ ...anonymous, user: { userId: 10 } })).toBe('throttle_user_user:10');
+    expect(throttle.getCacheKey(anonymous)).toBe('throttle_user_ip:1.2.3.4');
+    expect(throttle.getCacheKey({ ...anonymous, user: null })).toBe('throttle_user_ip:1.2.3.4');
   });
 
   it('a custom cacheFormat is honoured', () => {
     class Custom extends AnonRateThrottle {
       override cacheFormat = 'rl:{scope}:{ident}';
     }
-    expect(new Custom().getCacheKey(anonymous)).toBe('rl:anon:1.2.3.4');
+    expect(new Custom().getCacheKey(anonymous)).toBe('rl:anon:ip:1.2.3.4');
   });
 
   it('formatKey() follows a cacheFormat or scope changed after the first key', () => {
