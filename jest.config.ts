@@ -5,11 +5,18 @@ import type { Config } from 'jest';
  * (`node --experimental-vm-modules`, see `npm test`) and ts-jest emits ESM.
  * Type checking is done once by `tsc --noEmit` in `npm test`, so ts-jest only
  * transpiles (isolatedModules), which keeps the suite fast.
+ *
+ * Two projects, split by folder (docs/testing.md, "The test suites"):
+ * - `no-server`: everything under test/ but the folders below. `npm run test:unit` runs only this one.
+ * - `server`: the folders that start a redis-server (test/redis/) or install the packed package with npm
+ *   (test/package/). test/unit/architecture.spec.ts checks that no spec outside them reaches their helpers.
+ * `npm test` runs both; a path argument (`jest test/e2e/guard`) filters either.
  */
-const config: Config = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+export const SERVER_SUITES = ['test/redis/', 'test/package/'] as const;
+
+const shared: Config = {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^restflow-throttle$': '<rootDir>/lib/index.ts',
@@ -34,6 +41,23 @@ const config: Config = {
       },
     ],
   },
+};
+
+const config: Config = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'no-server',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/node_modules/', ...SERVER_SUITES.map((folder) => `<rootDir>/${folder}`)],
+    },
+    {
+      ...shared,
+      displayName: 'server',
+      roots: SERVER_SUITES.map((folder) => `<rootDir>/${folder}`),
+      testPathIgnorePatterns: ['/node_modules/'],
+    },
+  ],
   testTimeout: 30_000,
   maxWorkers: 2,
 };

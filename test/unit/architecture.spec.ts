@@ -2,10 +2,13 @@
  * The shape of lib/: no import cycle (a value import that loops back makes
  * load order matter and splits a concept across files) and no file over 300
  * lines (one concept a file). Type-only imports are erased at build time and
- * do not count.
+ * do not count. And the borders around test/: scripts/ and test/ do not import
+ * each other, bench/ does not import test/, and the specs `npm run test:unit`
+ * runs reach no helper that starts a redis-server or installs the package.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { SERVER_SUITES } from '../../jest.config';
 
 const LIB = resolve(process.cwd(), 'lib');
 
@@ -59,5 +62,61 @@ describe('lib/', () => {
       .map((f) => ({ file: relative(LIB, f), lines: readFileSync(f, 'utf8').replace(/\n$/, '').split('\n').length }))
       .filter(({ lines }) => lines > 300);
     expect(long).toEqual([]);
+  });
+});
+
+/** Every relative module specifier of a file (static, type-only, side-effect, `import()`, `require()`), resolved. */
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const pattern = /(?:\bfrom\s+|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
+  return [...text.matchAll(pattern)].map((match) => resolve(dirname(file), match[1]));
+}
+
+/** The code files under `dir` (node_modules, build output and the bench's installed competitors left out). */
+function codeUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return ['node_modules', '.build', 'competitors'].includes(entry.name) ? [] : codeUnder(path);
+    return /\.(ts|mts|cts|js|mjs|cjs)$/.test(entry.name) ? [path] : [];
+  });
+}
+
+describe('scripts/, test/ and bench/', () => {
+  const ROOT = process.cwd();
+  const inside = (folder: string) => (path: string) => path === resolve(ROOT, folder) || path.startsWith(resolve(ROOT, folder) + '/');
+  const crossings = (from: string, to: string) =>
+    codeUnder(resolve(ROOT, from)).flatMap((file) =>
+      relativeImports(file)
+        .filter(inside(to))
+        .map((target) => `${relative(ROOT, file)} -> ${relative(ROOT, target)}`),
+    );
+
+  it('scripts/ and test/ do not import each other, and bench/ does not import test/', () => {
+    expect([...crossings('scripts', 'test'), ...crossings('test', 'scripts'), ...crossings('bench', 'test')]).toEqual([]);
+  });
+
+  it('no spec that `npm run test:unit` runs reaches a redis-server or package-install helper', () => {
+    const serverSuite = (path: string) => SERVER_SUITES.some((folder) => inside(folder)(path));
+    const forbidden = (path: string) =>
+      serverSuite(path) || ['redis-server', 'redis-cluster'].some((helper) => path === resolve(ROOT, 'test/helpers', helper));
+    const specs = codeUnder(resolve(ROOT, 'test')).filter((file) => /\.(e2e-)?spec\.ts$/.test(file) && !serverSuite(file));
+    expect(specs.length).toBeGreaterThan(40);
+    const reached: string[] = [];
+    for (const spec of specs) {
+      const seen = new Set<string>();
+      const queue = [spec];
+      while (queue.length > 0) {
+        const file = queue.pop() as string;
+        for (const target of relativeImports(file).filter(inside('test'))) {
+          if (forbidden(target)) reached.push(`${relative(ROOT, spec)} -> ${relative(ROOT, target)}`);
+          const source = [`${target}.ts`, target, join(target, 'index.ts')].find((c) => statSync(c, { throwIfNoEntry: false })?.isFile());
+          if (source !== undefined && !seen.has(source)) {
+            seen.add(source);
+            queue.push(source);
+          }
+        }
+      }
+    }
+    expect(reached).toEqual([]);
   });
 });
