@@ -1,6 +1,6 @@
 import { Logger, type ExecutionContext } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants';
-import { RouteThrottleGuard } from '../guard/check-throttles';
+import { checkThrottles } from '../guard/check-throttles';
+import type { RoutePlan } from '../guard/route-plans';
 import { failurePayload } from './throttled-payload';
 import type { GatewayClient } from './ws.context';
 
@@ -48,9 +48,8 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
   const socket = client as ClosableClient;
   if (request !== undefined && socket.handshake === undefined && socket.request === undefined) socket.request = request;
   const classRef = gateway.constructor;
-  const handler = (classRef.prototype as Partial<ThrottledGateway>).handleConnection;
-  const guard = typeof handler === 'function' ? routeGuardOf(classRef, handler) : undefined;
-  if (guard === undefined || handler === undefined) {
+  const plan = connectionPlans.get(gateway);
+  if (plan === undefined) {
     if (reported.has(classRef)) return true;
     reported.add(classRef);
     logger.error(
@@ -60,7 +59,7 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
     return true;
   }
   try {
-    await guard.canActivate(new ConnectionContext(classRef, handler, [client, undefined, 'connection']));
+    if (plan.steps.length > 0) await checkThrottles(plan, new ConnectionContext(classRef, plan.handler, [client, undefined, 'connection']));
     return true;
   } catch (error) {
     refuse(socket, error);
@@ -68,10 +67,16 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
   }
 }
 
-/** The guard the module placed last on this gateway's `handleConnection`. */
-function routeGuardOf(classRef: Function, handler: Function): RouteThrottleGuard | undefined {
-  const guards = (Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? [];
-  return guards.find((g): g is RouteThrottleGuard => g instanceof RouteThrottleGuard && g.controller === classRef);
+/**
+ * At startup, the plan of each gateway instance's `handleConnection`.
+ * `throttleConnection()` is called with the gateway instance, which belongs
+ * to one application, so this finds that application's throttles and stores.
+ */
+const connectionPlans = new WeakMap<object, RoutePlan>();
+
+/** @internal Called by the module's planner for each throttled `handleConnection`. */
+export function registerConnectionThrottle(gateway: object, plan: RoutePlan): void {
+  connectionPlans.set(gateway, plan);
 }
 
 function refuse(client: ClosableClient, error: unknown): void {

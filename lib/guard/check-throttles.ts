@@ -1,160 +1,135 @@
-import type { CanActivate, ExecutionContext } from '@nestjs/common';
+/**
+ * DRF's `check_throttles` for one route: every throttle runs, in declared
+ * order, with no early exit (one that allows records its hit even when another
+ * denies); if any denied, the longest known wait is raised as a 429 in the
+ * request's transport. Whatever a throttle throws or rejects becomes this
+ * request's error, and only that: a pending sibling is always awaited, so
+ * nothing is left to reject unhandled.
+ */
+import type { ExecutionContext } from '@nestjs/common';
 import { targetFor, type ThrottleTarget } from '../contexts';
-import { ThrottledException } from '../exceptions/throttled.exception';
-import { rateLimitHeaders, setHeaders } from './rate-limit-headers';
-import type { RateLimitHeaders } from '../module/options';
 import type { ThrottleEvents } from '../events/throttle-events';
-import type { BaseThrottle } from '../throttles/base.throttle';
-import { isThenable } from '../utils/chain';
-import type { RateDecision, SimpleRateThrottle } from '../throttles/simple-rate.throttle';
+import { ThrottledException } from '../exceptions/throttled.exception';
 import type { ThrottleRequest } from '../identity/throttle-request';
-import { checkedWait, computeWait } from '../throttles/rate';
+import { checkedWait, computeWait, type RateDecision } from '../throttles/rate';
+import { isThenable } from '../utils/chain';
+import { rateLimitHeaders, setHeaders } from './rate-limit-headers';
+import type { RoutePlan, RouteStep } from './route-plans';
 
-/** One throttle of a route, as the guard runs it. */
-export interface RouteStep {
-  readonly throttle: BaseThrottle;
-  /** A plain rate throttle: the guard asks it for the whole decision (wait and headers, no per-request state). */
-  readonly rate: SimpleRateThrottle | undefined;
+/** One request on its way through a route's throttles. */
+interface Check {
+  readonly plan: RoutePlan;
+  readonly context: ExecutionContext;
+  readonly request: ThrottleRequest;
+  /** How to answer outside HTTP (GraphQL, WS, RPC); `undefined` over HTTP. */
+  readonly target: ThrottleTarget | undefined;
+  /** Set when the module has decision listeners. */
+  readonly events: ThrottleEvents | undefined;
+  readonly startedAt: number;
 }
 
-/** A route's throttles, made ready at startup. */
-export interface RoutePlan {
-  readonly name: string;
-  readonly steps: readonly RouteStep[];
-  readonly headers: RateLimitHeaders;
-  /** The module's decision listeners (docs/metrics.md). */
-  readonly events: ThrottleEvents;
-}
+/** What one throttle answered: a rate throttle's decision (`null`: not throttled), or another's `allowRequest()`. */
+type Outcome = RateDecision | null | boolean;
 
 const NO_ERROR: unique symbol = Symbol('no error');
 
-/**
- * DRF's `check_throttles` for one route. The module appends one of these to
- * the end of every throttled handler's guards, so it runs after every other
- * guard (global ones from any module, the controller's, the handler's):
- * authentication has always happened, as in DRF. Its plan is filled in at
- * startup.
- *
- * Every throttle runs, in declared order, with no early exit (one that
- * allows records its hit even when another denies); if any denied, the
- * longest known wait is raised. Whatever a throttle throws or rejects
- * becomes this request's error, and only that: a pending sibling is always
- * awaited, so nothing is left to reject unhandled.
- */
-export class RouteThrottleGuard implements CanActivate {
-  plan: RoutePlan | undefined;
+/** Runs the plan's throttles on one request: `true`, or a throw (a 429 in the transport's form, or a throttle's error). */
+export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true | Promise<true> {
+  const http = context.getType() === 'http';
+  const target = http ? undefined : targetFor(context);
+  const request = target === undefined ? (context.getArgByIndex(0) as ThrottleRequest) : target.request;
+  const events = plan.events.active ? plan.events : undefined;
+  const check: Check = { plan, context, request, target, events, startedAt: events === undefined ? 0 : performance.now() };
+  const steps = plan.steps;
 
-  /** @param app the application (its module container) whose module placed this guard. */
-  constructor(readonly controller: Function, readonly handler: Function, readonly app: object) {}
-
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const plan = this.plan;
-    // A handler inherited by several controllers carries one guard per controller.
-    if (plan === undefined || plan.steps.length === 0 || context.getClass() !== this.controller) return true;
-    const rate = plan.steps.length === 1 ? plan.steps[0].rate : undefined;
-    if (rate === undefined || plan.events.active || context.getType() !== 'http') return this.checkAll(plan, context);
-    // The usual route: one rate throttle over HTTP, nothing to report. What it throws is this request's error as it is.
-    const outcome = rate.decideThen(context.getArgByIndex(0) as ThrottleRequest, context, this.settle, plan.headers === false);
-    if (outcome === true || outcome === null) return true;
-    return isThenable(outcome) ? (outcome as Promise<true>) : this.settle(outcome, context);
+  if (steps.length === 1) {
+    // The usual route: one throttle, no array of results to build.
+    let outcome: Outcome | PromiseLike<Outcome>;
+    try {
+      outcome = run(steps[0], request, context);
+    } catch (error) {
+      throw failed(check, error);
+    }
+    if (!isThenable(outcome)) return conclude(check, [outcome]);
+    return Promise.resolve(outcome).then(
+      (value) => conclude(check, [value]),
+      (error: unknown) => {
+        throw failed(check, error);
+      },
+    );
   }
 
-  /** A lone rate throttle's decision over HTTP: allowed with no headers to send is the whole answer. */
-  private readonly settle = (decision: RateDecision | null, context: ExecutionContext): true => {
-    const plan = this.plan!;
-    if (decision === null || (decision.allowed && plan.headers === false)) return true;
-    return this.conclude(plan, [decision], context.getArgByIndex(0) as ThrottleRequest, context, undefined, undefined, 0);
-  };
-
-  /** Every throttle of the route, whatever they are and whatever the context. */
-  private checkAll(plan: RoutePlan, context: ExecutionContext): boolean | Promise<boolean> {
-    let target: ThrottleTarget | undefined;
-    let request: ThrottleRequest;
-    if (context.getType() === 'http') request = context.getArgByIndex(0) as ThrottleRequest;
-    else request = (target = targetFor(context)).request;
-    const events = plan.events.active ? plan.events : undefined;
-    const startedAt = events === undefined ? 0 : performance.now();
-
-    const steps = plan.steps;
-    const outcomes: unknown[] = new Array(steps.length);
-    let pending = false;
-    let error: unknown = NO_ERROR;
-    for (let i = 0; i < steps.length; i++) {
-      try {
-        const step = steps[i];
-        const outcome = step.rate !== undefined ? step.rate.decide(request, context) : step.throttle.allowRequest(request, context);
-        outcomes[i] = outcome;
-        if (isThenable(outcome)) pending = true;
-      } catch (thrown) {
-        if (error === NO_ERROR) error = thrown;
-      }
+  const outcomes: Array<Outcome | PromiseLike<Outcome>> = new Array(steps.length);
+  let pending = false;
+  let error: unknown = NO_ERROR;
+  for (let i = 0; i < steps.length; i++) {
+    try {
+      outcomes[i] = run(steps[i], request, context);
+      pending ||= isThenable(outcomes[i]);
+    } catch (thrown) {
+      if (error === NO_ERROR) error = thrown;
     }
-    if (!pending) {
-      if (error !== NO_ERROR) throw target?.failed?.(error) ?? error;
-      return this.conclude(plan, outcomes, request, context, target, events, startedAt);
-    }
-    if (steps.length === 1) {
-      // One throttle: no array of settled results to build.
-      return Promise.resolve(outcomes[0]).then(
-        (value) => this.conclude(plan, [value], request, context, target, events, startedAt),
-        (reason: unknown) => {
-          throw target?.failed?.(reason) ?? reason;
-        },
-      );
-    }
-    return Promise.allSettled(outcomes.map((o) => (isThenable(o) ? Promise.resolve(o) : o))).then((settled) => {
-      if (error !== NO_ERROR) throw target?.failed?.(error) ?? error;
-      for (let i = 0; i < settled.length; i++) {
-        const result = settled[i];
-        if (result.status === 'rejected') throw target?.failed?.(result.reason) ?? result.reason;
-        outcomes[i] = result.value;
-      }
-      return this.conclude(plan, outcomes, request, context, target, events, startedAt);
-    });
   }
-
-  private conclude(
-    plan: RoutePlan,
-    outcomes: unknown[],
-    request: ThrottleRequest,
-    context: ExecutionContext,
-    target: ThrottleTarget | undefined,
-    events: ThrottleEvents | undefined,
-    startedAt: number,
-  ): true {
-    let denied = false;
-    let wait: number | null = null;
-    let decisions: RateDecision[] | undefined;
-    const waits = events === undefined ? undefined : new Array<number | null>(outcomes.length).fill(null);
-    for (let i = 0; i < outcomes.length; i++) {
-      const step = plan.steps[i];
-      const outcome = outcomes[i];
-      let seconds: number | null = null;
-      if (step.rate !== undefined) {
-        if (outcome === null) continue;
-        const decision = outcome as RateDecision;
-        if (plan.headers !== false) (decisions ??= []).push(decision);
-        if (decision.allowed) continue;
-        seconds = computeWait(decision);
-      } else {
-        if (outcome) continue;
-        seconds = checkedWait(step.throttle.wait(request, context));
-      }
-      denied = true;
-      if (waits !== undefined) waits[i] = seconds;
-      if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
-    }
-    if (events !== undefined) reportDecisions(events, plan, outcomes, waits!, performance.now() - startedAt);
-    const headers = decisions === undefined || plan.headers === false ? undefined : rateLimitHeaders(plan.headers, decisions);
-    if (headers !== undefined) setHeaders(context, target, headers);
-    if (!denied) return true;
-    if (target !== undefined) throw target.throttled(wait, headers);
-    throw new ThrottledException(wait);
+  if (!pending) {
+    if (error !== NO_ERROR) throw failed(check, error);
+    return conclude(check, outcomes as Outcome[]);
   }
+  return Promise.allSettled(outcomes).then((settled) => {
+    if (error !== NO_ERROR) throw failed(check, error);
+    const values: Outcome[] = [];
+    for (const result of settled) {
+      if (result.status === 'rejected') throw failed(check, result.reason);
+      values.push(result.value as Outcome);
+    }
+    return conclude(check, values);
+  });
+}
+
+/** One throttle: a plain rate throttle hands over its whole decision; any other answers `allowRequest()`. */
+function run(step: RouteStep, request: ThrottleRequest, context: ExecutionContext): Outcome | PromiseLike<Outcome> {
+  return step.rate !== undefined ? step.rate.decide(request, context) : step.throttle.allowRequest(request, context);
+}
+
+/** A throttle's or the cache's error, in the transport's form. */
+function failed(check: Check, error: unknown): unknown {
+  return check.target?.failed?.(error) ?? error;
+}
+
+/** Every throttle has answered: headers, events, then `true` or the 429 with the longest known wait. */
+function conclude(check: Check, outcomes: readonly Outcome[]): true {
+  const { plan, request, context, events } = check;
+  let denied = false;
+  let wait: number | null = null;
+  let decisions: RateDecision[] | undefined;
+  const waits = events === undefined ? undefined : new Array<number | null>(outcomes.length).fill(null);
+  for (let i = 0; i < outcomes.length; i++) {
+    const step = plan.steps[i];
+    const outcome = outcomes[i];
+    let seconds: number | null;
+    if (step.rate !== undefined) {
+      if (outcome === null) continue;
+      const decision = outcome as RateDecision;
+      if (plan.headers !== false) (decisions ??= []).push(decision);
+      if (decision.allowed) continue;
+      seconds = computeWait(decision);
+    } else {
+      if (outcome) continue;
+      seconds = checkedWait(step.throttle.wait(request, context));
+    }
+    denied = true;
+    if (waits !== undefined) waits[i] = seconds;
+    if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
+  }
+  if (events !== undefined) report(events, plan, outcomes, waits!, performance.now() - check.startedAt);
+  const headers = decisions === undefined || plan.headers === false ? undefined : rateLimitHeaders(plan.headers, decisions);
+  if (headers !== undefined) setHeaders(context, check.target, headers);
+  if (!denied) return true;
+  if (check.target !== undefined) throw check.target.throttled(wait, headers);
+  throw new ThrottledException(wait);
 }
 
 /** One event per throttle that decided (a rate throttle that skipped the request decided nothing). */
-function reportDecisions(events: ThrottleEvents, plan: RoutePlan, outcomes: unknown[], waits: (number | null)[], latencyMs: number): void {
+function report(events: ThrottleEvents, plan: RoutePlan, outcomes: readonly Outcome[], waits: (number | null)[], latencyMs: number): void {
   for (let i = 0; i < outcomes.length; i++) {
     const { throttle, rate } = plan.steps[i];
     const decision = rate === undefined ? undefined : (outcomes[i] as RateDecision | null);
@@ -176,3 +151,4 @@ function reportDecisions(events: ThrottleEvents, plan: RoutePlan, outcomes: unkn
     });
   }
 }
+

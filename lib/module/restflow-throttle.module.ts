@@ -1,17 +1,16 @@
 import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
-import { APP_FILTER, ModulesContainer } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { ThrottledExceptionFilter } from '../exceptions/throttled-exception.filter';
 import { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './constants';
 import type { RestflowThrottleAsyncOptions, RestflowThrottleOptions, RestflowThrottleOptionsFactory } from './options';
 import { validateOptions } from './options-validation';
 import { PeerAddressHook } from '../identity/peer-address';
-import { RoutePlanner } from '../planning/route-planner';
+import { RoutePlans } from '../guard/route-plans';
 import { ThrottleGuard } from '../guard/throttle.guard';
+import { ROUTE_GUARDS, RoutePlanner } from '../planning/route-planner';
 import { ThrottleSettings } from './settings';
 import { ThrottleStores } from './caches';
-
-/** Resolves once the route guards are in place (before Nest binds any route). */
-const ROUTE_GUARDS = Symbol('RESTFLOW_THROTTLE_ROUTE_GUARDS');
 
 /**
  * The module: import it once, in the root module. It is global. It places a
@@ -32,7 +31,10 @@ export class RestflowThrottleModule {
   static forRootAsync(options: RestflowThrottleAsyncOptions): DynamicModule {
     const ways = [options?.useFactory, options?.useClass, options?.useExisting].filter((way) => way !== undefined);
     if (ways.length !== 1) {
-      throw new TypeError('RestflowThrottleModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting.');
+      throw new ImproperlyConfiguredError(
+        'RestflowThrottleModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting.',
+        'RFT_ASYNC_OPTIONS',
+      );
     }
     const providers: Provider[] = [];
     if (options.useFactory !== undefined) {
@@ -68,9 +70,11 @@ export class RestflowThrottleModule {
           inject: [RESTFLOW_THROTTLE_OPTIONS, ThrottleSettings],
         },
         { provide: RESTFLOW_THROTTLE_CACHE, useFactory: (stores: ThrottleStores) => stores.defaultCache, inject: [ThrottleStores] },
-        { provide: RoutePlanner, useClass: RoutePlanner },
-        { provide: ROUTE_GUARDS, useFactory: (planner: RoutePlanner) => planner.installGuards(), inject: [RoutePlanner, ModulesContainer] },
-        ThrottleGuard,
+        RoutePlans,
+        // The app's one guard, the only one handed the plans (an instance Nest builds elsewhere does nothing).
+        { provide: ThrottleGuard, useFactory: (plans: RoutePlans) => new ThrottleGuard(plans), inject: [RoutePlans] },
+        RoutePlanner,
+        { provide: ROUTE_GUARDS, useFactory: (planner: RoutePlanner) => planner.installGuards(), inject: [RoutePlanner] },
         PeerAddressHook,
         { provide: APP_FILTER, useClass: ThrottledExceptionFilter },
       ],

@@ -1,39 +1,59 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants';
+/**
+ * Startup planning: finds every throttled handler of one application (HTTP
+ * routes, GraphQL resolvers, gateway and microservice handlers), places the
+ * guard on it, and makes its plan (throttle singletons from DI, each handed
+ * the route once), so a missing or malformed rate or an unbuildable throttle
+ * fails `app.init()` naming the handler.
+ */
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
+import { STATIC_CONTEXT } from '@nestjs/core/injector/constants';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import type { Module } from '@nestjs/core/injector/module';
 import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../contexts';
+import { registerConnectionThrottle } from '../contexts/ws-connection';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import type { RouteStep } from '../guard/route-plans';
+import { RoutePlans } from '../guard/route-plans';
+import { ThrottleGuard } from '../guard/throttle.guard';
+import { ThrottleStores } from '../module/caches';
 import { ACTION_CONFIG_METADATA, RESTFLOW_THROTTLE_OPTIONS, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
 import type { RestflowThrottleOptions } from '../module/options';
-import { RouteThrottleGuard, type RouteStep } from '../guard/check-throttles';
-import { ThrottleInstances } from './throttle-instances';
 import { ThrottleSettings } from '../module/settings';
-import { ThrottleStores } from '../module/caches';
-import { describeHandler, resolveHandlerThrottling } from './handler-throttling';
 import { ScopedRateThrottle } from '../throttles/scoped-rate.throttle';
 import { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
+import { guardBindings, placeGuard, removeGuard, resolveGuardIn } from './guard-placement';
+import { describeHandler, resolveHandlerThrottling } from './handler-throttling';
+import { ThrottleInstances } from './throttle-instances';
+
+/** Resolves once the guard is in place on every throttled handler (before Nest binds any route). */
+export const ROUTE_GUARDS = Symbol('RESTFLOW_THROTTLE_ROUTE_GUARDS');
 
 /** A throttled handler found at startup, and the module it lives in (whose DI builds its throttles). */
 interface Route {
-  readonly guard: RouteThrottleGuard;
+  readonly controller: Function;
+  readonly handler: Function;
   readonly hostRef: ModuleRef;
+  /** The gateway or controller instance, for `throttleConnection()`. */
+  readonly instance: unknown;
 }
 
 /**
- * Plans every throttled handler (HTTP routes, GraphQL resolvers, gateway
- * and microservice handlers) in two steps:
- * - while Nest builds the providers, before it binds any route, append a
- *   {@link RouteThrottleGuard} to the end of each throttled handler's guards,
- *   so the throttles run after every other guard, wherever those are declared;
- * - on module init, fill each guard's plan: throttle singletons from DI, each
- *   handed the route once (`forRoute`), so a missing or malformed rate or an
- *   unbuildable throttle fails `app.init()` naming the handler.
+ * Plans one application's throttled handlers in two steps:
+ * - while Nest builds the providers, once every other provider of the app
+ *   exists (so classes provided with `useFactory` or `useValue` are known by
+ *   their instance), put `ThrottleGuard` last among each throttled handler's
+ *   guards and make the handler's module resolve it to this app's guard;
+ * - on module init, make each route's plan and hand the plans to the guard.
  */
 @Injectable()
-export class RoutePlanner implements OnModuleInit {
+export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
   private readonly routes: Route[] = [];
+  private readonly placed = new Set<Function>();
   /** Another copy of the module in this app placed the guards first (warned at init, when the app's logger is in place). */
   private duplicate = false;
+  /** Set as soon as this copy starts placing guards, so a second copy in the same app stands aside. */
+  installing = false;
   private readonly instances: ThrottleInstances;
 
   constructor(
@@ -42,71 +62,127 @@ export class RoutePlanner implements OnModuleInit {
     private readonly settings: ThrottleSettings,
     private readonly stores: ThrottleStores,
     private readonly moduleRef: ModuleRef,
+    private readonly plans: RoutePlans,
+    private readonly guard: ThrottleGuard,
   ) {
     this.instances = new ThrottleInstances(moduleRef);
   }
 
   /** Step one; run by the module's `ROUTE_GUARDS` provider. */
-  installGuards(): number {
+  async installGuards(): Promise<number> {
+    if (this.otherCopy()?.installing) {
+      this.duplicate = true;
+      return 0;
+    }
+    this.installing = true;
+    await providersBuilt(this.modules);
+    const guardWrapper = this.ownModule()?.providers.get(ThrottleGuard);
+    if (guardWrapper === undefined) throw new Error('RestflowThrottleModule: its ThrottleGuard provider is missing.');
     const defaults = this.options.defaultThrottles ?? [];
     const unreadable: string[] = [];
     for (const module of this.modules.values()) {
       const hostRef = module.getProviderByKey(ModuleRef)?.instance as ModuleRef;
       for (const [wrappers, isController] of [[module.controllers, true], [module.providers, false]] as const) {
         for (const wrapper of wrappers.values()) {
-          const type = wrapper.metatype as Function | null;
-          if (typeof type !== 'function' || wrapper.isAlias || !type.prototype) continue;
+          const type = classOf(wrapper);
+          if (type === undefined) continue;
           for (const [handler, known] of methodsOf(type, isController)) {
             if (!known) {
               if (declaresThrottling(handler)) unreadable.push(describeHandler(type, handler));
+              else this.plans.addUnthrottled(handler);
               continue;
             }
-            if (resolveHandlerThrottling(type, handler, defaults).throttleTypes.length === 0) continue;
-            const guard = appendGuard(type, handler, this.modules);
-            if (guard === undefined) this.duplicate = true;
-            else this.routes.push({ guard, hostRef });
+            if (resolveHandlerThrottling(type, handler, defaults).throttleTypes.length === 0) {
+              this.plans.addUnthrottled(handler);
+              continue;
+            }
+            placeGuard(handler, this.plans);
+            this.placed.add(handler);
+            resolveGuardIn(module, guardWrapper);
+            if (hasRoute(this.routes, type, handler)) continue;
+            this.routes.push({ controller: type, handler, hostRef, instance: wrapper.instance });
           }
         }
       }
     }
     if (unreadable.length > 0) {
       throw new ImproperlyConfiguredError(
-        `${unreadable.join(', ')} declare${unreadable.length === 1 ? 's' : ''} throttles but ${unreadable.length === 1 ? 'is' : 'are'} not an HTTP route, a GraphQL resolver, a gateway handler or a microservice handler of a controller, ` +
+        `${unreadable.join(', ')} declare${unreadable.length === 1 ? 's' : ''} throttles but ${unreadable.length === 1 ? 'is' : 'are'} ` +
+          'not an HTTP route, a GraphQL resolver, a gateway handler or a microservice handler of a controller, ' +
           'so the throttles would never run. Move the decorators to a handler of one of those kinds (docs/contexts.md).',
+        'RFT_UNTHROTTLEABLE_HANDLER',
       );
     }
     return this.routes.length;
   }
 
   async onModuleInit(): Promise<void> {
+    if (this.duplicate) {
+      this.warnSecondModule();
+      return;
+    }
     const { headers = false, defaultThrottles = [] } = this.options;
-    if (this.duplicate) this.warnSecondModule();
     const graphqlOptions = this.graphqlOptions();
-    for (const { guard, hostRef } of this.routes) {
-      const name = describeHandler(guard.controller, guard.handler);
-      if (unguardedFieldResolver(guard.handler, graphqlOptions)) {
+    const globalBindings = this.globalBindings();
+    for (const { controller, handler, hostRef, instance } of this.routes) {
+      const name = describeHandler(controller, handler);
+      if (unguardedFieldResolver(handler, graphqlOptions)) {
         this.settings.logger.warn(
           `${name} is a throttled field resolver, but Nest runs no guards on field resolvers: add fieldResolverEnhancers: ['guards'] to GraphQLModule.forRoot(), or its throttles never run.`,
         );
       }
       try {
-        const throttling = resolveHandlerThrottling(guard.controller, guard.handler, defaultThrottles);
+        const throttling = resolveHandlerThrottling(controller, handler, defaultThrottles);
         const steps: RouteStep[] = [];
         let scoped = false;
         for (const type of throttling.throttleTypes) {
-          const instance = await this.instances.of(type, hostRef);
-          scoped ||= instance instanceof ScopedRateThrottle;
-          const throttle = instance.forRoute({ name, scope: throttling.scope, declared: throttling.declared });
+          const throttleInstance = await this.instances.of(type, hostRef);
+          scoped ||= throttleInstance instanceof ScopedRateThrottle;
+          const throttle = throttleInstance.forRoute({ name, scope: throttling.scope, declared: throttling.declared });
           if (throttle !== null) steps.push({ throttle, rate: plainRateThrottle(throttle) });
         }
         if (throttling.scope !== undefined && !scoped) {
           this.settings.logger.warn(`${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`);
         }
-        guard.plan = { name, steps, headers, events: this.stores.events };
+        const bindings = globalBindings + guardBindings(controller, handler);
+        const plan = { name, controller, handler, steps, headers, events: this.stores.events, bindings };
+        this.plans.add(plan);
+        if (handler.name === 'handleConnection' && typeof instance === 'object' && instance !== null) {
+          registerConnectionThrottle(instance, plan);
+        }
       } catch (error) {
         throw error instanceof ImproperlyConfiguredError && !error.message.includes(`(on ${name})`) ? onHandler(error, name) : error;
       }
     }
+    this.plans.seal();
+  }
+
+  /** The app is closing: nothing of it stays in the user's classes. */
+  onModuleDestroy(): void {
+    for (const handler of this.placed) removeGuard(handler, this.plans);
+    this.placed.clear();
+  }
+
+  /** How many of the app's global guards are this app's guard (`useGlobalGuards(app.get(ThrottleGuard))`). */
+  private globalBindings(): number {
+    const container = (this.moduleRef as unknown as { container?: { applicationConfig?: { getGlobalGuards?(): unknown[] } } }).container;
+    const globals = container?.applicationConfig?.getGlobalGuards?.() ?? [];
+    return globals.filter((g) => g === this.guard).length;
+  }
+
+  /** The module (this copy of RestflowThrottleModule) whose providers include this planner. */
+  private ownModule(): Module | undefined {
+    for (const module of this.modules.values()) if (module.providers.get(RoutePlanner)?.instance === this) return module;
+    return undefined;
+  }
+
+  /** Another copy of the module in this app, if one was imported twice. */
+  private otherCopy(): RoutePlanner | undefined {
+    for (const module of this.modules.values()) {
+      const planner = module.providers.get(RoutePlanner)?.instance as RoutePlanner | undefined;
+      if (planner instanceof RoutePlanner && planner !== this) return planner;
+    }
+    return undefined;
   }
 
   /** The GraphQL module's options, when the app has one. */
@@ -129,6 +205,38 @@ export class RoutePlanner implements OnModuleInit {
         'with the options of the copy Nest built first; import RestflowThrottleModule.forRoot() once, in the root module: it is global.',
     );
   }
+}
+
+/**
+ * Waits until every other static provider of the app is built, so a class
+ * provided with `useFactory` is known by its instance. Nest starts building
+ * every provider at once; nothing depends on the module's `ROUTE_GUARDS`, so
+ * this cannot wait on itself.
+ */
+async function providersBuilt(modules: ModulesContainer): Promise<void> {
+  for (;;) {
+    const pending: Array<Promise<unknown>> = [];
+    for (const module of modules.values()) {
+      for (const wrapper of module.providers.values()) {
+        if (wrapper.token === ROUTE_GUARDS || wrapper.isAlias || wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
+        const host = wrapper.getInstanceByContextId(STATIC_CONTEXT);
+        if (!host.isResolved && host.isPending && host.donePromise !== undefined) pending.push(host.donePromise);
+      }
+    }
+    if (pending.length === 0) return;
+    await Promise.all(pending);
+  }
+}
+
+/** The class whose methods a provider or controller serves: its own class, or the class of what its factory or value is. */
+function classOf(wrapper: InstanceWrapper): Function | undefined {
+  if (wrapper.isAlias) return undefined;
+  const type = wrapper.isFactory || !wrapper.metatype ? (wrapper.instance as object | null | undefined)?.constructor : wrapper.metatype;
+  return typeof type === 'function' && type.prototype !== undefined && type !== Object ? type : undefined;
+}
+
+function hasRoute(routes: readonly Route[], controller: Function, handler: Function): boolean {
+  return routes.some((r) => r.controller === controller && r.handler === handler);
 }
 
 /**
@@ -157,20 +265,6 @@ function declaresThrottling(handler: Function): boolean {
   return [THROTTLES_METADATA, THROTTLE_SCOPE_METADATA, ACTION_CONFIG_METADATA].some((key) => Reflect.getMetadata(key, handler) !== undefined);
 }
 
-/**
- * The route's guard, last of the handler's guards. One left by an earlier app
- * for this class is replaced; one placed by another copy of the module in
- * this same app is kept, and `undefined` says so (counted once either way).
- */
-function appendGuard(controller: Function, handler: Function, app: object): RouteThrottleGuard | undefined {
-  const current = (Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? [];
-  const placed = (g: unknown): g is RouteThrottleGuard => g instanceof RouteThrottleGuard && g.controller === controller;
-  if (current.some((g) => placed(g) && g.app === app)) return undefined;
-  const guard = new RouteThrottleGuard(controller, handler, app);
-  Reflect.defineMetadata(GUARDS_METADATA, [...current.filter((g) => !placed(g)), guard], handler);
-  return guard;
-}
-
 /** A SimpleRateThrottle whose allowRequest/wait are DRF's own can hand the guard its whole decision. */
 function plainRateThrottle(throttle: object): SimpleRateThrottle | undefined {
   if (!(throttle instanceof SimpleRateThrottle)) return undefined;
@@ -178,9 +272,7 @@ function plainRateThrottle(throttle: object): SimpleRateThrottle | undefined {
   return throttle.allowRequest === proto.allowRequest && throttle.wait === proto.wait ? throttle : undefined;
 }
 
-/** The same error, naming the handler, with the stack of where it was found. */
+/** The same error and code, naming the handler, with the stack of where it was found. */
 function onHandler(error: ImproperlyConfiguredError, name: string): ImproperlyConfiguredError {
-  const wrapped = new ImproperlyConfiguredError(`${error.message} (on ${name})`);
-  wrapped.stack = [`${wrapped.name}: ${wrapped.message}`, ...(error.stack?.split('\n').slice(1) ?? [])].join('\n');
-  return wrapped;
+  return error.withMessage(`${error.message} (on ${name})`);
 }

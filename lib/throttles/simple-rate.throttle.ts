@@ -1,17 +1,15 @@
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import { isThenable } from '../utils/chain';
+import { chain } from '../utils/chain';
 import type { ThrottleCacheLike } from '../module/options';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
 import { ThrottleStores } from '../module/caches';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
 import { KeyFormat, keyPattern, safeIdent, safeKey, userIdent } from '../identity/cache-key';
-import { parseRate, type ParsedRate } from './rate';
-import { decision, same, settle, type Decided, type RateDecision, type Then } from './rate';
+import { computeWait, decision, parseRate, type ParsedRate, type RateDecision } from './rate';
 import { RequestRates } from './request-rates';
 import type { ThrottleRequest, ThrottleUser } from '../identity/throttle-request';
-import { computeWait } from './rate';
 
 export type { RateDecision } from './rate';
 
@@ -125,10 +123,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   }
 
   allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | PromiseLike<boolean> {
-    const decision = this.decide(request, context);
-    if (decision === null) return true;
-    if (isThenable(decision)) return Promise.resolve(decision).then((d) => this.remember(request, d));
-    return this.remember(request, decision);
+    return chain(this.decide(request, context), (decision) => this.remember(request, decision));
   }
 
   /** DRF's `wait()`: the remaining window shared among the requests still available. */
@@ -137,39 +132,30 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return decision === undefined ? null : computeWait(decision);
   }
 
-  /** The whole decision for a request (wait, headers, events), or `null` when it is not throttled (no rate, or no key). */
-  decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | PromiseLike<RateDecision | null> {
-    return this.decideThen(request, context, same) as RateDecision | null | PromiseLike<RateDecision | null>;
-  }
-
   /**
-   * @internal `decide()` for the guard: a decision made at once is returned as it is (`true` for
-   * an admitted one when `brief`: no object is built for it); one that waits (on the rate, the key
-   * or the store) gets `then` inside its own chain, so an async store costs one `.then` per hit.
+   * The whole decision for a request (wait, headers, events), or `null` when
+   * it is not throttled (no rate, or no key). Immediate as long as the rate,
+   * the key and the store answer at once; a promise only when one of them waits.
    */
-  decideThen<T>(request: ThrottleRequest, context: ExecutionContext, then: Then<T>, brief = false): Decided<T> {
-    if (this.getRequestRate === undefined) return this.decideAt(this.parsed ?? this.resolvedRate(), request, context, then, brief);
-    const rate = (this.requestRates ??= new RequestRates(this.settings?.logger)).rateOf(this, request, context);
-    if (!isThenable(rate)) return this.decideAt(rate, request, context, then, brief);
-    return Promise.resolve(rate).then((r) => settle(this.decideAt(r, request, context, then, false), then, context));
+  decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | Promise<RateDecision | null> {
+    if (this.getRequestRate === undefined) return this.decideAt(this.parsed ?? this.resolvedRate(), request, context);
+    const rates = (this.requestRates ??= new RequestRates(this.settings?.logger));
+    return chain(rates.rateOf(this, request, context), (rate) => this.decideAt(rate, request, context));
   }
 
-  private decideAt<T>(rate: ParsedRate, request: ThrottleRequest, context: ExecutionContext, then: Then<T>, brief: boolean): Decided<T> {
+  private decideAt(rate: ParsedRate, request: ThrottleRequest, context: ExecutionContext): RateDecision | null | Promise<RateDecision | null> {
     const numRequests = rate[0];
     if (numRequests === null) return null;
     const duration = rate[1]!;
-    const key = this.getCacheKey(request, context);
-    if (!isThenable(key)) return key === null ? null : this.record(key, numRequests, duration, then, context, brief);
-    return Promise.resolve(key).then((k) => settle(k === null ? null : this.record(k, numRequests, duration, then, context, false), then, context));
+    return chain(this.getCacheKey(request, context), (key) => (key === null ? null : this.record(key, numRequests, duration)));
   }
 
-  private record<T>(key: string, numRequests: number, duration: number, then: Then<T>, context: ExecutionContext, brief: boolean): Decided<T> {
+  private record(key: string, numRequests: number, duration: number): RateDecision | Promise<RateDecision> {
     const store = this.storeRef ?? this.store();
     const counted = safeKey(key);
-    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm);
     const scope = this.scope;
-    if (!isThenable(result)) return brief && result.allowed ? true : decision(result, numRequests, duration, scope, counted);
-    return Promise.resolve(result).then((r) => then(decision(r, numRequests, duration, scope, counted), context));
+    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm, scope);
+    return chain(result, (r) => decision(r, numRequests, duration, scope, counted));
   }
 
   /**

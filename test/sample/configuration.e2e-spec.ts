@@ -83,7 +83,7 @@ describe('startup checks on the sample', () => {
     const { tenant: _, ...withoutTenant } = SAMPLE_RATES;
     const error = (await initWith(withoutTenant).catch((e: unknown) => e)) as Error;
     expect(error.stack?.split('\n')[0]).toBe(
-      "ImproperlyConfiguredError: No default throttle rate set for 'tenant' scope (on TenantProjectsController.list)",
+      "ImproperlyConfiguredError [RFT_MISSING_RATE]: No default throttle rate set for 'tenant' scope (on TenantProjectsController.list)",
     );
   });
 

@@ -1,6 +1,6 @@
 /** DRF's SimpleRateThrottleTests and AnonRateThrottleTests, on throttles used outside a Nest app. */
 import type { ExecutionContext } from '@nestjs/common';
-import { AnonRateThrottle, SimpleRateThrottle, UserRateThrottle, type RateDecision, type ThrottleRequest } from 'restflow-throttle';
+import { AnonRateThrottle, SimpleRateThrottle, UserRateThrottle, type ThrottleRequest } from 'restflow-throttle';
 
 const context = {} as ExecutionContext;
 const anonymous: ThrottleRequest = { headers: {}, ip: '1.2.3.4' };
@@ -59,43 +59,36 @@ describe('SimpleRateThrottle on its own', () => {
   });
 });
 
-describe('decideThen(), the guard\'s way in', () => {
+describe('decide(), the guard\'s way in', () => {
   const admitted = { allowed: true, now: 100, count: 1, oldest: 100 };
-  /** A `then` that records what it was given. */
-  function recorder<T>(answer: (decision: RateDecision | null) => T) {
-    const calls: Array<[RateDecision | null, ExecutionContext]> = [];
-    const then = (decision: RateDecision | null, ctx: ExecutionContext): T => (calls.push([decision, ctx]), answer(decision));
-    return { calls, then };
-  }
 
-  it('a decision made at once is returned as it is, or `true` when admitted and brief', () => {
+  it('answers at once (no promise) while the rate, the key and the store do: the whole decision, admitted or denied', () => {
     const throttle = new KeyThrottle();
     throttle.key = `throttle_test_${Math.random()}`;
-    const { calls, then } = recorder(() => 'then');
-    expect(throttle.decideThen(anonymous, context, then, true)).toBe(true);
-    expect(throttle.decideThen(anonymous, context, then, false)).toMatchObject({ allowed: true, count: 2 });
-    // Denied: the whole decision, brief or not, for the wait.
-    expect(throttle.decideThen(anonymous, context, then, true)).toMatchObject({ allowed: false, count: 2, numRequests: 2, duration: 60 });
-    expect(calls).toEqual([]);
+    expect(throttle.decide(anonymous, context)).toMatchObject({ allowed: true, count: 1, numRequests: 2, duration: 60 });
+    expect(throttle.decide(anonymous, context)).toMatchObject({ allowed: true, count: 2 });
+    const denied = throttle.decide(anonymous, context);
+    expect(denied).not.toBeInstanceOf(Promise);
+    expect(denied).toMatchObject({ allowed: false, count: 2, numRequests: 2, duration: 60 });
   });
 
-  it('an async store: `then` runs once inside the store\'s chain with the whole decision; a rejection passes through as it is', async () => {
+  it('an async store: one promise of the whole decision; a rejection passes through as it is', async () => {
     const throttle = new KeyThrottle();
     const failure = new Error('down');
     let reply: Promise<typeof admitted> = Promise.resolve(admitted);
     throttle.cache = { ownClock: false, hit: () => reply };
-    const { calls, then } = recorder((decision) => ({ seen: decision }));
-    await expect(throttle.decideThen(anonymous, context, then, true)).resolves.toEqual({
-      seen: { ...admitted, numRequests: 2, duration: 60, scope: undefined, key: 'throttle_test_k' },
+    await expect(throttle.decide(anonymous, context)).resolves.toEqual({
+      ...admitted,
+      numRequests: 2,
+      duration: 60,
+      scope: undefined,
+      key: 'throttle_test_k',
     });
-    expect(calls).toHaveLength(1);
-    expect(calls[0][1]).toBe(context);
     reply = Promise.reject(failure);
-    await expect(throttle.decideThen(anonymous, context, then, true)).rejects.toBe(failure);
-    expect(calls).toHaveLength(1);
+    await expect(throttle.decide(anonymous, context)).rejects.toBe(failure);
   });
 
-  it('an async key: `then` applied once, to a decision the store made at once and to a skipped request', async () => {
+  it('an async key: a promise of the decision, or of null for a skipped request', async () => {
     class AsyncKey extends SimpleRateThrottle {
       override rate = '2/min';
       key: string | null = `throttle_test_${Math.random()}`;
@@ -104,11 +97,9 @@ describe('decideThen(), the guard\'s way in', () => {
       }
     }
     const throttle = new AsyncKey();
-    const { calls, then } = recorder((decision) => decision?.allowed ?? 'skipped');
-    await expect(throttle.decideThen(anonymous, context, then, true)).resolves.toBe(true);
+    await expect(throttle.decide(anonymous, context)).resolves.toMatchObject({ allowed: true, count: 1 });
     throttle.key = null;
-    await expect(throttle.decideThen(anonymous, context, then, true)).resolves.toBe('skipped');
-    expect(calls).toHaveLength(2);
+    await expect(throttle.decide(anonymous, context)).resolves.toBeNull();
   });
 });
 

@@ -1,0 +1,117 @@
+/**
+ * The throttles of every route of one application, made ready at startup and
+ * read by that application's {@link ThrottleGuard} on each request.
+ */
+import type { ExecutionContext } from '@nestjs/common';
+import type { ThrottleEvents } from '../events/throttle-events';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
+import type { RateLimitHeaders } from '../module/options';
+import type { BaseThrottle } from '../throttles/base.throttle';
+import type { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
+
+/** One throttle of a route, as the guard runs it. */
+export interface RouteStep {
+  readonly throttle: BaseThrottle;
+  /** A plain rate throttle: the guard asks it for the whole decision (wait and headers, no per-request state). */
+  readonly rate: SimpleRateThrottle | undefined;
+}
+
+/** A route's throttles, made ready at startup. */
+export interface RoutePlan {
+  /** `ArticlesController.list`, for messages and events. */
+  readonly name: string;
+  readonly controller: Function;
+  readonly handler: Function;
+  readonly steps: readonly RouteStep[];
+  readonly headers: RateLimitHeaders;
+  /** The module's decision listeners (docs/metrics.md). */
+  readonly events: ThrottleEvents;
+  /**
+   * How many times the app's guard is bound on this route (the module's own
+   * place, plus the user's `@UseGuards(ThrottleGuard)` and
+   * `useGlobalGuards(app.get(ThrottleGuard))`). Only the last of them, which
+   * runs after every other guard, counts the request.
+   */
+  readonly bindings: number;
+}
+
+/**
+ * Plans by handler, then by controller: a handler inherited by several
+ * controllers has one plan per controller. Filled once at startup, before the
+ * app serves; a route the planner never saw is refused loudly instead of
+ * being let through unthrottled.
+ */
+export class RoutePlans {
+  private readonly byHandler = new Map<Function, RoutePlan | RoutePlan[]>();
+  /** Handlers the planner saw and found unthrottled: the guard may be bound there and does nothing. */
+  private readonly unthrottled = new Set<Function>();
+  /** Per request, the guard's calls so far on a route where it is bound several times (rare). */
+  private readonly calls = new WeakMap<ExecutionContext, number>();
+  private ready = false;
+
+  /** At startup: the plan of a throttled route. */
+  add(plan: RoutePlan): void {
+    const known = this.byHandler.get(plan.handler);
+    if (known === undefined) this.byHandler.set(plan.handler, plan);
+    else this.byHandler.set(plan.handler, [...(Array.isArray(known) ? known : [known]), plan]);
+  }
+
+  /** At startup: a handler whose decorators resolve to no throttle. */
+  addUnthrottled(handler: Function): void {
+    this.unthrottled.add(handler);
+  }
+
+  /** At startup, once every plan is in: from now on an unknown route is an error. */
+  seal(): void {
+    this.ready = true;
+  }
+
+  /** Every plan, for startup checks and tests. */
+  all(): RoutePlan[] {
+    return [...this.byHandler.values()].flat();
+  }
+
+  /**
+   * The plan the request must run now, or `undefined` when it must not run
+   * here: the route is unthrottled, or this is not the last of several
+   * bindings of the guard on it (so authentication has not run yet).
+   */
+  planFor(context: ExecutionContext): RoutePlan | undefined {
+    const handler = context.getHandler();
+    const known = this.byHandler.get(handler);
+    let plan: RoutePlan | undefined;
+    if (known === undefined || Array.isArray(known)) {
+      const controller = context.getClass();
+      plan = known?.find((p) => p.controller === controller);
+      if (plan === undefined) return this.unplanned(controller, handler);
+    } else {
+      plan = known;
+      if (plan.controller !== context.getClass()) return this.unplanned(context.getClass(), handler);
+    }
+    if (plan.bindings === 1) return plan;
+    const calls = (this.calls.get(context) ?? 0) + 1;
+    if (calls < plan.bindings) {
+      this.calls.set(context, calls);
+      return undefined;
+    }
+    this.calls.delete(context);
+    return plan;
+  }
+
+  private unplanned(controller: Function | undefined, handler: Function): undefined {
+    if (this.unthrottled.has(handler)) return undefined;
+    const name = `${controller?.name ?? '?'}.${handler?.name ?? '?'}`;
+    if (!this.ready) {
+      throw new ImproperlyConfiguredError(
+        `ThrottleGuard ran on ${name} before RestflowThrottleModule planned the app's routes: ` +
+          'call app.init() (or app.listen()) before serving requests.',
+        'RFT_ROUTE_NOT_PLANNED',
+      );
+    }
+    throw new ImproperlyConfiguredError(
+      `ThrottleGuard ran on ${name}, which RestflowThrottleModule did not find among the app's controllers, resolvers ` +
+        'and gateways, so it has no throttles to run. Register the class in a module of this app (docs/errors.md).',
+      'RFT_ROUTE_NOT_PLANNED',
+    );
+  }
+}
