@@ -1,5 +1,12 @@
 import { Logger } from '@nestjs/common';
-import type { RateLimitHeaders, RestflowThrottleOptions } from './options';
+
+/** The module options the settings are read from (a part of `RestflowThrottleOptions`, named here so settings need not import them). */
+export interface SettingsSource {
+  readonly rates?: Readonly<Record<string, string | null>>;
+  readonly numProxies?: number;
+  readonly ipv6Subnet?: number | false;
+  readonly clock?: () => number;
+}
 
 /**
  * What DRF reads from `api_settings`, resolved once from the module options:
@@ -10,17 +17,15 @@ export class ThrottleSettings {
   readonly rates: Readonly<Record<string, string | null>>;
   readonly numProxies: number | undefined;
   readonly ipv6Subnet: number | false;
-  readonly headers: RateLimitHeaders;
   /** The clock every throttle reads, when the app gave one (tests); `undefined` means each store's own. */
   readonly clock: (() => number) | undefined;
   readonly logger = new Logger('RestflowThrottle');
   private warnedForwardedFor = false;
 
-  constructor(options: RestflowThrottleOptions) {
+  constructor(options: SettingsSource) {
     this.rates = Object.freeze({ ...(options.rates ?? {}) });
     this.numProxies = options.numProxies;
     this.ipv6Subnet = options.ipv6Subnet ?? 64;
-    this.headers = options.headers ?? false;
     this.clock = options.clock;
   }
 

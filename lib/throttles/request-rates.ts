@@ -1,8 +1,16 @@
 import { InternalServerErrorException, type ExecutionContext, type Logger } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { parseRate, type ParsedRate } from './rate';
-import type { SimpleRateThrottle } from './simple-rate.throttle';
 import type { ThrottleRequest } from '../identity/throttle-request';
+
+/** What a per-request rate is read from and falls back to: a `SimpleRateThrottle`, described here so this file need not import it. */
+export interface RateSource {
+  readonly scope?: string;
+  readonly rate?: string | null;
+  getRequestRate?(request: ThrottleRequest, context: ExecutionContext): string | null | undefined | PromiseLike<string | null | undefined>;
+  getRate(): string | null;
+  parseRate(rate: string | null): ParsedRate;
+}
 
 /**
  * Rates picked per request by `getRequestRate()` (a user's plan, a
@@ -15,7 +23,7 @@ export class RequestRates {
 
   constructor(private readonly logger?: Logger) {}
 
-  rateOf(throttle: SimpleRateThrottle, request: ThrottleRequest, context: ExecutionContext): ParsedRate | PromiseLike<ParsedRate> {
+  rateOf(throttle: RateSource, request: ThrottleRequest, context: ExecutionContext): ParsedRate | PromiseLike<ParsedRate> {
     const rate = throttle.getRequestRate!(request, context);
     if (typeof rate === 'object' && rate !== null && typeof rate.then === 'function') {
       return Promise.resolve(rate).then((r) => this.parse(throttle, r));
@@ -23,7 +31,7 @@ export class RequestRates {
     return this.parse(throttle, rate as string | null | undefined);
   }
 
-  private parse(throttle: SimpleRateThrottle, rate: string | null | undefined): ParsedRate {
+  private parse(throttle: RateSource, rate: string | null | undefined): ParsedRate {
     if (rate === null) return [null, null];
     if (rate === undefined) return throttle.parseRate(throttle.rate ? throttle.rate : throttle.getRate());
     let known = this.parsed.get(rate);
