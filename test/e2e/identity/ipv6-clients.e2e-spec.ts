@@ -10,7 +10,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { jest } from '@jest/globals';
 import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle, type RestflowThrottleOptions } from 'restflow-throttle';
-import { PLATFORMS, type Platform } from '../helpers/http-app';
+import { PLATFORMS, type Platform } from '../../helpers/http-app';
 
 @Controller()
 class View {

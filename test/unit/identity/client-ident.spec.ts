@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { HttpAdapterHost } from '@nestjs/core';
-import { PeerAddressHook } from '../../lib/identity/peer-address';
-import { addressKeyIdent, hashIdent, safeIdent, userIdent, userKeyIdent } from '../../lib/identity/cache-key';
-import { ClientAddressUnknownError, ConnectionResetError, addressIdent, clientIdent, remoteAddress } from '../../lib/identity/client-ident';
+import { PeerAddressHook } from '../../../lib/identity/peer-address';
+import { addressKeyIdent, hashIdent, safeIdent, userIdent, userKeyIdent } from '../../../lib/identity/cache-key';
+import { ClientAddressUnknownError, ConnectionResetError, addressIdent, clientIdent, remoteAddress } from '../../../lib/identity/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
 function req(xff: string | undefined, ip = '9.9.9.9', remote = '10.0.0.1'): ThrottleRequest {
