@@ -1,56 +1,120 @@
+/**
+ * The two counting algorithms, each written once as a step that decides one
+ * hit on a key's state and updates that state: the memory store and the
+ * get/set store both call these, so they cannot drift apart. The Redis
+ * store's Lua twins (sliding-log.lua.ts, gcra.lua.ts) do the same steps on
+ * Redis values and must be kept in step with them.
+ */
 import type { HitResult } from './throttle-store';
 
 /**
- * The two algorithms as steps on a value held by a get/set cache, for
- * {@link CacheManagerStore}. Each step decides one hit on the value the
- * previous step left, so a batch of hits on one key is decided in arrival
- * order exactly as one-at-a-time get/set would decide them.
+ * A sliding log: the `count` admitted timestamps, oldest first, from
+ * `stamps[head]`, in a ring that wraps at its length. A ring, not a queue
+ * compacted now and then: a key that slides steadily copies nothing.
  */
+export interface SlidingLog {
+  stamps: number[];
+  head: number;
+  count: number;
+}
+
+/** A ring at least this large shrinks once it is an eighth full (to twice its count). */
+const SHRINK_FROM = 64;
 
 /**
- * DRF's sliding log on its own value format (the history list, newest
- * first): drop stamps `<= now - duration` from the tail; deny at `limit`;
- * else record `now`. Mutates `history`.
+ * DRF's sliding log: drop the timestamps `<= now - duration`; if `limit`
+ * remain, deny and record nothing; otherwise record `now`. O(1) amortised
+ * whatever the limit (each stamp is dropped once). Mutates `log`.
  */
-export function slidingLogStep(history: number[], limit: number, duration: number, now: number): HitResult {
+export function slidingLogHit(log: SlidingLog, limit: number, duration: number, now: number): HitResult {
+  let stamps = log.stamps;
+  let head = log.head;
+  let count = log.count;
   const cutoff = now - duration;
-  while (history.length > 0 && history[history.length - 1] <= cutoff) history.pop();
-  if (history.length >= limit) {
-    return { allowed: false, now, count: history.length, oldest: history.length > 0 ? history[history.length - 1] : null };
+  while (count > 0 && stamps[head] <= cutoff) {
+    if (++head === stamps.length) head = 0;
+    count--;
   }
-  history.unshift(now);
-  return { allowed: true, now, count: history.length, oldest: history[history.length - 1] };
+  if (count >= limit) {
+    log.head = head;
+    log.count = count;
+    return { allowed: false, now, count, oldest: count > 0 ? stamps[head] : null };
+  }
+  if (count === stamps.length || (count > 0 && stamps.length >= SHRINK_FROM && count * 8 <= stamps.length)) {
+    stamps = log.stamps = resized(stamps, head, count);
+    head = 0;
+  }
+  const tail = head + count;
+  stamps[tail < stamps.length ? tail : tail - stamps.length] = now;
+  log.head = head;
+  log.count = count + 1;
+  return { allowed: true, now, count: count + 1, oldest: stamps[head] };
 }
 
-/** The history a cache holds under a key, as a fresh array of its numbers (anything else is an empty log). */
-export function historyOf(value: unknown): number[] {
-  return Array.isArray(value) ? value.filter(isTime) : [];
-}
-
-/** A GCRA step's result and the theoretical arrival time to store (`undefined`: unchanged). */
-export interface GcraStep {
-  readonly result: HitResult;
-  readonly tat: number | undefined;
+/** A new, empty log: a ring of one, as most keys (one visit per client) never need more. */
+export function emptyLog(): SlidingLog {
+  return { stamps: [0], head: 0, count: 0 };
 }
 
 /**
- * GCRA with the reference model's operations in its order (see
- * docs/algorithms.md): `interval = duration / limit`; allowed iff
- * `max(tat, now) + interval - now <= duration` (give or take
- * {@link gcraSlack}), and then `tat = max(tat, now) + interval`.
+ * A full (or mostly empty) ring's stamps in order, twice: a ring of twice
+ * the count from 0, whose second copy is free space.
  */
-export function gcraStep(stored: number | undefined, limit: number, duration: number, now: number): GcraStep {
-  if (limit <= 0) return { result: { allowed: false, now, count: 0, oldest: null }, tat: undefined };
+function resized(stamps: number[], head: number, count: number): number[] {
+  const end = head + count;
+  const live =
+    end <= stamps.length ? stamps.slice(head, end) : stamps.slice(head).concat(stamps.slice(0, end - stamps.length));
+  return live.length === 0 ? [0] : live.concat(live);
+}
+
+/**
+ * A log from DRF's value format, the history list newest first (what a
+ * get/set cache holds); anything else is an empty log.
+ */
+export function logFromHistory(value: unknown): SlidingLog {
+  if (!Array.isArray(value)) return emptyLog();
+  const stamps = value.filter(isTime).reverse();
+  return stamps.length === 0 ? emptyLog() : { stamps, head: 0, count: stamps.length };
+}
+
+/** A log in DRF's value format: its stamps newest first. */
+export function historyOf(log: SlidingLog): number[] {
+  const { stamps, head, count } = log;
+  const history = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const at = head + count - 1 - i;
+    history[i] = stamps[at < stamps.length ? at : at - stamps.length];
+  }
+  return history;
+}
+
+/** GCRA's state: the theoretical arrival time, `-Infinity` for a key never admitted. */
+export interface GcraState {
+  tat: number;
+}
+
+/**
+ * GCRA, the generic cell rate algorithm, with the reference model's
+ * operations in its order (test/helpers/gcra-model.ts, docs/algorithms.md):
+ * `interval = duration / limit`; a hit is allowed iff
+ * `max(tat, now) + interval - now <= duration` (give or take
+ * {@link gcraSlack}), and then `tat = max(tat, now) + interval`. A denied hit
+ * changes nothing. The result has the sliding log's shape: denied,
+ * `count = limit` and `oldest = nextAllowedAt - duration`, so DRF's wait
+ * formula gives GCRA's exact wait. Mutates `state`.
+ */
+export function gcraHit(state: GcraState, limit: number, duration: number, now: number): HitResult {
+  if (limit <= 0) return { allowed: false, now, count: 0, oldest: null };
   const interval = duration / limit;
   const slack = gcraSlack(limit, interval);
-  const tat = Math.max(stored ?? now, now);
+  const tat = Math.max(state.tat, now);
   if (tat + interval - now <= duration + slack) {
-    const newTat = tat + interval;
+    const newTat = (state.tat = tat + interval);
     const count = Math.min(limit, Math.ceil((newTat - now - slack) / interval));
-    return { result: { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval }, tat: newTat };
+    return { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval };
   }
   const nextAllowedAt = tat + interval - duration;
-  return { result: { allowed: false, now, count: limit, oldest: nextAllowedAt - duration }, tat: undefined };
+  return { allowed: false, now, count: limit, oldest: nextAllowedAt - duration };
 }
 
 /**
@@ -59,15 +123,15 @@ export function gcraStep(stored: number | undefined, limit: number, duration: nu
  * rounding per admitted hit: without slack a burst of `limit` hits at one
  * instant loses its last hit about one time in three. `limit` microseconds
  * cover the rounding of a whole burst; capped at half an interval, so a
- * burst never gains a hit. The Lua script uses the same expression.
+ * burst never gains a hit. gcra.lua.ts writes the same expression in Lua.
  */
 export function gcraSlack(limit: number, interval: number): number {
   return Math.min(limit * 1e-6, interval / 2);
 }
 
-/** The theoretical arrival time a cache holds under a key (anything else is none). */
-export function tatOf(value: unknown): number | undefined {
-  return isTime(value) ? value : undefined;
+/** GCRA's state from what a get/set cache holds under a key (anything but a finite number is none). */
+export function gcraStateOf(value: unknown): GcraState {
+  return { tat: isTime(value) ? value : -Infinity };
 }
 
 function isTime(value: unknown): value is number {

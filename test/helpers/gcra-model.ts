@@ -14,7 +14,9 @@
  *   request, so without it a burst of `limit` requests at one instant loses
  *   its last one about one time in three (7/min, say). `limit` microseconds
  *   cover a whole burst's rounding; half an interval caps it, so a burst
- *   never gains a request;
+ *   never gains a request. Taken from the library (`gcraSlack()`), where it
+ *   is written once; the burst properties (test/property/gcra-memory-store.spec.ts)
+ *   check it on its own: exactly `limit` admitted at one instant, never one more;
  * - `limit = 0` denies everything, reported as the sliding log reports it
  *   (`count = 0`, `oldest = null`, so DRF's formula waits `duration`).
  *
@@ -32,6 +34,8 @@
  * that decisions agree bit for bit on floating-point timelines; waits and
  * `oldest` may be compared to within 1e-9.
  */
+import { gcraSlack } from '../../lib/stores/algorithms';
+
 export interface GcraModelResult {
   readonly allowed: boolean;
   readonly now: number;
@@ -48,7 +52,7 @@ export class GcraModel {
   hit(key: string, limit: number, duration: number, now: number): GcraModelResult {
     if (limit <= 0) return { allowed: false, now, count: 0, oldest: null, wait: duration };
     const interval = duration / limit;
-    const slack = Math.min(limit * 1e-6, interval / 2);
+    const slack = gcraSlack(limit, interval);
     const tat = Math.max(this.tatByKey.get(key) ?? now, now);
     if (tat + interval - now <= duration + slack) {
       const newTat = tat + interval;

@@ -1,8 +1,12 @@
+/**
+ * The store for any cache that only offers get/set (cache-manager, Keyv, memcached...): the steps of
+ * algorithms.ts on the value read, one get and one set per round of hits on a key.
+ */
 import type { ThrottleCache } from '../../module/options';
 import { CacheFaults, type HitCallbacks } from '../cache-faults';
 import type { CallDeadline } from '../deadline';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
-import { gcraStep, historyOf, slidingLogStep, tatOf } from '../algorithms';
+import { gcraHit, gcraStateOf, historyOf, logFromHistory, slidingLogHit, type SlidingLog } from '../algorithms';
 
 /** A hit waiting for its key's next get. */
 interface WaitingHit extends HitCallbacks {
@@ -46,11 +50,19 @@ export class CacheManagerStore implements ThrottleStore {
     private readonly faults: CacheFaults = new CacheFaults({ name: 'custom', policy: 'deny', timeoutMs: Infinity }),
   ) {}
 
-  hit(key: string, limit: number, durationSec: number, now: number = monotonicSeconds(), algorithm?: ThrottleAlgorithm): Promise<HitResult> {
+  hit(
+    key: string,
+    limit: number,
+    durationSec: number,
+    now: number = monotonicSeconds(),
+    algorithm?: ThrottleAlgorithm,
+  ): Promise<HitResult> {
     const rounds = this.rounds.get(key);
     if (rounds === undefined && !this.faults.mayCall()) return this.faults.withoutCache(now);
     return new Promise<HitResult>((resolve, reject) => {
-      const hit: WaitingHit = { limit, duration: durationSec, now, gcra: algorithm === 'gcra', arrivedAt: performance.now(), resolve, reject };
+      const gcra = algorithm === 'gcra';
+      const arrivedAt = performance.now();
+      const hit: WaitingHit = { limit, duration: durationSec, now, gcra, arrivedAt, resolve, reject };
       if (rounds !== undefined) {
         rounds.waiting.push(hit);
         return;
@@ -102,25 +114,32 @@ export class CacheManagerStore implements ThrottleStore {
 }
 
 /** The decisions of `hits` in order on `stored`, the value to write, and its TTL (`undefined`: nothing to write). */
-function decide(stored: unknown, hits: readonly WaitingHit[]): { value: unknown; results: HitResult[]; ttl: number | undefined } {
+function decide(stored: unknown, hits: readonly WaitingHit[]): { value: unknown; results: HitResult[]; ttl?: number } {
   let value = stored;
   let ttl: number | undefined;
-  /** This round's own copy of the log: the cache's object is never mutated. */
-  let history: number[] | undefined;
+  /** The log being decided, read from `value` once per round: the cache's object is never mutated. */
+  let log: SlidingLog | undefined;
   const results = hits.map((hit) => {
     if (hit.gcra) {
-      const step = gcraStep(tatOf(value), hit.limit, hit.duration, hit.now);
-      if (step.tat !== undefined) {
-        value = step.tat;
-        // At least a whole duration of real time: `now` may be a test clock, unrelated to the cache's.
-        ttl = Math.ceil(Math.max(step.tat - hit.now, hit.duration) * 1000);
+      if (log !== undefined) {
+        value = historyOf(log);
+        log = undefined;
       }
-      return step.result;
+      const state = gcraStateOf(value);
+      const result = gcraHit(state, hit.limit, hit.duration, hit.now);
+      if (result.allowed) {
+        value = state.tat;
+        // At least a whole duration of real time: `now` may be a test clock, unrelated to the cache's.
+        ttl = Math.ceil(Math.max(state.tat - hit.now, hit.duration) * 1000);
+      }
+      return result;
     }
-    if (history === undefined || value !== history) value = history = historyOf(value);
-    const result = slidingLogStep(history, hit.limit, hit.duration, hit.now);
+    log ??= logFromHistory(value);
+    const result = slidingLogHit(log, hit.limit, hit.duration, hit.now);
     if (result.allowed) ttl = Math.ceil(hit.duration * 1000);
     return result;
   });
+  // DRF's value format: the history list, newest first.
+  if (log !== undefined) value = historyOf(log);
   return { value, results, ttl };
 }

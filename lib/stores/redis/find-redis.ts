@@ -39,23 +39,13 @@ export function findRedisConnection(cacheOrClient: unknown): RedisConnection | u
 }
 
 /**
- * Whether a cache is shared between processes yet can only be driven
- * through get/set (memcached, a database, a Keyv store we do not know, a
- * Redis store whose client cannot be reached): on it, each process keeps
- * the limit exactly for itself only, so N processes may admit up to N times
- * the limit. In-process caches (Keyv's default `Map`, cache-manager's memory
- * store, an LRU) are not shared; neither is a cache whose Redis client we
- * drive atomically. A plain `{ get, set }` object tells nothing about where
- * it keeps its data, so it is not reported.
- */
-export function isSharedGetSetCache(cache: unknown): boolean {
-  return sharedGetSetStoreName(cache) !== undefined;
-}
-
-/**
- * The name of the store that makes {@link isSharedGetSetCache} true, for
- * the startup warning (`Keyv store KeyvPostgres`, `cache-manager store "memcached"`),
- * else `undefined`.
+ * The name of a cache's store (`Keyv store KeyvPostgres`, `cache-manager store "memcached"`) when the
+ * cache is shared between processes yet can only be driven through get/set (memcached, a database, a
+ * Keyv store we do not know, a Redis store whose client cannot be reached): on it, each process keeps
+ * the limit exactly for itself only, so N processes may admit up to N times the limit. `undefined`
+ * for any other cache: in-process ones (Keyv's default `Map`, cache-manager's memory store, an LRU)
+ * are not shared, a cache whose Redis client we drive atomically is exact, and a plain `{ get, set }`
+ * object tells nothing about where it keeps its data, so it is not reported.
  */
 export function sharedGetSetStoreName(cache: unknown): string | undefined {
   if (findRedisConnection(cache) !== undefined) return undefined;
@@ -72,7 +62,7 @@ export function sharedGetSetStoreName(cache: unknown): string | undefined {
 }
 
 /**
- * The startup warning for a cache {@link isSharedGetSetCache} is true of,
+ * The startup warning for a cache {@link sharedGetSetStoreName} names,
  * naming the cache (its alias) and its store; nothing for any other cache.
  * Without it, a user who gave a shared cache would believe the limit holds
  * across processes.

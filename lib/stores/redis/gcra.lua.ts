@@ -1,7 +1,9 @@
 /**
- * GCRA (the generic cell rate algorithm) as one Redis step, a Lua function
- * of the throttle script (throttle-script.lua.ts) with the sliding log's
- * signature and reply:
+ * GCRA (the generic cell rate algorithm) as one Redis step. Its TypeScript
+ * twin is `gcraHit()` in algorithms.ts (the memory and get/set stores' step):
+ * the same operations in the same order, `gcraSlack()` included; a change to
+ * one is made to both. A Lua function of the throttle script
+ * (throttle-script.lua.ts) with the sliding log's signature and reply:
  *
  *   gcra(key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
  *
@@ -18,7 +20,7 @@
  * denied, `count = limit` and `oldest = nextAllowedAt - duration`; allowed,
  * `count` slots in use and `oldest + duration - now` until one more frees.
  * The operations are those of the reference model, in the same order, plus
- * the slack of `gcraSlack()` (value-steps.ts): a burst of `limit` hits at a
+ * the slack of `gcraSlack()` (algorithms.ts): a burst of `limit` hits at a
  * Unix time must not lose its last hit to rounding.
  */
 export const GCRA_LUA = `

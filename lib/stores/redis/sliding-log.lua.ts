@@ -1,8 +1,10 @@
 /**
  * DRF's sliding log as one Redis step, so that concurrent requests from any
- * number of processes cannot over-admit (DRF's get-then-set can). A Lua
- * function of the throttle script (throttle-script.lua.ts), which runs it
- * once per hit of a batch:
+ * number of processes cannot over-admit (DRF's get-then-set can). Its
+ * TypeScript twin is `slidingLogHit()` in algorithms.ts (the memory and
+ * get/set stores' step): the same decision, on a LIST rather than a ring; a
+ * change to one is made to both. A Lua function of the throttle script
+ * (throttle-script.lua.ts), which runs it once per hit of a batch:
  *
  *   sliding_log(known, key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
  *

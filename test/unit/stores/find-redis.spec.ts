@@ -11,7 +11,7 @@ import { Redis as IoRedis } from 'ioredis';
 import { Keyv } from 'keyv';
 import { createClient, createSentinel } from 'redis';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
-import { findRedisConnection, isSharedGetSetCache, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../../lib/stores/redis/find-redis';
+import { findRedisConnection, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../../lib/stores/redis/find-redis';
 import { MemoryThrottleStore } from '../../../lib/stores/memory/memory.store';
 import { Controller, Get } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
@@ -50,7 +50,7 @@ describe('caches kept in this process are not shared', () => {
     ['a plain { get, set } object (nothing tells where it keeps data)', () => ({ get: async () => undefined, set: async () => undefined })],
     ['the module memory store', () => ({ get: async () => undefined, set: async () => undefined, store: new MemoryThrottleStore() })],
   ])('%s', async (_name, make) => {
-    expect(isSharedGetSetCache(await make())).toBe(false);
+    expect(sharedGetSetStoreName(await make())).toBeUndefined();
   });
 });
 
@@ -61,7 +61,7 @@ describe('caches driven atomically through their Redis client are not reported',
     ['a Keyv on @keyv/redis', () => new Keyv({ store: new KeyvRedis('redis://127.0.0.1:1') })],
     ['cache-manager 7, memory tier then @keyv/redis', () => createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store: new KeyvRedis('redis://127.0.0.1:1') })] })],
   ])('%s', (_name, make) => {
-    expect(isSharedGetSetCache(make())).toBe(false);
+    expect(sharedGetSetStoreName(make())).toBeUndefined();
   });
 });
 
@@ -72,7 +72,7 @@ describe('shared caches that only get/set are reported, by name', () => {
 
   it('cache-manager 7 (Nest CACHE_MANAGER) with a memory tier over a database tier', () => {
     const cache = createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store: new KeyvPostgres() })] });
-    expect(isSharedGetSetCache(cache)).toBe(true);
+    expect(sharedGetSetStoreName(cache)).toBe('Keyv store KeyvPostgres');
   });
 
   it('a Keyv on @keyv/redis over a Sentinel client (not driven atomically: get/set)', () => {
