@@ -3,6 +3,7 @@ import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { failurePayload, THROTTLED_CODE, throttledPayload } from './throttled-payload';
 import type { ThrottleTarget } from './target';
+import { GraphQLWsThrottleRequest, graphqlWsContext } from './graphql-ws-request';
 
 /** `@nestjs/graphql`'s metadata keys, read structurally so the package stays optional. */
 const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
@@ -80,7 +81,7 @@ interface GraphQLContextValue {
   res?: HeaderSink;
   /** Mercurius: the Fastify reply. */
   reply?: HeaderSink & { request?: ThrottleRequest };
-  /** graphql-ws subscriptions: the upgrade request. */
+  /** graphql-ws subscriptions (a context factory that returns graphql-ws' `extra`): the upgrade request. */
   extra?: { request?: ThrottleRequest };
 }
 
@@ -92,10 +93,17 @@ interface HeaderSink {
   sent?: boolean;
 }
 
-/** The operation's HTTP request (its address, headers and user) and its response, for `Retry-After`. */
+/**
+ * The operation's HTTP request (its address, headers and user) and its
+ * response, for `Retry-After`. A subscription over WebSocket has the upgrade
+ * request instead: Mercurius puts it in the context as `request`; Apollo's
+ * graphql-ws context (Nest's `req` then) holds it as `extra.request`.
+ */
 export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
   const value = (context.getArgByIndex(2) ?? {}) as GraphQLContextValue;
-  const request = value.req ?? value.request ?? value.reply?.request ?? value.extra?.request;
+  const held = value.req ?? value.request ?? value.reply?.request;
+  const subscription = graphqlWsContext(held) ?? graphqlWsContext(value);
+  const request = subscription !== undefined ? new GraphQLWsThrottleRequest(subscription) : held ?? value.extra?.request;
   if (request === undefined || request === null || typeof request !== 'object') {
     throw new Error(
       'restflow-throttle: the GraphQL context has no request to throttle on. Keep `req` in it: with a custom `context` option, ' +
