@@ -26,7 +26,8 @@ interface UpgradeRequest {
  * own whose `extra.request` is an HTTP request. `undefined` otherwise.
  */
 export function graphqlWsContext(value: unknown): GraphQLWsContext | undefined {
-  if (typeof value !== 'object' || value === null || (value as { headers?: unknown }).headers !== undefined) return undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if ((value as { headers?: unknown }).headers !== undefined) return undefined;
   const extra = (value as { extra?: { request?: { headers?: unknown } } }).extra;
   const headers = typeof extra === 'object' && extra !== null ? extra.request?.headers : undefined;
   return typeof headers === 'object' && headers !== null ? (value as GraphQLWsContext) : undefined;

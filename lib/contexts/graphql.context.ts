@@ -103,7 +103,7 @@ export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
   const value = (context.getArgByIndex(2) ?? {}) as GraphQLContextValue;
   const held = value.req ?? value.request ?? value.reply?.request;
   const subscription = graphqlWsContext(held) ?? graphqlWsContext(value);
-  const request = subscription !== undefined ? new GraphQLWsThrottleRequest(subscription) : held ?? value.extra?.request;
+  const request = subscription === undefined ? (held ?? value.extra?.request) : new GraphQLWsThrottleRequest(subscription);
   if (request === undefined || request === null || typeof request !== 'object') {
     throw new Error(
       'restflow-throttle: the GraphQL context has no request to throttle on. Keep `req` in it: with a custom `context` option, ' +

@@ -96,10 +96,12 @@ export function userIdent(id: unknown, throttleName = 'SimpleRateThrottle'): str
   if ((typeof id === 'number' && Number.isFinite(id)) || typeof id === 'bigint') return String(id);
   if (id instanceof Uint8Array) {
     const bytes = Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
-    return bytes.length <= MAX_HEX_BYTES ? `b:${bytes.toString('hex')}` : `b:${createHash('sha256').update(bytes).digest('base64url')}`;
+    if (bytes.length <= MAX_HEX_BYTES) return `b:${bytes.toString('hex')}`;
+    return `b:${createHash('sha256').update(bytes).digest('base64url')}`;
   }
   throw new TypeError(
-    `${throttleName}: the user id must be a non-empty string, a finite number, a bigint or a Buffer, got ${describe(id)}. ` +
+    `${throttleName}: the user id must be a non-empty string, a finite number, a bigint or a Buffer, ` +
+      `got ${describe(id)}. ` +
       `Override getUserId() to return a string ident (e.g. String(user.id)).`,
   );
 }

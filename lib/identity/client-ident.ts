@@ -30,7 +30,9 @@ export class ClientAddressUnknownError extends Error {
  */
 export class ConnectionResetError extends IntrinsicException {
   constructor() {
-    super('restflow-throttle: the connection was reset before its client address could be read; the request is refused.');
+    super(
+      'restflow-throttle: the connection was reset before its client address could be read; the request is refused.',
+    );
     this.name = 'ConnectionResetError';
   }
 }
@@ -46,7 +48,11 @@ export class ConnectionResetError extends IntrinsicException {
  * @param ipv6Subnet prefix length IPv6 clients are grouped by (1 to 128), or `false` for none.
  * @throws ClientAddressUnknownError when no address is known at all.
  */
-export function clientIdent(request: ThrottleRequest, numProxies: number | undefined, ipv6Subnet: number | false = 64): string {
+export function clientIdent(
+  request: ThrottleRequest,
+  numProxies: number | undefined,
+  ipv6Subnet: number | false = 64,
+): string {
   if (numProxies === undefined) {
     const ip = request.ip;
     return typeof ip === 'string' && ip !== '' ? addressIdent(ip, ipv6Subnet) : remoteAddress(request, ipv6Subnet);

@@ -5,6 +5,7 @@
  * ident's bucket. Here, on a ScopedRateThrottle (user id when signed in,
  * else the address), each gets a bucket of its own.
  */
+import { jest } from '@jest/globals';
 import { Controller, Get, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import {
@@ -15,7 +16,6 @@ import {
   ThrottleScope,
   hashIdent,
   type ThrottleRequest,
-  type ThrottleStore,
 } from 'restflow-throttle';
 import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
@@ -35,11 +35,13 @@ class SearchController {
   @Get() @ThrottleScope('search') @Throttle([ScopedRateThrottle]) get() { return 'ok'; }
 }
 
-/** A store that remembers every key it was asked about. */
-function recordingStore(): ThrottleStore & { keys: Set<string> } {
-  const memory = new MemoryThrottleStore();
+/** The memory store, remembering every key it was asked about. */
+function recordingStore(): MemoryThrottleStore & { keys: Set<string> } {
+  const store = new MemoryThrottleStore();
   const keys = new Set<string>();
-  return { ownClock: false, keys, hit: (key, ...rest) => (keys.add(key), memory.hit(key, ...rest)) };
+  const hit = store.hit.bind(store);
+  jest.spyOn(store, 'hit').mockImplementation((key, ...rest) => (keys.add(key), hit(key, ...rest)));
+  return Object.assign(store, { keys });
 }
 
 describe.each(PLATFORMS)('key spaces on %s', (platform) => {
