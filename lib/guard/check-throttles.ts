@@ -35,6 +35,14 @@ const NO_ERROR: unique symbol = Symbol('no error');
 
 /** Runs the plan's throttles on one request: `true`, or a throw (a 429 in the transport's form, or a throttle's error). */
 export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true | Promise<true> {
+  const lone = plan.lone;
+  if (lone !== undefined && !plan.events.active && context.getType() === 'http') {
+    // The usual route: one rate throttle over HTTP, no headers, nobody listening; what it throws is the request's error.
+    const decision = lone.decide(context.getArgByIndex(0) as ThrottleRequest, context);
+    if (decision === null) return true;
+    if (!isThenable(decision)) return decision.allowed ? true : throttled(decision);
+    return decision.then((d) => (d === null || d.allowed ? true : throttled(d)));
+  }
   const http = context.getType() === 'http';
   const target = http ? undefined : targetFor(context);
   const request = target === undefined ? (context.getArgByIndex(0) as ThrottleRequest) : target.request;
@@ -43,7 +51,6 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
   const steps = plan.steps;
 
   if (steps.length === 1) {
-    // The usual route: one throttle, no array of results to build.
     let outcome: Outcome | PromiseLike<Outcome>;
     try {
       outcome = run(steps[0], request, context);
@@ -83,6 +90,11 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
     }
     return conclude(check, values);
   });
+}
+
+/** A lone rate throttle's refusal over HTTP. */
+function throttled(decision: RateDecision): never {
+  throw new ThrottledException(computeWait(decision));
 }
 
 /** One throttle: a plain rate throttle hands over its whole decision; any other answers `allowRequest()`. */

@@ -33,6 +33,12 @@ export interface RoutePlan {
    * runs after every other guard, counts the request.
    */
   readonly bindings: number;
+  /**
+   * The route's one plain rate throttle when no headers are asked of its
+   * decision: over HTTP, while nobody listens to events, the guard then needs
+   * only its answer.
+   */
+  readonly lone: SimpleRateThrottle | undefined;
 }
 
 /**

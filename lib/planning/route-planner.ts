@@ -145,7 +145,9 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
           this.settings.logger.warn(`${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`);
         }
         const bindings = globalBindings + guardBindings(controller, handler);
-        const plan = { name, controller, handler, steps, headers, events: this.stores.events, bindings };
+        const events = this.stores.events;
+        const lone = steps.length === 1 && headers === false ? steps[0].rate : undefined;
+        const plan = { name, controller, handler, steps, headers, events, bindings, lone };
         this.plans.add(plan);
         if (handler.name === 'handleConnection' && typeof instance === 'object' && instance !== null) {
           registerConnectionThrottle(instance, plan);

@@ -1,6 +1,6 @@
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import { chain } from '../utils/chain';
+import { chain, isThenable } from '../utils/chain';
 import type { ThrottleCacheLike } from '../module/options';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
@@ -147,15 +147,19 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     const numRequests = rate[0];
     if (numRequests === null) return null;
     const duration = rate[1]!;
-    return chain(this.getCacheKey(request, context), (key) => (key === null ? null : this.record(key, numRequests, duration)));
+    const key = this.getCacheKey(request, context);
+    // Inline rather than chain(): no closure is made on the hot path, where the key is there at once.
+    if (isThenable(key)) return Promise.resolve(key).then((k) => (k === null ? null : this.record(k, numRequests, duration)));
+    return key === null ? null : this.record(key, numRequests, duration);
   }
 
   private record(key: string, numRequests: number, duration: number): RateDecision | Promise<RateDecision> {
     const store = this.storeRef ?? this.store();
     const counted = safeKey(key);
     const scope = this.scope;
-    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm, scope);
-    return chain(result, (r) => decision(r, numRequests, duration, scope, counted));
+    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm);
+    if (isThenable(result)) return Promise.resolve(result).then((r) => decision(r, numRequests, duration, scope, counted));
+    return decision(result, numRequests, duration, scope, counted);
   }
 
   /**
