@@ -6,11 +6,12 @@ import type { Config } from 'jest';
  * Type checking is done once by `tsc --noEmit` in `npm test`, so ts-jest only
  * transpiles (isolatedModules), which keeps the suite fast.
  *
- * Two projects, split by folder (docs/testing.md, "The test suites"):
- * - `no-server`: everything under test/ but the folders below. `npm run test:unit` runs only this one.
+ * Two projects, split by folder (docs/testing.md, "Contributing: this repository's tests"):
+ * - `no-server`: everything under test/ but the folders below. `npm run test:unit` runs it alone, through
+ *   jest.unit.config.ts (`--selectProjects` would take the paths given after it for project names).
  * - `server`: the folders that start a redis-server (test/redis/) or install the packed package with npm
  *   (test/package/). test/unit/architecture.spec.ts checks that no spec outside them reaches their helpers.
- * `npm test` runs both; a path argument (`jest test/e2e/guard`) filters either.
+ * `npm test` runs both; a path argument (`npm test -- test/e2e/guard`) filters either.
  */
 export const SERVER_SUITES = ['test/redis/', 'test/package/'] as const;
 
@@ -43,14 +44,20 @@ const shared: Config = {
   },
 };
 
+/** The specs that need no server: all of test/ but SERVER_SUITES. */
+export const NO_SERVER: Config = {
+  ...shared,
+  displayName: 'no-server',
+  roots: ['<rootDir>/test'],
+  testPathIgnorePatterns: ['/node_modules/', ...SERVER_SUITES.map((folder) => `<rootDir>/${folder}`)],
+};
+
+/** Options that hold for the whole run, whichever projects it has. */
+export const RUN: Config = { testTimeout: 30_000, maxWorkers: 2 };
+
 const config: Config = {
   projects: [
-    {
-      ...shared,
-      displayName: 'no-server',
-      roots: ['<rootDir>/test'],
-      testPathIgnorePatterns: ['/node_modules/', ...SERVER_SUITES.map((folder) => `<rootDir>/${folder}`)],
-    },
+    NO_SERVER,
     {
       ...shared,
       displayName: 'server',
@@ -58,8 +65,7 @@ const config: Config = {
       testPathIgnorePatterns: ['/node_modules/'],
     },
   ],
-  testTimeout: 30_000,
-  maxWorkers: 2,
+  ...RUN,
 };
 
 export default config;

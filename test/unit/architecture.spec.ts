@@ -2,9 +2,10 @@
  * The shape of lib/: no import cycle (a value import that loops back makes
  * load order matter and splits a concept across files) and no file over 300
  * lines (one concept a file). Type-only imports count too: they are erased at
- * build time, but a type cycle still ties two concepts together. And the borders around test/: scripts/ and test/ do not import
- * each other, bench/ does not import test/, and the specs `npm run test:unit`
- * runs reach no helper that starts a redis-server or installs the package.
+ * build time, but a type cycle still ties two concepts together. And the
+ * borders around test/: scripts/ and test/ do not import each other, bench/
+ * does not import test/, and the specs `npm run test:unit` runs reach no
+ * helper that starts a redis-server or installs the package.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -78,14 +79,17 @@ function relativeImports(file: string): string[] {
 function codeUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return ['node_modules', '.build', 'competitors'].includes(entry.name) ? [] : codeUnder(path);
+    if (entry.isDirectory()) {
+      return ['node_modules', '.build', 'competitors'].includes(entry.name) ? [] : codeUnder(path);
+    }
     return /\.(ts|mts|cts|js|mjs|cjs)$/.test(entry.name) ? [path] : [];
   });
 }
 
 describe('scripts/, test/ and bench/', () => {
   const ROOT = process.cwd();
-  const inside = (folder: string) => (path: string) => path === resolve(ROOT, folder) || path.startsWith(resolve(ROOT, folder) + '/');
+  const inside = (folder: string) => (path: string) =>
+    path === resolve(ROOT, folder) || path.startsWith(resolve(ROOT, folder) + '/');
   const crossings = (from: string, to: string) =>
     codeUnder(resolve(ROOT, from)).flatMap((file) =>
       relativeImports(file)
@@ -94,14 +98,17 @@ describe('scripts/, test/ and bench/', () => {
     );
 
   it('scripts/ and test/ do not import each other, and bench/ does not import test/', () => {
-    expect([...crossings('scripts', 'test'), ...crossings('test', 'scripts'), ...crossings('bench', 'test')]).toEqual([]);
+    const found = [...crossings('scripts', 'test'), ...crossings('test', 'scripts'), ...crossings('bench', 'test')];
+    expect(found).toEqual([]);
   });
 
   it('no spec that `npm run test:unit` runs reaches a redis-server or package-install helper', () => {
     const serverSuite = (path: string) => SERVER_SUITES.some((folder) => inside(folder)(path));
-    const forbidden = (path: string) =>
-      serverSuite(path) || ['redis-server', 'redis-cluster'].some((helper) => path === resolve(ROOT, 'test/helpers', helper));
-    const specs = codeUnder(resolve(ROOT, 'test')).filter((file) => /\.(e2e-)?spec\.ts$/.test(file) && !serverSuite(file));
+    const serverHelpers = ['redis-server', 'redis-cluster'].map((helper) => resolve(ROOT, 'test/helpers', helper));
+    const forbidden = (path: string) => serverSuite(path) || serverHelpers.includes(path);
+    const specs = codeUnder(resolve(ROOT, 'test')).filter(
+      (file) => /\.(e2e-)?spec\.ts$/.test(file) && !serverSuite(file),
+    );
     expect(specs.length).toBeGreaterThan(40);
     const reached: string[] = [];
     for (const spec of specs) {
@@ -111,7 +118,9 @@ describe('scripts/, test/ and bench/', () => {
         const file = queue.pop() as string;
         for (const target of relativeImports(file).filter(inside('test'))) {
           if (forbidden(target)) reached.push(`${relative(ROOT, spec)} -> ${relative(ROOT, target)}`);
-          const source = [`${target}.ts`, target, join(target, 'index.ts')].find((c) => statSync(c, { throwIfNoEntry: false })?.isFile());
+          const source = [`${target}.ts`, target, join(target, 'index.ts')].find(
+            (candidate) => statSync(candidate, { throwIfNoEntry: false })?.isFile(),
+          );
           if (source !== undefined && !seen.has(source)) {
             seen.add(source);
             queue.push(source);

@@ -34,7 +34,8 @@ async function buildApp(root: string): Promise<string> {
   const staging = mkdtempSync(join(cache, 'staging-'));
   try {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '-p', join(root, ...HERE, 'tsconfig.app.json'), '--outDir', staging], { cwd: root });
+    const project = join(root, ...HERE, 'tsconfig.app.json');
+    await run(process.execPath, [tsc, '-p', project, '--outDir', staging], { cwd: root });
     // Atomic publish; another process building the same sources concurrently may win the race.
     if (!existsSync(dir)) renameSync(staging, dir);
     pruneOtherBuilds(cache, dir);
@@ -57,7 +58,8 @@ function pruneOtherBuilds(cache: string, keep: string): void {
 /** A hash of everything the app is compiled from. */
 function sourcesHash(root: string): string {
   const hash = createHash('sha1');
-  const files = [...walk(join(root, 'lib')), join(root, ...HERE, 'throttled-app.ts'), join(root, ...HERE, 'tsconfig.app.json'), join(root, 'tsconfig.json')];
+  const app = [join(root, ...HERE, 'throttled-app.ts'), join(root, ...HERE, 'tsconfig.app.json')];
+  const files = [...walk(join(root, 'lib')), ...app, join(root, 'tsconfig.json')];
   for (const file of files.sort()) hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }
