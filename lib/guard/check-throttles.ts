@@ -13,7 +13,7 @@ import { ThrottledException } from '../exceptions/throttled.exception';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { checkedWait, computeWait, type RateDecision } from '../throttles/rate';
 import { isThenable } from '../utils/chain';
-import { rateLimitHeaders, setHeaders } from './rate-limit-headers';
+import { exhaustedReset, rateLimitHeaders, setHeaders } from './rate-limit-headers';
 import type { RoutePlan, RouteStep } from './route-plans';
 
 /** One request on its way through a route's throttles. */
@@ -136,6 +136,11 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
   const headers = decisions === undefined || plan.headers === false ? undefined : rateLimitHeaders(plan.headers, decisions);
   if (headers !== undefined) setHeaders(context, check.target, headers);
   if (!denied) return true;
+  if (headers !== undefined && decisions!.length > 1) {
+    // Never earlier than a reset the response announces for a policy with nothing left (SPEC; one throttle: DRF's wait).
+    const reset = exhaustedReset(decisions!);
+    if (reset !== null && (wait === null || reset > wait)) wait = reset;
+  }
   if (check.target !== undefined) throw check.target.throttled(wait, headers);
   throw new ThrottledException(wait);
 }

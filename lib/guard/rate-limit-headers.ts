@@ -47,6 +47,20 @@ export function rateLimitHeaders(mode: Exclude<RateLimitHeaders, false>, decisio
   return { 'RateLimit-Policy': policies.join(', '), RateLimit: `${names[closest]};r=${chosen.remaining}${reset}` };
 }
 
+/**
+ * The latest reset among the policies with nothing left (`r=0`), in whole
+ * seconds: a refused client told to retry earlier would meet another 429 from
+ * a policy the same response described. `null` when no policy is exhausted.
+ */
+export function exhaustedReset(decisions: readonly RateDecision[]): number | null {
+  let latest: number | null = null;
+  for (const decision of decisions) {
+    const { remaining, reset } = serviceLimit(decision);
+    if (remaining === 0 && reset !== undefined && (latest === null || reset > latest)) latest = reset;
+  }
+  return latest;
+}
+
 /** One throttle's current service limit. */
 interface ServiceLimit {
   /** Requests still admitted in the window (`r`). */
@@ -84,13 +98,18 @@ function policyNames(decisions: readonly RateDecision[]): string[] {
   });
 }
 
-/** RFC 9651 sf-string: printable ASCII only, `"` and `\` escaped; anything else becomes `?`. */
+/**
+ * RFC 9651 sf-string: printable ASCII, `"` and `\\` escaped. Anything else,
+ * and `%` itself, is written as `%XX` per UTF-8 byte, so two different scope
+ * names never become one policy name.
+ */
 function sfString(text: string): string {
   let out = '"';
   for (const char of text) {
-    const code = char.charCodeAt(0);
+    const code = char.codePointAt(0)!;
     if (char === '"' || char === '\\') out += `\\${char}`;
-    else out += code >= 0x20 && code <= 0x7e && char.length === 1 ? char : '?';
+    else if (code >= 0x20 && code <= 0x7e && char !== '%') out += char;
+    else for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return `${out}"`;
 }

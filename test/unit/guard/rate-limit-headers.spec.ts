@@ -1,4 +1,4 @@
-import { rateLimitHeaders } from '../../../lib/guard/rate-limit-headers';
+import { exhaustedReset, rateLimitHeaders } from '../../../lib/guard/rate-limit-headers';
 import type { RateDecision } from 'restflow-throttle';
 
 /** A decision as a store would return it, at now = 100. */
@@ -7,9 +7,17 @@ function decision(part: Partial<RateDecision>): RateDecision {
 }
 
 describe('rateLimitHeaders', () => {
-  it('names policies as structured-field Strings: quotes and backslashes escaped, non-ASCII replaced', () => {
+  it('names policies as structured-field Strings: quotes and backslashes escaped, the rest percent-encoded (UTF-8)', () => {
     const h = rateLimitHeaders('ietf', [decision({ scope: 'a"b\\c' }), decision({ scope: 'café\n' })]);
-    expect(h['RateLimit-Policy']).toBe('"a\\"b\\\\c";q=5;w=60, "caf??";q=5;w=60');
+    expect(h['RateLimit-Policy']).toBe('"a\\"b\\\\c";q=5;w=60, "caf%C3%A9%0A";q=5;w=60');
+  });
+
+  it('never gives two different scope names one policy name (non-ASCII names, and % itself)', () => {
+    const names = ['café', 'cafè', 'caf??', 'caf%C3%A9', 'данные', '数据'];
+    const h = rateLimitHeaders('ietf', names.map((scope) => decision({ scope })));
+    const policies = h['RateLimit-Policy'].split(', ').map((p) => p.split(';')[0]);
+    expect(new Set(policies).size).toBe(names.length);
+    expect(policies.every((p) => /^"[\x20-\x7e]*"$/.test(p))).toBe(true);
   });
 
   it('gives every policy of a route its own name, "default" when a throttle has no scope', () => {
@@ -32,5 +40,12 @@ describe('rateLimitHeaders', () => {
   it('rounds t up, and w to a positive whole number of seconds', () => {
     const h = rateLimitHeaders('ietf', [decision({ duration: 0.4, oldest: 99.9, count: 5 })]);
     expect(h).toEqual({ 'RateLimit-Policy': '"user";q=5;w=1', RateLimit: '"user";r=0;t=1' });
+  });
+
+  it('exhaustedReset(): the latest reset among the policies with nothing left, null when none is exhausted', () => {
+    const refused = decision({ allowed: false, count: 2, numRequests: 2, duration: 10, oldest: 92 });
+    const lastSlot = decision({ allowed: true, count: 3, numRequests: 3, duration: 60, oldest: 98 });
+    expect(exhaustedReset([refused, lastSlot])).toBe(58);
+    expect(exhaustedReset([decision({ count: 1 })])).toBeNull();
   });
 });
