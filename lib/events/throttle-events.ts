@@ -55,6 +55,13 @@ export interface ThrottleEventListener {
  * no event, hashes no key and reads no clock: the feature costs a boolean
  * test per request.
  */
+/**
+ * The default secret of key hashes: made once per process, so every app and
+ * module copy of the process hashes a key alike; processes that must match
+ * each other's hashes set `eventKeySecret` to one value.
+ */
+const PROCESS_KEY_SECRET = randomBytes(32);
+
 export class ThrottleEvents {
   private listeners: readonly ThrottleEventListener[];
   private readonly failed = new WeakSet<ThrottleEventListener>();
@@ -66,8 +73,7 @@ export class ThrottleEvents {
     private readonly logger?: Pick<Logger, 'error'>,
   ) {
     this.listeners = listeners === undefined ? [] : Array.isArray(listeners) ? [...listeners] : [listeners as ThrottleEventListener];
-    // Random per process unless given: hashes then match across the app's processes (same secret), not across deployments.
-    this.secret = keySecret ?? randomBytes(32);
+    this.secret = keySecret ?? PROCESS_KEY_SECRET;
   }
 
   /** Whether anyone listens; checked before any event is built. */

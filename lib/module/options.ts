@@ -61,8 +61,10 @@ export interface RestflowThrottleOptions {
    */
   events?: ThrottleEventListener | ThrottleEventListener[];
   /**
-   * The secret of the key hash in decision events. Default: random per
-   * process; give the same one to every process so their hashes match.
+   * The secret of the key hash in decision events. Default: a random one
+   * made once per process (shared by every app of the process, new at each
+   * start); give every process the same one when hashes from several
+   * processes, or across restarts, must match.
    */
   eventKeySecret?: string;
 }
