@@ -1,5 +1,10 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+/**
+ * Renders a `ThrottledException` as DRF does: the JSON detail and
+ * `Retry-After`, on Express and Fastify; an app's own filter for it wins.
+ */
+import { type ArgumentsHost, Catch, type ExceptionFilter, Optional } from '@nestjs/common';
+import { FILTER_CATCH_EXCEPTIONS } from '@nestjs/common/constants';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { ThrottledException } from './throttled.exception';
 
 /** The response methods of Express (`res`) and Fastify (`reply`) this filter may need. */
@@ -10,17 +15,35 @@ interface PlatformResponse {
   code?(code: number): { send(body: unknown): unknown };
 }
 
+/** The part of Nest's application config this filter reads: the app's global filters, in the order they were added. */
+interface GlobalFilters {
+  getGlobalFilters(): ExceptionFilter[];
+}
+
 /**
  * Sends a {@link ThrottledException} as DRF does: status 429, the `detail`
  * body, and `Retry-After` when the wait is known and non-zero. Goes through
  * Nest's HTTP adapter, so Express and Fastify answer alike; built by hand
  * (`new ThrottledExceptionFilter()`) it talks to the response directly.
+ *
+ * The module registers it as a global filter, and Nest asks global filters
+ * last-added first, so it would shadow an app's own global filter added
+ * before it (an `APP_FILTER` of the root module, say). It therefore hands the
+ * exception to the nearest such filter that catches it (one for
+ * `ThrottledException`, `HttpException`, or everything): the app's filter
+ * wins however it was registered. Filters bound with `@UseFilters` run
+ * before any global one anyway.
  */
 @Catch(ThrottledException)
 export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledException> {
-  constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
+  constructor(
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+    @Optional() private readonly moduleRef?: ModuleRef,
+  ) {}
 
-  catch(exception: ThrottledException, host: ArgumentsHost): void {
+  catch(exception: ThrottledException, host: ArgumentsHost): unknown {
+    const owner = this.appFilterFor(exception);
+    if (owner !== undefined) return owner.catch(exception, host);
     const response = host.switchToHttp().getResponse<PlatformResponse>();
     const body = exception.getResponse();
     const status = exception.getStatus();
@@ -36,5 +59,20 @@ export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledExcept
       if (retryAfter !== undefined) response.setHeader?.('Retry-After', retryAfter);
       response.status(status).json(body);
     }
+  }
+
+  /** The app's own global filter that Nest would have asked after this one and that catches the exception, if any. */
+  private appFilterFor(exception: ThrottledException): ExceptionFilter | undefined {
+    const config = (this.moduleRef as unknown as { container?: { applicationConfig?: GlobalFilters } } | undefined)?.container
+      ?.applicationConfig;
+    const filters = config?.getGlobalFilters() ?? [];
+    const mine = filters.indexOf(this);
+    for (let i = mine - 1; i >= 0; i--) {
+      const filter = filters[i];
+      if (filter instanceof ThrottledExceptionFilter) continue;
+      const caught = (Reflect.getMetadata(FILTER_CATCH_EXCEPTIONS, filter.constructor) as Function[] | undefined) ?? [];
+      if (caught.length === 0 || caught.some((type) => exception instanceof type)) return filter;
+    }
+    return undefined;
   }
 }

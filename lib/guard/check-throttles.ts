@@ -40,8 +40,8 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
     // The usual route: one rate throttle over HTTP, no headers, nobody listening; what it throws is the request's error.
     const decision = lone.decide(context.getArgByIndex(0) as ThrottleRequest, context);
     if (decision === null) return true;
-    if (!isThenable(decision)) return decision.allowed ? true : throttled(decision);
-    return decision.then((d) => (d === null || d.allowed ? true : throttled(d)));
+    if (!isThenable(decision)) return decision.allowed ? true : throttled(context, computeWait(decision));
+    return decision.then((d) => (d === null || d.allowed ? true : throttled(context, computeWait(d))));
   }
   const http = context.getType() === 'http';
   const target = http ? undefined : targetFor(context);
@@ -92,9 +92,15 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
   });
 }
 
-/** A lone rate throttle's refusal over HTTP. */
-function throttled(decision: RateDecision): never {
-  throw new ThrottledException(computeWait(decision));
+/**
+ * A refusal over HTTP. `Retry-After` is set here too, not only by the module's
+ * filter: an app's own filter that renders the 429 (a catch-all reporting to
+ * an error tracker, say) still sends it.
+ */
+function throttled(context: ExecutionContext, wait: number | null): never {
+  const exception = new ThrottledException(wait);
+  if (exception.wait) setHeaders(context, undefined, { 'Retry-After': String(exception.wait) });
+  throw exception;
 }
 
 /** One throttle: a plain rate throttle hands over its whole decision; any other answers `allowRequest()`. */
@@ -142,7 +148,7 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
     if (reset !== null && (wait === null || reset > wait)) wait = reset;
   }
   if (check.target !== undefined) throw check.target.throttled(wait, headers);
-  throw new ThrottledException(wait);
+  return throttled(context, wait);
 }
 
 /** One event per throttle that decided (a rate throttle that skipped the request decided nothing). */
