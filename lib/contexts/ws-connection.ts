@@ -1,4 +1,12 @@
+/**
+ * Throttling WebSocket connections: `throttleConnection()`, which a gateway
+ * calls first in `handleConnection`, runs the throttles declared there with
+ * the module's stores, and refuses the connection when they deny it.
+ */
 import { Logger, type ExecutionContext } from '@nestjs/common';
+import type { ContextId } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { REQUEST_CONTEXT_ID } from '@nestjs/core/router/request/request-constants';
 import { checkThrottles } from '../guard/check-throttles';
 import type { RoutePlan } from '../guard/route-plans';
 import { failurePayload } from './throttled-payload';
@@ -48,7 +56,14 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
   const socket = client as ClosableClient;
   if (request !== undefined && socket.handshake === undefined && socket.request === undefined) socket.request = request;
   const classRef = gateway.constructor;
-  const plan = connectionPlans.get(gateway);
+  const plan = connectionPlans.get(gateway) ?? perConnectionPlan(gateway, client);
+  if (plan === null) {
+    const message =
+      `throttleConnection(): ${classRef.name} is built per connection by several applications and none of them ` +
+      'built this one, so its throttles are unknown: the connection is refused.';
+    refuse(socket, new Error(message));
+    return false;
+  }
   if (plan === undefined) {
     if (reported.has(classRef)) return true;
     reported.add(classRef);
@@ -74,9 +89,55 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
  */
 const connectionPlans = new WeakMap<object, RoutePlan>();
 
-/** @internal Called by the module's planner for each throttled `handleConnection`. */
+/**
+ * The plans of gateways Nest builds per connection (request-scoped, or
+ * depending on a request-scoped provider), by class: each connection gets a
+ * new instance, so the instance cannot be registered at startup. The
+ * application that built it is the one whose provider holds it for the
+ * connection's context (set on the client by Nest).
+ */
+const perConnectionPlans = new Map<Function, Set<PerConnectionPlan>>();
+
+interface PerConnectionPlan {
+  readonly plan: RoutePlan;
+  readonly provider: InstanceWrapper;
+}
+
+/** @internal Called by the module's planner for each throttled `handleConnection` of a gateway built once. */
 export function registerConnectionThrottle(gateway: object, plan: RoutePlan): void {
   connectionPlans.set(gateway, plan);
+}
+
+/**
+ * @internal Called by the module's planner for each throttled `handleConnection` of a gateway Nest builds per
+ * connection. Returns what undoes it, for when the application closes.
+ */
+export function registerPerConnectionThrottle(provider: InstanceWrapper, plan: RoutePlan): () => void {
+  const entry: PerConnectionPlan = { plan, provider };
+  const entries = perConnectionPlans.get(plan.controller) ?? new Set<PerConnectionPlan>();
+  perConnectionPlans.set(plan.controller, entries.add(entry));
+  return () => {
+    entries.delete(entry);
+    if (entries.size > 0 || perConnectionPlans.get(plan.controller) !== entries) return;
+    perConnectionPlans.delete(plan.controller);
+  };
+}
+
+/**
+ * The plan of a gateway built for this connection: `undefined` when its class
+ * has none, `null` when several applications have one and none built this
+ * instance (refused rather than let through).
+ */
+function perConnectionPlan(gateway: object, client: object): RoutePlan | null | undefined {
+  const entries = perConnectionPlans.get(gateway.constructor);
+  if (entries === undefined) return undefined;
+  const contextId = (client as { [REQUEST_CONTEXT_ID]?: ContextId })[REQUEST_CONTEXT_ID];
+  for (const { plan, provider } of entries) {
+    if (contextId === undefined) break;
+    if (provider.getExistingInstancesByContextId(contextId).some((host) => host.instance === gateway)) return plan;
+  }
+  // One application with this gateway (a durable one keeps its instance under another context): that one.
+  return entries.size === 1 ? [...entries][0].plan : null;
 }
 
 function refuse(client: ClosableClient, error: unknown): void {

@@ -11,9 +11,9 @@ import { STATIC_CONTEXT } from '@nestjs/core/injector/constants';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { Module } from '@nestjs/core/injector/module';
 import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../contexts';
-import { registerConnectionThrottle } from '../contexts/ws-connection';
+import { registerConnectionThrottle, registerPerConnectionThrottle } from '../contexts/ws-connection';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import type { RouteStep } from '../guard/route-plans';
+import type { RoutePlan, RouteStep } from '../guard/route-plans';
 import { RoutePlans } from '../guard/route-plans';
 import { ThrottleGuard } from '../guard/throttle.guard';
 import { ThrottleStores } from '../module/caches';
@@ -34,8 +34,8 @@ interface Route {
   readonly controller: Function;
   readonly handler: Function;
   readonly hostRef: ModuleRef;
-  /** The gateway or controller instance, for `throttleConnection()`. */
-  readonly instance: unknown;
+  /** Every provider of the class (one class may be provided several times), for `throttleConnection()`. */
+  readonly providers: InstanceWrapper[];
 }
 
 /**
@@ -50,6 +50,8 @@ interface Route {
 export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
   private readonly routes: Route[] = [];
   private readonly placed = new Set<Function>();
+  /** Undoes the registration of the connection throttles of gateways built per connection, when the app closes. */
+  private readonly unregister: Array<() => void> = [];
   /** Another copy of the module in this app placed the guards first (warned at init, when the app's logger is in place). */
   private duplicate = false;
   /** Set as soon as this copy starts placing guards, so a second copy in the same app stands aside. */
@@ -99,8 +101,9 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
             placeGuard(handler, this.plans);
             this.placed.add(handler);
             resolveGuardIn(module, guardWrapper);
-            if (hasRoute(this.routes, type, handler)) continue;
-            this.routes.push({ controller: type, handler, hostRef, instance: wrapper.instance });
+            const route = this.routes.find((r) => r.controller === type && r.handler === handler);
+            if (route === undefined) this.routes.push({ controller: type, handler, hostRef, providers: [wrapper] });
+            else route.providers.push(wrapper);
           }
         }
       }
@@ -124,7 +127,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
     const { headers = false, defaultThrottles = [] } = this.options;
     const graphqlOptions = this.graphqlOptions();
     const globalBindings = this.globalBindings();
-    for (const { controller, handler, hostRef, instance } of this.routes) {
+    for (const { controller, handler, hostRef, providers } of this.routes) {
       const name = describeHandler(controller, handler);
       if (unguardedFieldResolver(handler, graphqlOptions)) {
         this.settings.logger.warn(
@@ -149,9 +152,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
         const lone = steps.length === 1 && headers === false ? steps[0].rate : undefined;
         const plan = { name, controller, handler, steps, headers, events, bindings, lone };
         this.plans.add(plan);
-        if (handler.name === 'handleConnection' && typeof instance === 'object' && instance !== null) {
-          registerConnectionThrottle(instance, plan);
-        }
+        if (handler.name === 'handleConnection') this.registerConnections(providers, plan);
       } catch (error) {
         throw error instanceof ImproperlyConfiguredError && !error.message.includes(`(on ${name})`) ? onHandler(error, name) : error;
       }
@@ -163,6 +164,21 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     for (const handler of this.placed) removeGuard(handler, this.plans);
     this.placed.clear();
+    for (const undo of this.unregister.splice(0)) undo();
+  }
+
+  /**
+   * Hands `throttleConnection()` the plan of a gateway's connections: by
+   * instance, or, for a gateway Nest builds per connection (request-scoped),
+   * by the provider that builds it.
+   */
+  private registerConnections(providers: readonly InstanceWrapper[], plan: RoutePlan): void {
+    for (const provider of providers) {
+      if (!provider.isDependencyTreeStatic()) this.unregister.push(registerPerConnectionThrottle(provider, plan));
+      else if (typeof provider.instance === 'object' && provider.instance !== null) {
+        registerConnectionThrottle(provider.instance, plan);
+      }
+    }
   }
 
   /** How many of the app's global guards are this app's guard (`useGlobalGuards(app.get(ThrottleGuard))`). */
@@ -235,10 +251,6 @@ function classOf(wrapper: InstanceWrapper): Function | undefined {
   if (wrapper.isAlias) return undefined;
   const type = wrapper.isFactory || !wrapper.metatype ? (wrapper.instance as object | null | undefined)?.constructor : wrapper.metatype;
   return typeof type === 'function' && type.prototype !== undefined && type !== Object ? type : undefined;
-}
-
-function hasRoute(routes: readonly Route[], controller: Function, handler: Function): boolean {
-  return routes.some((r) => r.controller === controller && r.handler === handler);
 }
 
 /**
