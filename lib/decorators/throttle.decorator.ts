@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';
+import { PeerOptions } from './peer-options';
 
 /**
  * DRF's `throttle_classes`, on a controller or a handler: these throttles
@@ -14,8 +15,6 @@ import type { ThrottleType } from '../throttles/base.throttle';
  * ```
  */
 export function Throttle(throttles: ThrottleType[]): ClassDecorator & MethodDecorator {
-  if (!Array.isArray(throttles)) {
-    throw new TypeError('@Throttle() takes an array of throttle classes, e.g. @Throttle([AnonRateThrottle]); @Throttle([]) opts out.');
-  }
-  return SetMetadata(THROTTLES_METADATA, [...throttles]);
+  // Anything but an array (@nestjs/throttler's options, in a build that did not type-check) is refused at startup.
+  return SetMetadata(THROTTLES_METADATA, Array.isArray(throttles) ? [...throttles] : new PeerOptions('@Throttle', throttles));
 }

@@ -22,6 +22,7 @@ export const CONFIG_ERROR_CODES = {
   RFT_THROTTLE_NOT_INJECTABLE: 'A throttle with constructor parameters has no @Injectable().',
   RFT_THROTTLE_UNBUILDABLE: 'Nest cannot build a throttle (a dependency it cannot resolve, or its constructor threw).',
   RFT_ROUTE_REFUSED: "A throttle's forRoute() refused a route it was put on.",
+  RFT_PEER_DECORATOR: "A decorator was given @nestjs/throttler's options (`@Throttle({ default: ... })`, `@SkipThrottle({ short: true })`).",
   RFT_UNTHROTTLEABLE_HANDLER: 'Throttles are declared on a method the module cannot run them on.',
   RFT_ROUTE_NOT_PLANNED: 'ThrottleGuard ran on a handler the module did not plan (before app.init(), or unregistered).',
   RFT_ASYNC_OPTIONS: 'forRootAsync() needs exactly one of useFactory, useClass or useExisting.',

@@ -1,4 +1,10 @@
+/**
+ * Which throttles and scope a handler has, read from its decorators with the
+ * SPEC's precedence, once at startup.
+ */
 import type { ActionConfigMap, ActionConfigOptions } from '../decorators/action-config.decorator';
+import { PeerOptions } from '../decorators/peer-options';
+import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { ACTION_CONFIG_METADATA, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';
 
@@ -17,6 +23,16 @@ export interface HandlerThrottling {
  * `@Throttle` > class `@Throttle` > `defaultThrottles`; the scope likewise.
  */
 export function resolveHandlerThrottling(controller: Function, handler: Function, defaults: readonly ThrottleType[]): HandlerThrottling {
+  for (const target of [handler, controller]) {
+    const value: unknown = Reflect.getMetadata(THROTTLES_METADATA, target);
+    if (value instanceof PeerOptions) {
+      throw new ImproperlyConfiguredError(
+        `${value.decorator}(${JSON.stringify(value.options) ?? String(value.options)}) on ${describeHandler(controller, handler)} ` +
+          `is @nestjs/throttler's form. ${value.advice()}`,
+        'RFT_PEER_DECORATOR',
+      );
+    }
+  }
   const methodConfig = Reflect.getMetadata(ACTION_CONFIG_METADATA, handler) as ActionConfigOptions | undefined;
   const classMap = Reflect.getMetadata(ACTION_CONFIG_METADATA, controller) as ActionConfigMap | undefined;
   const classConfig = classMap !== undefined && Object.hasOwn(classMap, handler.name) ? classMap[handler.name] : undefined;
