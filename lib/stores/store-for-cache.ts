@@ -28,6 +28,14 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
   if (isThrottleStore(cache)) return cache;
   const connection = findRedisConnection(cache);
   if (connection !== undefined) return new RedisThrottleStore(connection, new CacheFaults(options));
+  if (typeof (cache as { getSentinelNode?: unknown }).getSentinelNode === 'function') {
+    // It has get/set, but its writes fail: taken as a get/set cache it would let every request through.
+    throw new ImproperlyConfiguredError(
+      `The throttle cache '${options.name}' is a node-redis Sentinel client (createSentinel()), which the module cannot ` +
+        "drive: give it an ioredis client with `sentinels` instead (docs/caches.md, 'Redis Sentinel').",
+      'RFT_UNSUPPORTED_CLIENT',
+    );
+  }
   if (isGetSetCache(cache)) {
     warnIfSharedGetSetCache(cache, options.name, options.logger);
     return new CacheManagerStore(cache, new CacheFaults(options));
