@@ -61,8 +61,17 @@ export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledExcept
     }
   }
 
+  /** Per exception class, the app's filter found for it (`null`: none); an app's global filters are fixed once it serves. */
+  private readonly owners = new Map<Function, ExceptionFilter | null>();
+
   /** The app's own global filter that Nest would have asked after this one and that catches the exception, if any. */
   private appFilterFor(exception: ThrottledException): ExceptionFilter | undefined {
+    let owner = this.owners.get(exception.constructor);
+    if (owner === undefined) this.owners.set(exception.constructor, (owner = this.findAppFilter(exception) ?? null));
+    return owner ?? undefined;
+  }
+
+  private findAppFilter(exception: ThrottledException): ExceptionFilter | undefined {
     const config = (this.moduleRef as unknown as { container?: { applicationConfig?: GlobalFilters } } | undefined)?.container
       ?.applicationConfig;
     const filters = config?.getGlobalFilters() ?? [];

@@ -22,7 +22,14 @@ export class ThrottledException extends HttpException {
     const first = detail ?? 'Request was throttled.';
     const message =
       seconds === null ? first : `${first} Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
-    super({ detail: message }, HttpStatus.TOO_MANY_REQUESTS);
+    // A refusal is an answer, not a bug: no stack is captured (under attack, refusals are all the server does).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super({ detail: message }, HttpStatus.TOO_MANY_REQUESTS);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.wait = seconds;
     this.detail = message;
   }

@@ -32,4 +32,12 @@ describe('ThrottledException (DRF Throttled)', () => {
     expect(e.wait).toBe(0);
     expect(e.getResponse()).toEqual({ detail: 'Request was throttled. Expected available in 0 seconds.' });
   });
+
+  it('captures no stack (a refusal is an answer, and costs less without one), and leaves Error.stackTraceLimit as it was', () => {
+    const before = Error.stackTraceLimit;
+    const exception = new ThrottledException(3);
+    expect(exception.stack?.split('\n')).toHaveLength(1);
+    expect(Error.stackTraceLimit).toBe(before);
+    expect(new Error('other').stack?.split('\n').length).toBeGreaterThan(1);
+  });
 });
