@@ -89,7 +89,7 @@ function codeUnder(dir: string): string[] {
 describe('scripts/, test/ and bench/', () => {
   const ROOT = process.cwd();
   const inside = (folder: string) => (path: string) =>
-    path === resolve(ROOT, folder) || path.startsWith(resolve(ROOT, folder) + '/');
+    path === resolve(ROOT, folder) || path.startsWith(`${resolve(ROOT, folder)}/`);
   const crossings = (from: string, to: string) =>
     codeUnder(resolve(ROOT, from)).flatMap((file) =>
       relativeImports(file)
@@ -118,8 +118,8 @@ describe('scripts/, test/ and bench/', () => {
         const file = queue.pop() as string;
         for (const target of relativeImports(file).filter(inside('test'))) {
           if (forbidden(target)) reached.push(`${relative(ROOT, spec)} -> ${relative(ROOT, target)}`);
-          const source = [`${target}.ts`, target, join(target, 'index.ts')].find(
-            (candidate) => statSync(candidate, { throwIfNoEntry: false })?.isFile(),
+          const source = [`${target}.ts`, target, join(target, 'index.ts')].find((candidate) =>
+            statSync(candidate, { throwIfNoEntry: false })?.isFile(),
           );
           if (source !== undefined && !seen.has(source)) {
             seen.add(source);

@@ -60,7 +60,8 @@ function sourcesHash(root: string): string {
   const hash = createHash('sha1');
   const app = [join(root, ...HERE, 'throttled-app.ts'), join(root, ...HERE, 'tsconfig.app.json')];
   const files = [...walk(join(root, 'lib')), ...app, join(root, 'tsconfig.json')];
-  for (const file of files.sort()) hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  for (const file of files.sort())
+    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 

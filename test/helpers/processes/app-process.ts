@@ -46,7 +46,11 @@ export class AppProcess {
     set('NUM_PROXIES', options.numProxies);
     set('CLOCK_SKEW_SEC', options.clockSkewSec);
     const entry = await builtAppEntry(root);
-    const child = spawn(process.execPath, ['--unhandled-rejections=strict', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--unhandled-rejections=strict', entry], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const app = new AppProcess(child);
     try {
       app.port = Number((await app.waitFor(/^READY (\d+)$/m, 30_000))[1]);
@@ -121,9 +125,13 @@ export class AppProcess {
 export function repoRoot(from = process.cwd()): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'restflow-throttle') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'restflow-throttle'
+    ) {
       return dir;
     }
-    if (dirname(dir) === dir) throw new Error(`run this from inside the restflow-throttle checkout (not found above ${from})`);
+    if (dirname(dir) === dir)
+      throw new Error(`run this from inside the restflow-throttle checkout (not found above ${from})`);
   }
 }

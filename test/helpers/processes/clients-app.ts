@@ -16,7 +16,13 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AnonRateThrottle, RestflowThrottleModule, Throttle, type RestflowThrottleOptions, type ThrottleCacheLike } from '../../../lib/index';
+import {
+  AnonRateThrottle,
+  RestflowThrottleModule,
+  Throttle,
+  type RestflowThrottleOptions,
+  type ThrottleCacheLike,
+} from '../../../lib/index';
 
 @Controller()
 class HitController {
@@ -29,7 +35,11 @@ class HitController {
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // A generous deadline: these runs prove atomicity, and a hit timed out on a loaded machine would be let through.
-const options: RestflowThrottleOptions = { rates: { anon: process.env.RATE ?? '100/min' }, numProxies: 1, cacheTimeoutMs: 10_000 };
+const options: RestflowThrottleOptions = {
+  rates: { anon: process.env.RATE ?? '100/min' },
+  numProxies: 1,
+  cacheTimeoutMs: 10_000,
+};
 const ignore = () => undefined;
 
 /**
@@ -40,24 +50,45 @@ async function throttleModule(client: string): Promise<DynamicModule[]> {
   switch (client) {
     case 'nest-keyv-redis': {
       // Nest's own cache module on @keyv/redis, its CACHE_MANAGER handed over as it is.
-      const [{ default: KeyvRedis }, { CACHE_MANAGER, CacheModule, Keyv }] = await Promise.all([import('@keyv/redis'), import('restflow-fixture-nest-cache-manager')]);
+      const [{ default: KeyvRedis }, { CACHE_MANAGER, CacheModule, Keyv }] = await Promise.all([
+        import('@keyv/redis'),
+        import('restflow-fixture-nest-cache-manager'),
+      ]);
       return [
         CacheModule.register({ isGlobal: true, stores: [new Keyv({ store: new KeyvRedis(url) }).on('error', ignore)] }),
-        RestflowThrottleModule.forRootAsync({ inject: [CACHE_MANAGER], useFactory: (cache: ThrottleCacheLike) => ({ ...options, cache }) }),
+        RestflowThrottleModule.forRootAsync({
+          inject: [CACHE_MANAGER],
+          useFactory: (cache: ThrottleCacheLike) => ({ ...options, cache }),
+        }),
       ];
     }
     case 'keyv-valkey': {
-      const [{ default: KeyvValkey }, { createCache, Keyv }] = await Promise.all([import('@keyv/valkey'), import('restflow-fixture-nest-cache-manager')]);
+      const [{ default: KeyvValkey }, { createCache, Keyv }] = await Promise.all([
+        import('@keyv/valkey'),
+        import('restflow-fixture-nest-cache-manager'),
+      ]);
       const cache = createCache({ stores: [new Keyv({ store: new KeyvValkey(url) }).on('error', ignore)] });
       return [RestflowThrottleModule.forRoot({ ...options, cache })];
     }
     case 'node-redis': {
       const { createClient } = await import('redis');
-      return [RestflowThrottleModule.forRoot({ ...options, cache: await createClient({ url }).on('error', ignore).connect() })];
+      return [
+        RestflowThrottleModule.forRoot({
+          ...options,
+          cache: await createClient({ url }).on('error', ignore).connect(),
+        }),
+      ];
     }
     case 'node-redis-cluster': {
       const { createCluster } = await import('redis');
-      return [RestflowThrottleModule.forRoot({ ...options, cache: await createCluster({ rootNodes: [{ url }] }).on('error', ignore).connect() })];
+      return [
+        RestflowThrottleModule.forRoot({
+          ...options,
+          cache: await createCluster({ rootNodes: [{ url }] })
+            .on('error', ignore)
+            .connect(),
+        }),
+      ];
     }
     case 'iovalkey': {
       const { Redis } = await import('iovalkey');
@@ -79,7 +110,9 @@ async function main(): Promise<void> {
   const logger = ['error', 'warn'] as const;
   const app: INestApplication =
     process.env.PLATFORM === 'fastify'
-      ? await NestFactory.create(AppModule, new (await import('@nestjs/platform-fastify')).FastifyAdapter(), { logger: [...logger] })
+      ? await NestFactory.create(AppModule, new (await import('@nestjs/platform-fastify')).FastifyAdapter(), {
+          logger: [...logger],
+        })
       : await NestFactory.create(AppModule, { logger: [...logger] });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };

@@ -30,7 +30,15 @@ export interface ClientRunOptions {
 export async function runClientFamily(options: ClientRunOptions): Promise<MultiProcessResult> {
   const { processes = 4, requests = 400, rate = '100/min' } = options;
   const entry = await clientsAppEntry();
-  const env = { ...process.env, NO_COLOR: '1', NODE_ENV: 'production', CLIENT: options.client, REDIS_URL: options.redisUrl, RATE: rate, PLATFORM: options.platform ?? 'express' };
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    NODE_ENV: 'production',
+    CLIENT: options.client,
+    REDIS_URL: options.redisUrl,
+    RATE: rate,
+    PLATFORM: options.platform ?? 'express',
+  };
   const apps = await Promise.allSettled(Array.from({ length: processes }, () => ClientApp.start(entry, env)));
   const started = apps.flatMap((app) => (app.status === 'fulfilled' ? [app.value] : []));
   try {
@@ -94,7 +102,11 @@ class ClientApp {
   }
 
   static async start(entry: string, env: NodeJS.ProcessEnv): Promise<ClientApp> {
-    const child = spawn(process.execPath, ['--unhandled-rejections=strict', entry], { cwd: repoRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--unhandled-rejections=strict', entry], {
+      cwd: repoRoot(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const app = new ClientApp(child);
     try {
       app.port = await app.ready(30_000);

@@ -36,7 +36,10 @@ export async function runMultiProcess(options: MultiProcessOptions = {}): Promis
     // A fresh client per run, so a Redis that outlives the run starts every run empty.
     const client = `multi-process-${process.pid}-${Date.now()}`;
     const responses = await Promise.all(
-      Array.from({ length: requests }, async (_, i) => ({ app: i % processes, status: (await started[i % processes].hit(client)).status })),
+      Array.from({ length: requests }, async (_, i) => ({
+        app: i % processes,
+        status: (await started[i % processes].hit(client)).status,
+      })),
     );
     const statuses: Record<number, number> = {};
     const admittedPerProcess = started.map(() => 0);

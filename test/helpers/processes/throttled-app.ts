@@ -20,7 +20,13 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { caching } from 'cache-manager';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import { Redis } from 'ioredis';
-import { AnonRateThrottle, RestflowThrottleModule, Throttle, type CacheErrorPolicy, type RestflowThrottleOptions } from '../../../lib/index';
+import {
+  AnonRateThrottle,
+  RestflowThrottleModule,
+  Throttle,
+  type CacheErrorPolicy,
+  type RestflowThrottleOptions,
+} from '../../../lib/index';
 
 skewClock(Number(process.env.CLOCK_SKEW_SEC ?? 0));
 

@@ -34,7 +34,10 @@ async function fill(client: Redis, key: string, entries: number, newest: number)
 }
 
 /** The SLOWLOG duration of the one script the action runs. */
-async function timed(client: Redis, action: () => Promise<{ allowed: boolean; count: number }>): Promise<{ scriptUs: number; allowed: boolean; count: number }> {
+async function timed(
+  client: Redis,
+  action: () => Promise<{ allowed: boolean; count: number }>,
+): Promise<{ scriptUs: number; allowed: boolean; count: number }> {
   await client.slowlog('RESET');
   const result = await action();
   const entries = (await client.slowlog('GET', 100)) as Array<[number, number, number, string[]]>;
@@ -43,9 +46,15 @@ async function timed(client: Redis, action: () => Promise<{ allowed: boolean; co
 }
 
 /** Every case at `entries` stamps, against the Redis on `port`. */
-export async function measureLuaWorstCase(port: number, entries: number): Promise<{ cases: WorstCase[]; bytesPerKey: Record<string, number> }> {
+export async function measureLuaWorstCase(
+  port: number,
+  entries: number,
+): Promise<{ cases: WorstCase[]; bytesPerKey: Record<string, number> }> {
   const client = new Redis({ host: '127.0.0.1', port });
-  const store = new RedisThrottleStore(new IoredisConnection(client), new CacheFaults({ name: 'bench', policy: 'deny', timeoutMs: 60_000 }));
+  const store = new RedisThrottleStore(
+    new IoredisConnection(client),
+    new CacheFaults({ name: 'bench', policy: 'deny', timeoutMs: 60_000 }),
+  );
   const day = 86_400;
   const t0 = 1_000_000;
   try {
@@ -59,10 +68,17 @@ export async function measureLuaWorstCase(port: number, entries: number): Promis
     await fill(client, 'log', entries, t0);
     await run(`log of ${entries} all expired (one DEL)`, entries, t0 + day + 1);
     await fill(client, 'log', entries, t0);
-    await run(`log of ${entries}, the older half expired (binary search, one LTRIM)`, entries, t0 + day - entries / 2e6 + 5e-7);
+    await run(
+      `log of ${entries}, the older half expired (binary search, one LTRIM)`,
+      entries,
+      t0 + day - entries / 2e6 + 5e-7,
+    );
     await fill(client, 'log', entries, t0);
     await run(`log of ${entries} full, nothing expired (denied)`, entries, t0 + 1);
-    cases.push({ case: 'GCRA at the same limit', ...(await timed(client, () => store.hit('tat', entries, day, t0 + 2, 'gcra'))) });
+    cases.push({
+      case: 'GCRA at the same limit',
+      ...(await timed(client, () => store.hit('tat', entries, day, t0 + 2, 'gcra'))),
+    });
 
     // Memory per key at 100000/day: a full log against GCRA's one number.
     await fill(client, 'full', 100_000, t0);
@@ -82,8 +98,12 @@ async function main(): Promise<void> {
   const server = await RedisServer.start();
   try {
     const { cases, bytesPerKey } = await measureLuaWorstCase(server.port, entries);
-    for (const c of cases) console.log(`${(c.scriptUs / 1000).toFixed(3).padStart(8)} ms  ${c.case}  (allowed ${c.allowed}, count ${c.count})`);
-    for (const [name, bytes] of Object.entries(bytesPerKey)) console.log(`${String(bytes).padStart(8)} B   per key, ${name}`);
+    for (const c of cases)
+      console.log(
+        `${(c.scriptUs / 1000).toFixed(3).padStart(8)} ms  ${c.case}  (allowed ${c.allowed}, count ${c.count})`,
+      );
+    for (const [name, bytes] of Object.entries(bytesPerKey))
+      console.log(`${String(bytes).padStart(8)} B   per key, ${name}`);
     if (cases.some((c) => c.scriptUs >= 5000)) process.exitCode = 1;
   } finally {
     await server.dispose();

@@ -27,10 +27,20 @@ async function main(): Promise<void> {
     console.log(`${PROCESSES} processes, ${REQUESTS} concurrent requests from one client, limit ${RATE}\n`);
     report('in-memory cache', await runMultiProcess({ processes: PROCESSES, requests: REQUESTS, rate: RATE }));
     const runs: Array<[string, () => Promise<MultiProcessResult>]> = [
-      ['Redis, cache-manager 5 + ioredis-yet', () => runMultiProcess({ redisUrl, processes: PROCESSES, requests: REQUESTS, rate: RATE })],
+      [
+        'Redis, cache-manager 5 + ioredis-yet',
+        () => runMultiProcess({ redisUrl, processes: PROCESSES, requests: REQUESTS, rate: RATE }),
+      ],
       ...CLIENT_FAMILIES.map((client): [string, () => Promise<MultiProcessResult>] => [
         `Redis, ${client}`,
-        () => runClientFamily({ client, redisUrl: redisUrl as string, processes: PROCESSES, requests: REQUESTS, rate: RATE }),
+        () =>
+          runClientFamily({
+            client,
+            redisUrl: redisUrl as string,
+            processes: PROCESSES,
+            requests: REQUESTS,
+            rate: RATE,
+          }),
       ]),
     ];
     for (const [label, run] of runs) {
@@ -50,7 +60,9 @@ function report(label: string, result: MultiProcessResult): void {
   const statuses = Object.entries(result.statuses)
     .map(([status, n]) => `${n} x ${status}`)
     .join(', ');
-  console.log(`${label.padEnd(40)} ${statuses.padEnd(24)} admitted per process: ${result.admittedPerProcess.join(' / ')}`);
+  console.log(
+    `${label.padEnd(40)} ${statuses.padEnd(24)} admitted per process: ${result.admittedPerProcess.join(' / ')}`,
+  );
 }
 
 main().catch((error: unknown) => {
