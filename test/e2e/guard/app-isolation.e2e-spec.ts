@@ -8,7 +8,11 @@
 import { Controller, Get, type INestApplication, Module, type Type, UseGuards } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { ClientProxyFactory, MessagePattern, Transport } from '@nestjs/microservices';
+import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { AddressInfo, Server } from 'node:net';
+import { firstValueFrom } from 'rxjs';
 import { Test } from '@nestjs/testing';
 import { AnonRateThrottle, RestflowThrottleModule, ThrottledException, Throttle, ThrottleGuard } from 'restflow-throttle';
 import { PLATFORMS, type Platform, serve, type TestApp } from '../../helpers/http-app';
@@ -146,6 +150,41 @@ describe('app.get(ThrottleGuard)', () => {
       expect(() => app.get(ThrottleGuard).canActivate(context)).toThrow(/Elsewhere\.handle/);
     } finally {
       await app.close();
+    }
+  });
+});
+
+@Controller('dual')
+class DualController {
+  @Get() @Throttle([AnonRateThrottle]) http() { return 'http'; }
+  @MessagePattern('dual') @Throttle([AnonRateThrottle]) rpc() { return 'rpc'; }
+}
+
+@Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min' } })], controllers: [DualController] })
+class DualModule {}
+
+describe('an HTTP app and a microservice app made from the same module, created at once', () => {
+  it('each counts on its own store: one client at one address gets its limit on each', async () => {
+    const [http, micro] = await Promise.all([
+      NestFactory.create(DualModule, { logger: false }),
+      NestFactory.createMicroservice(DualModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false }),
+    ]);
+    await micro.listen();
+    const t = await serve(http);
+    const port = (micro.unwrap<Server>().address() as AddressInfo).port;
+    const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    try {
+      await client.connect();
+      const call = () => firstValueFrom(client.send('dual', {})).then(() => 'ok', () => 'throttled');
+      expect(await statuses(t, 1, '/dual')).toEqual([200]);
+      expect(await call()).toBe('ok');
+      expect(await statuses(t, 2, '/dual')).toEqual([200, 429]);
+      expect([await call(), await call()]).toEqual(['ok', 'throttled']);
+      expect(http.get(ThrottleGuard)).not.toBe(micro.get(ThrottleGuard));
+    } finally {
+      await client.close();
+      await t.close();
+      await micro.close();
     }
   });
 });
