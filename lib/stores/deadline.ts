@@ -1,3 +1,17 @@
+// Deadlines of calls to a remote cache, measured on the cache's time, never on the time this process was busy.
+
+/**
+ * Milliseconds this thread's event loop has spent idle, waiting in its poll
+ * phase for I/O or timers, since it started. Idle time is a lower bound of
+ * the time spent waiting for a reply: once a reply is readable the loop is
+ * not idle again until it has read it. Time the process spent busy (a
+ * handler, a GC pause, a request with thousands of GraphQL fields) is never
+ * in it, so a wait measured this way measures the cache, not the process.
+ */
+export function loopIdleMs(): number {
+  return performance.eventLoopUtilization().idle;
+}
+
 /**
  * The deadline of one call to a remote cache (a pipelined Redis batch, or a
  * get/set round on one key). It measures the cache, not this process: when

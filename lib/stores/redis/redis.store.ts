@@ -1,5 +1,6 @@
 import type { CacheFaults, HitCallbacks } from '../cache-faults';
 import type { CallDeadline } from '../deadline';
+import { HitQueue, overloaded } from './hit-queue';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
 import { asEval, isNoScript, isRefused, parseScriptReply, scriptCommands, serverTimeOf, HITS_PER_SCRIPT, withExpiry, type ScriptHit } from './script-protocol';
@@ -20,8 +21,22 @@ const BATCHES_IN_FLIGHT = 2;
  * timed by the server's `TIME`, so any number of processes share one limit.
  * Hits go out in batches, at most two out at once (see `flush`): every hit
  * that arrived meanwhile, as one EVALSHA, with one deadline
- * started when written ({@link CacheFaults}); a hit costs one promise and
- * its few arguments, no timer, no command of its own. Each script carries
+ * ({@link CacheFaults}); a hit costs one promise and its few arguments, no
+ * timer, no command of its own.
+ *
+ * What one client can queue is bounded ({@link HitQueue}): a batch is at
+ * most 4 096 hits, a key's share of it 512; a hit beyond either is refused
+ * as an overload of its key, at once, and never counts as a cache fault. So
+ * a batch's round trip stays short whatever one request or one client sends,
+ * and only a batch that fails or outlives its deadline, which bounded work
+ * does only on a slow or dead server, starts an outage.
+ *
+ * The deadline counts from when the batch's oldest hit asked, never
+ * restarts: a batch that waited for the two out leaves with what is left of
+ * it, and one with nothing left is answered by the policy, unsent. The wait
+ * counted is the event loop's idle time (`loopIdleMs`, deadline.ts): time this
+ * process was busy (a request of thousands of GraphQL fields) is the
+ * process's, not the cache's, and costs no hit its answer. Each script carries
  * the server time past which it must not run: the batch's deadline on the
  * server's clock, by the offset learned from the last replies (a lower
  * bound, so the server never applies a hit the client has given up on);
@@ -36,7 +51,7 @@ const BATCHES_IN_FLIGHT = 2;
  */
 export class RedisThrottleStore implements ThrottleStore {
   readonly ownClock = true;
-  private queue: QueuedHit[] = [];
+  private readonly queue = new HitQueue<QueuedHit>();
   /** Batches written and not yet answered (nor past their deadline); at most {@link BATCHES_IN_FLIGHT}. */
   private inFlight = 0;
   /** A flush is scheduled: hits queue until it runs, and go together. */
@@ -57,6 +72,7 @@ export class RedisThrottleStore implements ThrottleStore {
       return this.faults.withoutCache(now);
     }
     if (!this.faults.mayCall()) return this.faults.withoutCache(now);
+    if (!this.queue.admits(key)) return Promise.resolve(overloaded(limit, durationSec, now));
     return new Promise<HitResult>((resolve, reject) => {
       this.schedule();
       this.queue.push({ key, limit, duration: durationSec, now, algorithm: algorithm === 'gcra' ? 'g' : 's', resolve, reject, done: false });
@@ -77,18 +93,24 @@ export class RedisThrottleStore implements ThrottleStore {
   /** Sends the queued hits as one batch: a request's throttles, and under load every hit that arrived meanwhile. */
   private readonly flush = (): void => {
     this.flushDue = false;
-    const batch = this.queue;
-    this.queue = [];
+    const { hits: batch, waitedMs } = this.queue.take();
     if (batch.length === 0) return;
+    const leftMs = this.faults.timeoutMs - waitedMs;
+    if (leftMs <= 0) {
+      // Its whole deadline went waiting for the batches out: the cache is that slow. Never sent.
+      this.faults.failed(new Error(`no answer within ${this.faults.timeoutMs} ms (queued behind slow batches)`));
+      this.answerWithout(batch);
+      return;
+    }
     this.inFlight++;
     const sentAt = monotonicSeconds();
-    const expiry = this.expiryOf(sentAt);
+    const expiry = this.expiryOf(sentAt, leftMs);
     const deadline = this.faults.deadline(() => {
       // The cache holds this batch: those queued behind it are answered now, not after a second deadline.
       this.answerWithout(batch);
-      this.answerWithout(this.queue.splice(0));
+      this.answerWithout(this.queue.take().hits);
       this.release();
-    });
+    }, leftMs);
     // A Cluster's hits go one per send: a hung node holds its own hits, not those the other nodes answered.
     const parts = this.connection.cluster ? batch.map((hit) => [hit]) : [batch];
     let unsettled = parts.length;
@@ -97,7 +119,7 @@ export class RedisThrottleStore implements ThrottleStore {
       if (deadline.answered()) this.release();
       else this.faults.lateAnswer();
     };
-    for (const part of parts) void this.run(part, expiry, deadline, sentAt).then(settled);
+    for (const part of parts) void this.run(part, expiry, deadline, sentAt, leftMs).then(settled);
   };
 
   /** The batch out is done with: send what queued meanwhile. */
@@ -106,13 +128,16 @@ export class RedisThrottleStore implements ThrottleStore {
     if (this.queue.length > 0) this.schedule();
   }
 
-  /** The server time past which a batch sent at `sentAt` must not be applied (before any reply, the client's clock stands in). */
-  private expiryOf(sentAt: number): string {
-    return String(sentAt + this.faults.timeoutMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
+  /**
+   * The server time past which a batch sent at `sentAt` with `leftMs` of its deadline must not be applied
+   * (before any reply, the client's clock stands in).
+   */
+  private expiryOf(sentAt: number, leftMs: number): string {
+    return String(sentAt + leftMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
   }
 
   /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */
-  private async run(hits: readonly QueuedHit[], expiry: string, deadline: CallDeadline, sentAt: number): Promise<void> {
+  private async run(hits: readonly QueuedHit[], expiry: string, deadline: CallDeadline, sentAt: number, leftMs: number): Promise<void> {
     const startedAt = this.faults.now();
     const commands = scriptCommands(hits, expiry);
     let replies: unknown[];
@@ -122,7 +147,7 @@ export class RedisThrottleStore implements ThrottleStore {
       if (!deadline.expired && replies.some(isNoScript)) replies = await this.resend(commands, replies, isNoScript, asEval);
       // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
       if (!deadline.expired && replies.some(isRefused)) {
-        const again = this.expiryOf(sentAt);
+        const again = this.expiryOf(sentAt, leftMs);
         replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again));
       }
     } catch (error) {

@@ -1,12 +1,17 @@
 /**
  * How the Redis store paces its batches, against a fake connection whose
  * replies the test releases by hand: at most two batches out at once, one
- * script per batch, and hits that arrive meanwhile wait and go together.
+ * script per batch, and hits that arrive meanwhile wait and go together;
+ * what one key or one tick can queue is bounded, the excess refused as an
+ * overload (not a fault); a batch's deadline counts from when its oldest
+ * hit asked, on the cache's time, not the process's.
  */
 import { CacheFaults } from '../../../lib/stores/cache-faults';
+import { MAX_BATCH_HITS, MAX_WAITING_PER_KEY } from '../../../lib/stores/redis/hit-queue';
 import type { RedisConnection } from '../../../lib/stores/redis/redis-connection';
 import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
 import type { HitResult } from '../../../lib/stores/throttle-store';
+import { computeWait } from '../../../lib/throttles/rate';
 
 class HeldConnection implements RedisConnection {
   readonly library = 'fake';
@@ -59,3 +64,90 @@ it('keeps at most two batches out; hits that arrive meanwhile go together as one
   await Promise.all([b, ...rest]);
   expect(settled).toEqual(['a', 'b', 'c', 'd']);
 });
+
+function capture(): { warn(message: string): void; lines: string[] } {
+  const lines: string[] = [];
+  return { warn: (message: string) => lines.push(message), lines };
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const busy = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+it('one key has at most its share waiting; its other hits are refused at once as an overload, never sent, no fault', async () => {
+  const connection = new HeldConnection();
+  const logger = capture();
+  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 60_000, logger });
+  const store = new RedisThrottleStore(connection, faults);
+  const attack = Array.from({ length: 20_000 }, () => store.hit('attacker', 100, 60, 1000));
+  const others = Array.from({ length: 10 }, (_, i) => store.hit(`other-${i}`, 5, 60, 1000));
+  await nextTurn();
+  expect(connection.keys()).toEqual([[...Array(MAX_WAITING_PER_KEY).fill('attacker'), ...others.map((_, i) => `other-${i}`)]]);
+  const refused = await Promise.all(attack.slice(MAX_WAITING_PER_KEY));
+  // A 429 for that key: at its limit, with a wait of one second (its queued hits are decided by then).
+  expect(new Set(refused.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ allowed: false, now: 1000, count: 100, oldest: 941 })]));
+  expect(computeWait({ ...refused[0], numRequests: 100, duration: 60 })).toBe(1);
+  connection.sent[0].answer();
+  expect((await Promise.all(others)).every((r) => r.allowed && r.count === 1)).toBe(true);
+  expect([faults.isDown, logger.lines]).toEqual([false, []]);
+});
+
+it(`a batch is at most ${MAX_BATCH_HITS} hits: the rest of one tick's hits are refused as an overload`, async () => {
+  const connection = new HeldConnection();
+  const faults = new CacheFaults({ name: 'fake', policy: 'deny', timeoutMs: 60_000, logger: capture() });
+  const store = new RedisThrottleStore(connection, faults);
+  const hits = Array.from({ length: MAX_BATCH_HITS + 100 }, (_, i) => store.hit(`client-${i}`, 5, 60, 1000));
+  await nextTurn();
+  expect(connection.keys().map((keys) => keys.length)).toEqual([MAX_BATCH_HITS]);
+  const late = await Promise.all(hits.slice(MAX_BATCH_HITS)); // refused, not rejected with the policy's 503
+  expect(late.every((r) => !r.allowed && r.count === 5)).toBe(true);
+  expect(faults.isDown).toBe(false);
+  connection.sent[0].answer();
+  expect((await Promise.all(hits.slice(0, MAX_BATCH_HITS))).every((r) => r.allowed)).toBe(true);
+});
+
+it('the deadline counts from when a hit asked: a batch that waited for the two out leaves with what is left of it', async () => {
+  const connection = new HeldConnection();
+  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 300, logger: capture() });
+  const store = new RedisThrottleStore(connection, faults);
+  void store.hit('a', 5, 60, undefined);
+  await nextTurn();
+  void store.hit('b', 5, 60, undefined);
+  await nextTurn();
+  const askedAt = performance.now();
+  const queued = store.hit('c', 5, 60, undefined).then((result) => ({ result, ms: performance.now() - askedAt }));
+  await sleep(200); // c waits for the two out, the loop idle: the cache's time
+  connection.sent[0].answer();
+  await nextTurn();
+  await nextTurn();
+  expect(connection.keys()).toEqual([['a'], ['b'], ['c']]);
+  // Never answered: the policy answers c once its own 300 ms are up, not 300 ms after it was sent.
+  const { result, ms } = await queued;
+  expect(result).toMatchObject({ allowed: true, count: 0 });
+  expect(ms).toBeGreaterThanOrEqual(290);
+  expect(ms).toBeLessThan(420);
+});
+
+it('time the process was busy is not the cache\'s: a batch queued behind the two out during a busy loop is decided by Redis', async () => {
+  const connection = new HeldConnection();
+  const logger = capture();
+  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });
+  const store = new RedisThrottleStore(connection, faults);
+  const out = [store.hit('a', 5, 60, undefined)];
+  await nextTurn();
+  out.push(store.hit('b', 5, 60, undefined));
+  await nextTurn();
+  const queued = store.hit('c', 5, 60, undefined);
+  busy(300); // longer than the whole deadline, while c waits
+  connection.sent[0].answer();
+  connection.sent[1].answer();
+  await Promise.all(out);
+  await nextTurn();
+  expect(connection.keys()).toEqual([['a'], ['b'], ['c']]);
+  await sleep(50);
+  connection.sent[2].answer();
+  expect(await queued).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
+  expect(logger.lines).toEqual([]);
+});
+
