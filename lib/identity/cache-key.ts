@@ -1,3 +1,4 @@
+// Cache keys: idents made safe, the built-in key spaces, `cacheFormat` filled in, the globs that find them again.
 import { createHash } from 'node:crypto';
 
 /** Longest ident kept as written; longer ones (API keys, hostile headers) are hashed. */
@@ -52,16 +53,39 @@ export function safeKey(key: string): string {
   return key.length <= MAX_KEY && SAFE.test(key) ? key : `throttle_h:${digest(key)}`;
 }
 
-/** A `cacheFormat` with its scope filled in, split around `{ident}` once rather than on every request. */
+/**
+ * A route's name (`ArticlesController.list`) as it goes into a key for `{route}`: letters, digits and
+ * `_ . $ -` as written, any other character as `%` and its UTF-8 bytes in hex, so that the key stays
+ * printable, holds no glob or Redis Cluster hash-tag character, and two names never become one.
+ */
+export function routeKey(name: string): string {
+  return /^[\w.$-]*$/.test(name) ? name : Array.from(name, encodeRouteChar).join('');
+}
+
+function encodeRouteChar(char: string): string {
+  if (/^[\w.$-]$/.test(char)) return char;
+  return Array.from(Buffer.from(char, 'utf8'), (byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(
+    '',
+  );
+}
+
+/** `{route}` then `{scope}` filled in: a route key holds no brace, so it cannot bring in a placeholder. */
+function fill(format: string, scope: string | undefined, route: string | undefined): string {
+  return format.replaceAll('{route}', route ?? '').replaceAll('{scope}', scope ?? '');
+}
+
+/** A `cacheFormat` with its route and scope filled in, split around `{ident}` once rather than on every request. */
 export class KeyFormat {
   private readonly parts: readonly string[];
 
+  /** @param route the route's {@link routeKey}, for `{route}` (empty when the throttle is not bound to a route). */
   constructor(
     readonly format: string,
     readonly scope: string | undefined,
+    readonly route?: string,
   ) {
-    // Scope first, then ident, as `replaceAll` twice would: an ident holding `{scope}` stays as written.
-    this.parts = format.replaceAll('{scope}', scope ?? '').split('{ident}');
+    // Route and scope first, then ident, as `replaceAll` in turn would: an ident holding `{scope}` stays as written.
+    this.parts = fill(format, scope, route).split('{ident}');
   }
 
   /**
@@ -115,8 +139,8 @@ function describe(value: unknown): string {
   return name === undefined || name === 'Object' ? 'an object' : `a ${name}`;
 }
 
-/** The glob of the keys `formatKey()` makes: the format with the scope filled in and any ident. */
-export function keyPattern(format: string, scope: string | undefined): string {
+/** The glob of the keys `formatKey()` makes: the format with the route and scope filled in, and any ident. */
+export function keyPattern(format: string, scope: string | undefined, route?: string): string {
   const glob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
-  return format.split('{ident}').map((part) => glob(part.replaceAll('{scope}', scope ?? ''))).join('*');
+  return fill(format, scope, route).split('{ident}').map(glob).join('*');
 }

@@ -6,7 +6,7 @@ import { MemoryThrottleStore } from '../stores/memory/memory.store';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
 import { ThrottleStores } from '../module/caches';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
-import { KeyFormat, keyPattern, safeIdent, safeKey, userIdent } from '../identity/cache-key';
+import { KeyFormat, keyPattern, routeKey, safeIdent, safeKey, userIdent } from '../identity/cache-key';
 import { computeWait, decision, parseRate, type ParsedRate, type RateDecision } from './rate';
 import { RequestRates } from './request-rates';
 import type { ThrottleRequest, ThrottleUser } from '../identity/throttle-request';
@@ -27,7 +27,10 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   declare rate?: string | null;
   /** A cache, or the alias of one in the module's `caches`. Default: the module's cache. */
   declare cache?: ThrottleCacheLike | string;
-  /** `{scope}` and `{ident}` are replaced by `formatKey()`. */
+  /**
+   * `{scope}` and `{ident}` are replaced by `formatKey()`; so is `{route}`, by the route's controller and
+   * handler (`ArticlesController.list`), which makes each route count apart, as `@nestjs/throttler` does.
+   */
   cacheFormat = 'throttle_{scope}_{ident}';
   /** DRF's sliding log (exact), or `'gcra'` (constant memory per key). */
   algorithm: ThrottleAlgorithm = 'sliding-log';
@@ -44,6 +47,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   private parsed?: ParsedRate;
   private storeRef?: ThrottleStore;
   private keyFormat?: KeyFormat;
+  /** The route this view of the throttle is bound to, for `{route}` (see `forRoute()`). */
+  private routeKey?: string;
   private requestRates?: RequestRates;
   /** Per request, for DRF's `wait(request)` after `allowRequest()`. Weak: a finished request leaves nothing. */
   private readonly decisions = new WeakMap<object, RateDecision>();
@@ -95,8 +100,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   formatKey(ident: string | number, scope: string | undefined = this.scope): string {
     const safe = safeIdent(typeof ident === 'string' ? ident : String(ident));
     const format = this.keyFormat;
-    if (format !== undefined && format.format === this.cacheFormat && format.scope === scope) return format.key(safe);
-    return (this.keyFormat = new KeyFormat(this.cacheFormat, scope)).key(safe);
+    const current = format?.format === this.cacheFormat && format.scope === scope && format.route === this.routeKey;
+    if (current) return format.key(safe);
+    return (this.keyFormat = new KeyFormat(this.cacheFormat, scope, this.routeKey)).key(safe);
   }
 
   /** Whether the request carries an authenticated user (DRF's `user.is_authenticated`). */
@@ -112,9 +118,25 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return id === undefined || id === null ? undefined : userIdent(id, this.constructor.name);
   }
 
-  /** At startup: the rate must parse and the cache must exist, or the app does not start. */
+  /**
+   * At startup: the rate must parse and the cache must exist, or the app does not start. With `{route}` in
+   * `cacheFormat`, the route gets a view of this singleton bound to it (as ScopedRateThrottle's scope), so
+   * each route counts apart with nothing looked up per request.
+   */
   override forRoute(route: RouteInfo): BaseThrottle | null {
-    void route;
+    return (this.cacheFormat.includes('{route}') ? this.routeView(route.name) : this).prepare();
+  }
+
+  /** A view of this throttle whose keys hold the route; its store is asked again, to learn the view's keys. */
+  private routeView(name: string): this {
+    const view = Object.create(this) as this;
+    view.routeKey = routeKey(name);
+    view.keyFormat = undefined;
+    view.storeRef = undefined;
+    return view;
+  }
+
+  private prepare(): BaseThrottle | null {
     this.parsed = undefined;
     this.store();
     // A per-request rate may fall back to the class's rate (`undefined`): that one must exist too.
@@ -184,7 +206,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   private store(): ThrottleStore {
     if (this.storeRef !== undefined) return this.storeRef;
     const cache = this.cache;
-    if (this.stores !== undefined) return (this.storeRef = this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope)));
+    if (this.stores !== undefined) {
+      return (this.storeRef = this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope, this.routeKey)));
+    }
     // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
     if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function') return (this.storeRef = cache as ThrottleStore);
     if (cache !== undefined) {
