@@ -216,6 +216,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
   private warnSecondModule(): void {
     const copies = [...this.modules.values()].filter((m) => m.metatype?.name === 'RestflowThrottleModule');
     const importers = [...this.modules.values()]
+      .filter((m) => !copies.includes(m) && m.metatype?.name !== 'InternalCoreModule')
       .filter((m) => [...m.imports].some((imported) => copies.includes(imported)))
       .map((m) => m.metatype.name);
     this.settings.logger.warn(
