@@ -17,7 +17,8 @@ const RATE = /^(\d+)\/(\d*)([smhd])[a-z]*$/i;
 /**
  * Parses a DRF rate string such as `100/hour`, `5/sec` or (beyond DRF)
  * `10/5m` = 10 per 300 s. Anything else is a configuration error naming the
- * rate and, when known, the scope.
+ * rate and, when known, the scope; so is a period longer than every store
+ * can hold ({@link MAX_RATE_DURATION_SECONDS}).
  */
 export function parseRate(rate: string | null | undefined, scope?: string): ParsedRate {
   if (rate === null || rate === undefined) return [null, null];
@@ -39,8 +40,29 @@ export function parseRate(rate: string | null | undefined, scope?: string): Pars
       'RFT_INVALID_RATE',
     );
   }
-  return [numRequests, multiplier * PERIOD_SECONDS[match[3].toLowerCase()]];
+  const duration = multiplier * PERIOD_SECONDS[match[3].toLowerCase()];
+  if (duration > MAX_RATE_DURATION_SECONDS) {
+    throw new ImproperlyConfiguredError(
+      `Throttle rate '${rate}'${where} is out of range: its period is ${duration} s, and the longest every store ` +
+        `can hold is ${MAX_RATE_DURATION_SECONDS} s (about 142 000 years).`,
+      'RFT_RATE_OUT_OF_RANGE',
+    );
+  }
+  return [numRequests, duration];
 }
+
+/**
+ * The longest period a rate may have, in seconds: what every store can
+ * hold. Expiries are written in milliseconds, as integers (Redis `PEXPIRE`
+ * and `SET PX`, a get/set cache's TTL), and a store computes them from
+ * doubles (JS, and Lua in the Redis script): up to twice the duration (the
+ * sliding log keeps a key to the end of the eighth of a duration holding
+ * its newest stamp, plus a duration; GCRA up to a duration and half an
+ * interval), so twice the duration in ms must be a safe integer, which also
+ * keeps it below the 10^17 past which Redis reads a Lua number as `1e+17`
+ * and refuses it.
+ */
+export const MAX_RATE_DURATION_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 2000);
 
 /**
  * DRF's wait formula. `remaining = duration - (now - oldest)` (the whole

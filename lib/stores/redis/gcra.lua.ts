@@ -38,7 +38,10 @@ local function gcra(key, limit, duration, stamp, now)
   if tat + interval - now <= duration + slack then
     local newTat = tat + interval
     -- Kept at least a whole duration of real time: 'now' may be a test clock, unrelated to the server's.
-    redis.call('SET', key, string.format('%.17g', newTat), 'PX', math.ceil(math.max(newTat - now, duration) * 1000))
+    local expiry = math.ceil(math.max(newTat - now, duration) * 1000)
+    -- At most 1.5 durations once the settings are checked; checked again before the write, as the log does.
+    if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
+    redis.call('SET', key, string.format('%.17g', newTat), 'PX', expiry)
     local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
     local oldest = newTat - duration - (count - 1) * interval
     return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest)

@@ -3,7 +3,11 @@ import type { CallDeadline } from '../deadline';
 import { HitQueue, overloaded } from './hit-queue';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
-import { asEval, isNoScript, isRefused, parseScriptReply, scriptCommands, serverTimeOf, HITS_PER_SCRIPT, withExpiry, type ScriptHit } from './script-protocol';
+import {
+  asEval, isNoScript, isRefused, parseScriptReply, scriptCommands, serverTimeOf, HITS_PER_SCRIPT, UncountableHitError,
+  withExpiry,
+  type ScriptHit,
+} from './script-protocol';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
 
 /** One hit waiting for the next flush, and its caller. */
@@ -137,7 +141,13 @@ export class RedisThrottleStore implements ThrottleStore {
   }
 
   /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */
-  private async run(hits: readonly QueuedHit[], expiry: string, deadline: CallDeadline, sentAt: number, leftMs: number): Promise<void> {
+  private async run(
+    hits: readonly QueuedHit[],
+    expiry: string,
+    deadline: CallDeadline,
+    sentAt: number,
+    leftMs: number,
+  ): Promise<void> {
     const startedAt = this.faults.now();
     const commands = scriptCommands(hits, expiry);
     let replies: unknown[];
@@ -165,8 +175,10 @@ export class RedisThrottleStore implements ThrottleStore {
       for (let i = from; i < to; i++) {
         const hit = hits[i];
         hit.done = true;
-        if (results === undefined) this.faults.answer(hit, hit.now);
-        else hit.resolve(results[i - from]);
+        const result = results?.[i - from];
+        if (result === undefined) this.faults.answer(hit, hit.now);
+        else if (result instanceof UncountableHitError) hit.reject(uncountable(hit, result));
+        else hit.resolve(result);
       }
       if (results !== undefined) decided = true;
     }
@@ -182,7 +194,7 @@ export class RedisThrottleStore implements ThrottleStore {
   }
 
   /** A script's results, or `undefined` (a fault, already reported) when Redis could not decide its hits. */
-  private decisionsOf(reply: unknown, count: number, startedAt: number): HitResult[] | undefined {
+  private decisionsOf(reply: unknown, count: number, startedAt: number): Array<HitResult | UncountableHitError> | undefined {
     try {
       const results = reply instanceof Error ? reply : parseScriptReply(reply, count);
       if (results === null) throw new Error('the batch reached Redis after its deadline');
@@ -221,3 +233,11 @@ export class RedisThrottleStore implements ThrottleStore {
   }
 }
 
+/** That hit's error (its request's, no other's): the settings it was sent with, and what the script refused. */
+function uncountable(hit: ScriptHit, refused: UncountableHitError): Error {
+  return new Error(
+    `Redis cannot count a hit of limit ${hit.limit} per ${hit.duration} s: ${refused.message} ` +
+      '(rates are bounded by parseRate(); this one reached the store some other way).',
+    { cause: refused },
+  );
+}

@@ -57,17 +57,27 @@ const sameSettings = (a: ScriptHit, b: ScriptHit): boolean =>
 
 const group = (run: number, hit: ScriptHit): string => `${run} ${hit.limit} ${hit.duration} ${hit.now ?? '-'} ${hit.algorithm}`;
 
+/** A hit the script could not count (`e <what>`): its settings, or the expiry they give, are out of range. */
+export class UncountableHitError extends Error {
+  constructor(readonly what: string) {
+    super(`its ${what} is out of range`);
+    this.name = 'UncountableHitError';
+  }
+}
+
 /**
  * Reads the throttle script's reply (throttle-script.lua.ts): the server
  * time, then `<0|1> <now> <count> <oldest|->` per hit, one line each, found
  * by scanning for separators: no split arrays, no strings but the numbers'
- * own. `null` for `x <server>`, a batch that reached Redis after its expiry
- * and was not applied. Throws when the reply is not `count` hits.
+ * own; or `e <what>` for a hit the script could not count, that hit's
+ * {@link UncountableHitError} and no other's. `null` for `x <server>`, a
+ * batch that reached Redis after its expiry and was not applied. Throws
+ * when the reply is not `count` hits.
  */
-export function parseScriptReply(reply: unknown, count: number): HitResult[] | null {
+export function parseScriptReply(reply: unknown, count: number): Array<HitResult | UncountableHitError> | null {
   const text = textOf(reply);
   if (text.charCodeAt(0) === X) return null;
-  const results = new Array<HitResult>(count);
+  const results = new Array<HitResult | UncountableHitError>(count);
   let start = text.indexOf('\n') + 1;
   for (let i = 0; i < count; i++) {
     if (start === 0) throw unexpected(reply);
@@ -81,8 +91,13 @@ export function parseScriptReply(reply: unknown, count: number): HitResult[] | n
 }
 
 /** One hit's line, `text[start, end)`. */
-function parseHit(text: string, start: number, end: number, reply: unknown): HitResult {
+function parseHit(text: string, start: number, end: number, reply: unknown): HitResult | UncountableHitError {
   const first = text.charCodeAt(start);
+  if (first === E) {
+    const what = text.slice(start + 2, end);
+    if (text.charCodeAt(start + 1) !== SPACE || !/^[a-z]+$/.test(what)) throw unexpected(reply);
+    return new UncountableHitError(what);
+  }
   const a = start + 1;
   const b = text.indexOf(' ', a + 1);
   const c = text.indexOf(' ', b + 1);
@@ -111,6 +126,7 @@ function textOf(reply: unknown): string {
 const ZERO = 48;
 const ONE = 49;
 const X = 120;
+const E = 101;
 const DASH = 45;
 const SPACE = 32;
 

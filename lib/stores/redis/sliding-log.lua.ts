@@ -80,12 +80,17 @@ local function sliding_log(known, key, limit, duration, stamp, now)
   end
   local head, record, newest = log.head, stamp, now
   if head and tonumber(head) > now then record, newest = head, tonumber(head) end
-  redis.call('LPUSH', key, record)
   local slice = duration / 8
   local at = math.floor(newest / slice)
+  local expiry
   if not head or math.floor(tonumber(head) / slice) ~= at then
-    redis.call('PEXPIRE', key, math.ceil(((at + 1) * slice + duration - now) * 1000))
+    expiry = math.ceil(((at + 1) * slice + duration - now) * 1000)
+    -- At most 1.125 durations once the settings are checked (throttle-script.lua.ts, MAX_MS); checked again
+    -- anyway, before the write: a key must never be left without its expiry.
+    if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
   end
+  redis.call('LPUSH', key, record)
+  if expiry then redis.call('PEXPIRE', key, expiry) end
   log.count, log.head, log.oldest = log.count + 1, record, log.oldest or record
   return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. log.oldest
 end

@@ -30,12 +30,31 @@ import { SLIDING_LOG_LUA } from './sliding-log.lua';
  * `<0|1> <now> <count> <oldest|->` (read by script-protocol.ts). No nested array
  * to build and parse, and no Lua number truncated to an integer on the way
  * out (times are strings, written with 17 digits).
+ *
+ * A hit the script cannot count is that hit's failure, never the batch's:
+ * settings out of range (a limit that is not a number >= 0, a duration that
+ * is not > 0 or whose expiry in ms, up to twice the duration, is not a safe
+ * integer, a `now` that is not a finite time) answer `e <what>` for each hit
+ * of the group, and an expiry out of range answers `e expiry` for its hit,
+ * both checked before anything is written: a key is never left without
+ * its expiry (a `PEXPIRE` of 10^17 ms or more, which Lua hands Redis as
+ * `1e+17`, fails after the write it follows). rate.ts refuses such rates
+ * at startup; this is for what reaches the store some other way.
  */
 export const THROTTLE_SCRIPT = `
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local server = t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
 if ARGV[1] ~= '' and tonumber(server) > tonumber(ARGV[1]) then return 'x ' .. server end
+-- The largest whole number of ms a double holds exactly; rate.ts bounds a rate's duration by it.
+local MAX_MS = 9007199254740991
+-- What in a group's settings cannot be counted, or nil. NaN fails every comparison.
+local function out_of_range(limit, duration, now)
+  if not (limit and limit >= 0 and limit <= MAX_MS) then return 'limit' end
+  if not (duration and duration > 0 and duration * 2000 <= MAX_MS) then return 'duration' end
+  if not (now and now >= -MAX_MS / 1000 and now <= MAX_MS / 1000) then return 'now' end
+  return nil
+end
 ${SLIDING_LOG_LUA}
 ${GCRA_LUA}
 local out = { server }
@@ -48,10 +67,13 @@ for g = 2, #ARGV do
   if stamp == '-' then stamp = server end
   limit, duration = tonumber(limit), tonumber(duration)
   local now = tonumber(stamp)
+  local bad = out_of_range(limit, duration, now)
   for _ = 1, tonumber(hits) do
     i = i + 1
     local key = KEYS[i]
-    if algorithm == 'g' then
+    if bad then
+      out[i + 1] = 'e ' .. bad
+    elseif algorithm == 'g' then
       known[key] = nil
       out[i + 1] = gcra(key, limit, duration, stamp, now)
     else

@@ -75,7 +75,7 @@ const busy = (ms: number) => {
   while (performance.now() < until);
 };
 
-it('one key has at most its share waiting; its other hits are refused at once as an overload, never sent, no fault', async () => {
+it('one key has at most its share waiting; its other hits are refused at once as overload, unsent', async () => {
   const connection = new HeldConnection();
   const logger = capture();
   const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 60_000, logger });
@@ -83,10 +83,12 @@ it('one key has at most its share waiting; its other hits are refused at once as
   const attack = Array.from({ length: 20_000 }, () => store.hit('attacker', 100, 60, 1000));
   const others = Array.from({ length: 10 }, (_, i) => store.hit(`other-${i}`, 5, 60, 1000));
   await nextTurn();
-  expect(connection.keys()).toEqual([[...Array(MAX_WAITING_PER_KEY).fill('attacker'), ...others.map((_, i) => `other-${i}`)]]);
+  const queued = [...Array(MAX_WAITING_PER_KEY).fill('attacker'), ...others.map((_, i) => `other-${i}`)];
+  expect(connection.keys()).toEqual([queued]);
   const refused = await Promise.all(attack.slice(MAX_WAITING_PER_KEY));
   // A 429 for that key: at its limit, with a wait of one second (its queued hits are decided by then).
-  expect(new Set(refused.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ allowed: false, now: 1000, count: 100, oldest: 941 })]));
+  const refusal = { allowed: false, now: 1000, count: 100, oldest: 941 };
+  expect(new Set(refused.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify(refusal)]));
   expect(computeWait({ ...refused[0], numRequests: 100, duration: 60 })).toBe(1);
   connection.sent[0].answer();
   expect((await Promise.all(others)).every((r) => r.allowed && r.count === 1)).toBe(true);
@@ -107,7 +109,7 @@ it(`a batch is at most ${MAX_BATCH_HITS} hits: the rest of one tick's hits are r
   expect((await Promise.all(hits.slice(0, MAX_BATCH_HITS))).every((r) => r.allowed)).toBe(true);
 });
 
-it('the deadline counts from when a hit asked: a batch that waited for the two out leaves with what is left of it', async () => {
+it('the deadline counts from when a hit asked: a batch that waited on the two out leaves with the rest', async () => {
   const connection = new HeldConnection();
   const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 300, logger: capture() });
   const store = new RedisThrottleStore(connection, faults);
@@ -129,7 +131,7 @@ it('the deadline counts from when a hit asked: a batch that waited for the two o
   expect(ms).toBeLessThan(420);
 });
 
-it('time the process was busy is not the cache\'s: a batch queued behind the two out during a busy loop is decided by Redis', async () => {
+it("time the process was busy is not the cache's: a batch queued behind two out while busy is decided", async () => {
   const connection = new HeldConnection();
   const logger = capture();
   const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });

@@ -1,5 +1,7 @@
 /** The throttle script's command and reply formats, without Redis (the script itself is tested against redis-server in test/redis). */
-import { asEval, isRefused, parseScriptReply, scriptCommand, serverTimeOf, withExpiry } from '../../../lib/stores/redis/script-protocol';
+import {
+  asEval, isRefused, parseScriptReply, scriptCommand, serverTimeOf, UncountableHitError, withExpiry,
+} from '../../../lib/stores/redis/script-protocol';
 import { THROTTLE_SCRIPT, THROTTLE_SHA } from '../../../lib/stores/redis/throttle-script.lua';
 
 describe('scriptCommand', () => {
@@ -50,6 +52,14 @@ describe('parseScriptReply', () => {
     expect(parseScriptReply(Buffer.from('5.5\n1 5.5 1 5.5'), 1)).toEqual([{ allowed: true, now: 5.5, count: 1, oldest: 5.5 }]);
   });
 
+  it('reads a hit the script could not count as that hit\'s error, the others as decided', () => {
+    const results = parseScriptReply('5.5\n1 5.5 1 5.5\ne duration\n0 5.5 2 4', 3);
+    expect(results?.[0]).toEqual({ allowed: true, now: 5.5, count: 1, oldest: 5.5 });
+    expect(results?.[1]).toBeInstanceOf(UncountableHitError);
+    expect(results?.[1]).toMatchObject({ what: 'duration', message: 'its duration is out of range' });
+    expect(results?.[2]).toEqual({ allowed: false, now: 5.5, count: 2, oldest: 4 });
+  });
+
   it('answers null for a batch refused as late, whose server time it still reads', () => {
     expect(parseScriptReply('x 1700000000.500000', 2)).toBeNull();
     expect(isRefused('x 1700000000.500000')).toBe(true);
@@ -65,6 +75,8 @@ describe('parseScriptReply', () => {
     ['a missing field', '1.0\n1 1 1', 1],
     ['an unreadable time', '1.0\n1 abc 1 1', 1],
     ['an unreadable oldest', '1.0\n1 1 1 -x', 1],
+    ['an error line with no reason', '1.0\ne', 1],
+    ['an error line with an unknown shape', '1.0\ne out of range', 1],
     ['a number', 42, 1],
     ['nothing', null, 1],
   ])('throws on %s, naming the reply', (_name, reply, count) => {
