@@ -13,7 +13,7 @@ import { ThrottledException } from '../exceptions/throttled.exception';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { checkedWait, computeWait, type RateDecision } from '../throttles/rate';
 import { isThenable } from '../utils/chain';
-import { exhaustedReset, rateLimitHeaders, setHeaders } from './rate-limit-headers';
+import { exhaustedReset, type HeaderLabel, rateLimitHeaders, setHeaders } from './rate-limit-headers';
 import type { RoutePlan, RouteStep } from './route-plans';
 
 /** One request on its way through a route's throttles. */
@@ -119,6 +119,7 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
   let denied = false;
   let wait: number | null = null;
   let decisions: RateDecision[] | undefined;
+  let labels: HeaderLabel[] | undefined;
   const waits = events === undefined ? undefined : new Array<number | null>(outcomes.length).fill(null);
   for (let i = 0; i < outcomes.length; i++) {
     const step = plan.steps[i];
@@ -127,7 +128,10 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
     if (step.rate !== undefined) {
       if (outcome === null) continue;
       const decision = outcome as RateDecision;
-      if (plan.headers !== false) (decisions ??= []).push(decision);
+      if (plan.headers !== false) {
+        (decisions ??= []).push(decision);
+        (labels ??= []).push(step.label as HeaderLabel);
+      }
       if (decision.allowed) continue;
       seconds = computeWait(decision);
     } else {
@@ -139,7 +143,8 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
     if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
   }
   if (events !== undefined) report(events, plan, outcomes, waits!, performance.now() - check.startedAt);
-  const headers = decisions === undefined || plan.headers === false ? undefined : rateLimitHeaders(plan.headers, decisions);
+  const mode = plan.headers;
+  const headers = decisions === undefined || mode === false ? undefined : rateLimitHeaders(mode, decisions, labels);
   if (headers !== undefined) setHeaders(context, check.target, headers);
   if (!denied) return true;
   if (headers !== undefined && decisions!.length > 1) {

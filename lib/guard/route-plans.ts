@@ -5,15 +5,44 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ThrottleEvents } from '../events/throttle-events';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import type { RateLimitHeaders } from '../module/options';
+import type { RateLimitHeaders, RestflowThrottleOptions } from '../module/options';
 import type { BaseThrottle } from '../throttles/base.throttle';
 import type { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
+import { type HeaderLabel, headerLabels, headerName } from './rate-limit-headers';
 
 /** One throttle of a route, as the guard runs it. */
 export interface RouteStep {
   readonly throttle: BaseThrottle;
   /** A plain rate throttle: the guard asks it for the whole decision (wait and headers, no per-request state). */
   readonly rate: SimpleRateThrottle | undefined;
+  /** How a plain rate throttle is named in the rate-limit headers, when the module sends them. */
+  readonly label?: HeaderLabel;
+}
+
+/** What the planner found for a route: its throttles, bound to it, and how often the app's guard is bound there. */
+export interface RouteParts {
+  readonly name: string;
+  readonly controller: Function;
+  readonly handler: Function;
+  readonly steps: readonly RouteStep[];
+  readonly bindings: number;
+}
+
+/**
+ * A route's plan from what the planner found and the module's options: which
+ * work each request of the route needs is decided here, once, so that an
+ * option left unset costs the requests nothing.
+ */
+export function makePlan(parts: RouteParts, options: RestflowThrottleOptions, events: ThrottleEvents): RoutePlan {
+  const headers = options.headers ?? false;
+  let steps = parts.steps;
+  if (headers !== false) {
+    const rates = steps.filter((step) => step.rate !== undefined);
+    const labels = headerLabels(rates.map((step) => headerName(step.rate as SimpleRateThrottle)));
+    steps = steps.map((step) => (step.rate === undefined ? step : { ...step, label: labels[rates.indexOf(step)] }));
+  }
+  const lone = steps.length === 1 && headers === false ? steps[0].rate : undefined;
+  return { ...parts, steps, headers, events, lone };
 }
 
 /** A route's throttles, made ready at startup. */

@@ -14,7 +14,7 @@ import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../
 import { registerConnectionThrottle, registerPerConnectionThrottle } from '../contexts/ws-connection';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RoutePlan, RouteStep } from '../guard/route-plans';
-import { RoutePlans } from '../guard/route-plans';
+import { makePlan, RoutePlans } from '../guard/route-plans';
 import { ThrottleGuard } from '../guard/throttle.guard';
 import { ThrottleStores } from '../module/caches';
 import { ACTION_CONFIG_METADATA, RESTFLOW_THROTTLE_OPTIONS, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
@@ -124,7 +124,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
       this.warnSecondModule();
       return;
     }
-    const { headers = false, defaultThrottles = [] } = this.options;
+    const { defaultThrottles = [] } = this.options;
     const graphqlOptions = this.graphqlOptions();
     const globalBindings = this.globalBindings();
     for (const { controller, handler, hostRef, providers } of this.routes) {
@@ -148,9 +148,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
           this.settings.logger.warn(`${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`);
         }
         const bindings = globalBindings + guardBindings(controller, handler);
-        const events = this.stores.events;
-        const lone = steps.length === 1 && headers === false ? steps[0].rate : undefined;
-        const plan = { name, controller, handler, steps, headers, events, bindings, lone };
+        const plan = makePlan({ name, controller, handler, steps, bindings }, this.options, this.stores.events);
         this.plans.add(plan);
         if (handler.name === 'handleConnection') this.registerConnections(providers, plan);
       } catch (error) {

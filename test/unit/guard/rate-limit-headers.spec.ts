@@ -1,4 +1,4 @@
-import { exhaustedReset, rateLimitHeaders } from '../../../lib/guard/rate-limit-headers';
+import { exhaustedReset, headerLabels, headerName, rateLimitHeaders } from '../../../lib/guard/rate-limit-headers';
 import type { RateDecision } from 'restflow-throttle';
 
 /** A decision as a store would return it, at now = 100. */
@@ -24,6 +24,30 @@ describe('rateLimitHeaders', () => {
     const h = rateLimitHeaders('ietf', [decision({ scope: undefined }), decision({ scope: 'user' }), decision({ scope: 'user', count: 4 })]);
     expect(h['RateLimit-Policy']).toBe('"default";q=5;w=60, "user";q=5;w=60, "user-2";q=5;w=60');
     expect(h.RateLimit).toBe('"user-2";r=1;t=60');
+  });
+
+  it('labels: a name taken by an earlier policy gets the next free -n; legacy suffixes ignore case and are tokens', () => {
+    const labels = headerLabels(['user', 'user', 'user-2', 'User', 'a b%', 'été']);
+    expect(labels.map((l) => l.policy)).toEqual(['"user"', '"user-2"', '"user-2-2"', '"User"', '"a b%25"', '"%C3%A9t%C3%A9"']);
+    expect(labels.map((l) => l.suffix)).toEqual(['-user', '-user-2', '-user-2-2', '-User-3', '-a%20b%25', '-%C3%A9t%C3%A9']);
+    for (const { suffix } of labels) expect(`X-RateLimit-Limit${suffix}`).toMatch(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
+    expect(headerLabels(['only'])).toEqual([{ policy: '"only"', suffix: undefined }]);
+  });
+
+  it("a throttle's name: its `name` when a non-empty string, else its scope, else default", () => {
+    expect(headerName({ scope: 'anon', name: 'short' })).toBe('short');
+    expect(headerName({ scope: 'anon', name: 5 })).toBe('anon');
+    expect(headerName({ scope: '', name: '' })).toBe('default');
+  });
+
+  it("'legacy' with labels: the closest limit unsuffixed, each policy suffixed, Retry-After-<name> for a refusal", () => {
+    const refused = decision({ allowed: false, count: 2, numRequests: 2, duration: 10, oldest: 92 });
+    const h = rateLimitHeaders('legacy', [refused, decision({ count: 1 })], headerLabels(['short', 'long']));
+    expect(h).toEqual({
+      'X-RateLimit-Limit': '2', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '2',
+      'X-RateLimit-Limit-short': '2', 'X-RateLimit-Remaining-short': '0', 'X-RateLimit-Reset-short': '2', 'Retry-After-short': '2',
+      'X-RateLimit-Limit-long': '5', 'X-RateLimit-Remaining-long': '4', 'X-RateLimit-Reset-long': '60',
+    });
   });
 
   it('a denied request with no history (a 0/min rate) waits the whole window, as Retry-After says', () => {
