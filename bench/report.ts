@@ -1,16 +1,50 @@
 /** The bench's settings and its pure parts (statistics, the clean-tree rule, the report), tested by test/bench/. */
-export const HTTP = { rounds: 5, warmup: 1, seconds: 3, keys: 10_000, connections: 50 };
+// 5 rounds of 2 s measured (3 s until the peers and the attack made 250 runs of it): about 18 minutes in all.
+export const HTTP = { rounds: 5, warmup: 1, seconds: 2, keys: 10_000, connections: 50 };
+export type HttpSettings = typeof HTTP;
+/** `npm run bench -- --smoke [file]`: every run once and short, to try the bench itself; its numbers are no result. */
+export const SMOKE: HttpSettings = { ...HTTP, rounds: 1, seconds: 1 };
 export const DECISION_SECONDS = 1;
+/** One client over this limit a minute: the first answers are 200, all the others 429. */
+export const ATTACK_LIMIT = 100;
 /**
  * The two guards are floors: `empty-guard` admits every request and does nothing more (what Nest charges any guard);
  * `map-guard` also counts the request under its client in a Map (the least a limiter keyed per client does).
+ * `rlf-*` is rate-limiter-flexible in a plain Nest guard; `throttler-*` is @nestjs/throttler.
  */
-export const LIMITERS = ['none', 'empty-guard', 'map-guard', 'ours-memory', 'ours-redis', 'peer-memory', 'peer-redis'];
+export const LIMITERS = [
+  'none',
+  'empty-guard',
+  'map-guard',
+  'ours-memory',
+  'ours-redis',
+  'rlf-memory',
+  'rlf-redis',
+  'throttler-memory',
+  'throttler-redis',
+];
+/** Under a limit never reached from 1 client and from `HTTP.keys`, then the attack (named by those in runs). */
+export const SCENARIOS = ['1', String(HTTP.keys), 'attack'];
+/** The limiters of a scenario: the floors refuse nothing, so they have no attack to answer. */
+export const limitersOf = (scenario: string) =>
+  scenario === 'attack' ? LIMITERS.filter((limiter) => !limiter.endsWith('-guard')) : LIMITERS;
 export type Row = Record<string, string | number>;
-/** `samples['fastify 1 none']`: the requests/s of each run of Fastify, 1 client, no guard, in round order. */
+/**
+ * `samples['fastify 1 none']`: a number per run of Fastify, 1 client, no guard, in round order. Runs are named
+ * `<platform> <scenario>`: `fastify 10000`, `express attack`.
+ */
 export type Samples = Record<string, number[]>;
-export type Results = { commit: string; environment: string; minutes: number; samples: Samples }
-  & { decisions: Row[]; memory: Row[]; worst: Row };
+/**
+ * `samples`: answers a second (in the attack, 429s included); `cpu`: the server's CPU time (user + system) per answer,
+ * in µs; `smoke`: written by `--smoke`, from whatever tree, with `http` its settings.
+ */
+export type Results = { commit: string; smoke: boolean; environment: string; minutes: number; http: HttpSettings } & {
+  samples: Samples;
+  cpu: Samples;
+  decisions: Row[];
+  memory: Row[];
+  worst: Row;
+};
 
 export function median(values: readonly number[]): number {
   const [sorted, mid] = [[...values].sort((a, b) => a - b), values.length >> 1];
@@ -20,22 +54,36 @@ export function median(values: readonly number[]): number {
 /** Why results may not be written (untracked files count: a stray file can be imported), or `null`. */
 export function dirtyTreeRefusal(porcelain: string): string | null {
   const changed = porcelain.split('\n').filter((line) => line.trim() !== '');
-  return changed.length === 0 ? null : 'npm run bench writes bench/RESULTS.md only from a clean tree, so that its'
-    + ` commit is the code measured. Commit or remove these first:\n${changed.join('\n')}`;
+  return changed.length === 0
+    ? null
+    : 'npm run bench writes bench/RESULTS.md only from a clean tree, so that its' +
+        ` commit is the code measured. Commit or remove these first:\n${changed.join('\n')}`;
+}
+
+/**
+ * The CPU time a process has used (user + system, all its threads) in clock ticks, from its `/proc/<pid>/stat`:
+ * fields 14 and 15, counted after the name in parentheses (which may hold spaces and parentheses).
+ */
+export function cpuTicks(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3, the state
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** The n-th client address: 10.0.0.1, 10.0.0.2, ... unique for n < 2^24. */
 export const clientAddress = (n: number) => `10.${((n + 1) >> 16) & 255}.${((n + 1) >> 8) & 255}.${(n + 1) & 255}`;
 
 /**
- * Per round, `limiter`'s requests/s over `base`'s on the same `<platform> <clients>` (drift hits both alike): their
- * median, and `0.91x (0.88-0.96)`, the median and the spread over rounds.
+ * Per round, `limiter`'s requests/s over `base`'s on the same run (drift hits both alike): their median, and
+ * `0.91x (0.88-0.96)`, the median and the spread over rounds.
  */
 export function ratio(samples: Samples, run: string, limiter: string, base = 'none') {
   const values = (samples[`${run} ${limiter}`] ?? []).map((rps, round) => rps / samples[`${run} ${base}`]?.[round]);
   const [mid, x] = [median(values), (value: number) => value.toFixed(2)];
   return { median: mid, text: `${x(mid)}x (${x(Math.min(...values))}-${x(Math.max(...values))})` };
 }
+
+/** The median server CPU time per answer of `limiter` on `run`, in µs, to a tenth. */
+const cpuText = (r: Results, run: string, limiter: string) => median(r.cpu[`${run} ${limiter}`] ?? []).toFixed(1);
 
 /** A markdown table, a column per key of the first row; numbers rounded, with thousands separators. */
 export function table(rows: readonly Row[]): string {
@@ -45,41 +93,104 @@ export function table(rows: readonly Row[]): string {
   return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-/** Issue 13's and issue 9's goals; throughput is judged on the median of the per-round ratios. */
+const scenarioName = (scenario: string) =>
+  scenario === 'attack' ? 'attack' : `${Number(scenario).toLocaleString('en-US')} client${scenario === '1' ? '' : 's'}`;
+
+/**
+ * Issues 9, 13 and 23's goals, on Fastify; throughput is judged on the median of the per-round ratios, and each
+ * comparison also shows both sides' server CPU per answer (where the load generator caps the cheap columns).
+ */
 export function targets(r: Results): Array<{ goal: string; measured: string; met: boolean }> {
-  const fastify = (keys: number, limiter: string, min: number, base = 'none') => {
-    const { median, text } = ratio(r.samples, `fastify ${keys}`, limiter, base);
-    return { goal: `Fastify, ${keys} client(s): ${limiter} >= ${min}x ${base}`, measured: text, met: median >= min };
+  const fastify = (scenario: string, limiter: string, min: number, base = 'none') => {
+    const run = `fastify ${scenario}`;
+    const { median, text } = ratio(r.samples, run, limiter, base);
+    const cpu = `server CPU ${cpuText(r, run, limiter)} vs ${cpuText(r, run, base)} µs/answer`;
+    const goal = `Fastify, ${scenarioName(scenario)}: ${limiter} >= ${min.toFixed(2)}x ${base}`;
+    return { goal, measured: `${text}; ${cpu}`, met: median >= min };
   };
+  const [one, many] = SCENARIOS;
   const us = r.worst['worst script, µs'];
   const lua = `Lua: ${r.worst.limit} timestamps expiring at once, worst script < 5 ms`;
   return [
-    ...[1, HTTP.keys].map((keys) => fastify(keys, 'ours-redis', 1.5, 'peer-redis')),
-    ...[1, HTTP.keys].map((keys) => fastify(keys, 'ours-redis', 0.65)),
-    fastify(HTTP.keys, 'ours-memory', 0.95),
+    ...[one, many].map((scenario) => fastify(scenario, 'ours-redis', 1.5, 'throttler-redis')),
+    ...[one, many].map((scenario) => fastify(scenario, 'ours-redis', 1.3, 'rlf-redis')),
+    ...[one, many].map((scenario) => fastify(scenario, 'ours-redis', 0.65)),
+    fastify(many, 'ours-memory', 0.95, 'map-guard'),
+    fastify('attack', 'ours-memory', 1, 'rlf-memory'),
+    fastify('attack', 'ours-redis', 1.5, 'rlf-redis'),
     { goal: lua, measured: `${us} µs`, met: Number(us) < 5000 },
   ];
 }
 
+/** A platform's HTTP table: a row per limiter, its answers a second, share of no guard and CPU per answer. */
+function httpTable(r: Results, platform: string): string {
+  return table(
+    LIMITERS.map((limiter) => {
+      const columns = SCENARIOS.flatMap((scenario) => {
+        const [run, name, measured] = [`${platform} ${scenario}`, scenarioName(scenario), limitersOf(scenario)];
+        const rps = measured.includes(limiter) ? median(r.samples[`${run} ${limiter}`] ?? []) : '-';
+        const share = !measured.includes(limiter)
+          ? '-'
+          : limiter === 'none'
+            ? '1.00x'
+            : ratio(r.samples, run, limiter).text;
+        const cpu = measured.includes(limiter) ? cpuText(r, run, limiter) : '-';
+        return [
+          [`${name}: req/s`, rps],
+          [`${name}: share of none`, share],
+          [`${name}: µs/answer`, cpu],
+        ];
+      });
+      return { limiter, ...Object.fromEntries(columns) };
+    }),
+  );
+}
+
+/** Ours over each peer on the same store, per round: a row per platform and scenario. */
+function oursOverPeers(r: Results): string {
+  const pairs = ['memory', 'redis'].flatMap((store) => ['rlf', 'throttler'].map((peer) => [store, `${peer}-${store}`]));
+  return table(
+    ['fastify', 'express'].flatMap((platform) =>
+      SCENARIOS.map((scenario) => ({
+        platform,
+        scenario: scenarioName(scenario),
+        ...Object.fromEntries(
+          pairs.map(([store, peer]) => [
+            `ours-${store} / ${peer}`,
+            ratio(r.samples, `${platform} ${scenario}`, `ours-${store}`, peer).text,
+          ]),
+        ),
+      })),
+    ),
+  );
+}
+
 /** bench/RESULTS.md; how each part measures is docs/benchmarks.md's to say. */
 export function renderReport(r: Results): string {
-  const http = ['fastify', 'express'].flatMap((platform) => [1, HTTP.keys].map((clients) => {
-    const run = `${platform} ${clients}`;
-    const share = (limiter: string, base = 'none') => ratio(r.samples, run, limiter, base).text;
-    const shares = Object.fromEntries(LIMITERS.slice(1).map((limiter) => [limiter, share(limiter)]));
-    const [none, oursOverPeer] = [median(r.samples[`${run} none`] ?? []), share('ours-redis', 'peer-redis')];
-    return { platform, clients, 'none, req/s': none, ...shares, 'ours-redis / peer-redis': oursOverPeer };
-  }));
+  const { rounds, warmup, seconds, connections } = r.http;
+  const plural = rounds === 1 ? 'round' : 'rounds';
+  const origin = r.smoke
+    ? `A smoke run (\`npm run bench -- --smoke\`) at \`${r.commit}\`, uncommitted changes included, in` +
+      ` ${r.minutes.toFixed(1)} min: it tries the bench, its numbers are no result.`
+    : `Commit \`${r.commit}\` (clean tree), written by \`npm run bench\` in ${r.minutes.toFixed(1)} min. Do not edit:` +
+      ' rerun it.';
   return [
     '# Benchmark results',
-    `Commit \`${r.commit}\` (clean tree), written by \`npm run bench\` in ${r.minutes.toFixed(1)} min. Do not edit:`
-      + ` rerun it. What each part measures: [docs/benchmarks.md](../docs/benchmarks.md).\n${r.environment}.`,
+    `${origin} What each part measures: [docs/benchmarks.md](../docs/benchmarks.md).\n${r.environment}.`,
     '## Targets',
-    table(targets(r).map(({ goal, measured, met }) => ({ goal, measured, met: met ? 'yes' : '**no**' }))),
-    `## HTTP throughput: share of no guard in the same round, median (min-max) of ${HTTP.rounds} rounds`,
-    `${HTTP.connections} connections, ${HTTP.warmup} s warm-up, ${HTTP.seconds} s measured. Ours is restflow-throttle;`
-      + ' peer is @nestjs/throttler, on Redis through @nest-lab/throttler-storage-redis.',
-    table(http),
+    table(targets(r).map(({ goal, measured, met }) => ({ goal, measured, met: met ? 'met' : '**MISSED**' }))),
+    `## HTTP: answers a second, share of no guard in the same round (median, min-max of ${rounds} ${plural}),` +
+      ' server CPU per answer (median, µs)',
+    `${connections} connections, ${warmup} s warm-up, ${seconds} s measured. Ours is restflow-throttle; rlf is` +
+      ' rate-limiter-flexible in a plain Nest guard; throttler is @nestjs/throttler, on Redis through' +
+      ` @nest-lab/throttler-storage-redis. In the attack (1 client over \`${ATTACK_LIMIT}/min\`) nearly every` +
+      ' answer is a 429, and answers a second count them; no guard answers 200.',
+    '### Fastify',
+    httpTable(r, 'fastify'),
+    '### Express',
+    httpTable(r, 'express'),
+    '## Ours over the peers on the same store: median (min-max) of the per-round ratios of answers a second',
+    oursOverPeers(r),
     `## Decisions without HTTP in ${DECISION_SECONDS} s each, one hot key at \`<limit>/day\``,
     table(r.decisions),
     '## Memory per key at `100000/day`',

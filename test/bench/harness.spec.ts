@@ -1,13 +1,15 @@
 /**
- * The pure parts of the benchmark (bench/report.ts): ratios, the refusal to write results from a dirty tree,
- * and the report with its targets. No timing is asserted: timings belong to `npm run bench`.
+ * The pure parts of the benchmark (bench/report.ts): ratios, CPU time read from /proc, the refusal to write results
+ * from a dirty tree, and the report with its targets. No timing is asserted and the bench is not run: timings belong
+ * to `npm run bench`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientAddress, dirtyTreeRefusal, median, ratio, table } from '../../bench/report';
-import { HTTP, LIMITERS, renderReport, targets, type Results, type Samples } from '../../bench/report';
+import { clientAddress, cpuTicks, dirtyTreeRefusal, median, ratio, table } from '../../bench/report';
+import { HTTP, LIMITERS, limitersOf, renderReport, SCENARIOS, SMOKE, targets } from '../../bench/report';
+import type { Results, Samples } from '../../bench/report';
 
 describe('bench statistics', () => {
   it('medians, client addresses, ratio spreads and tables', () => {
@@ -19,7 +21,12 @@ describe('bench statistics', () => {
     expect(ratio({ 'x none': [2], 'x a': [3] }, 'x', 'a')).toEqual({ median: 1.5, text: '1.50x (1.50-1.50)' });
     const spread = ratio({ 'x none': [10, 10, 10], 'x a': [9, 11, 9.5] }, 'x', 'a');
     expect(spread.text).toBe('0.95x (0.90-1.10)');
-    expect(table([{ a: 1234.5, b: 'x' }, { a: 2, b: 'y' }])).toBe('| a | b |\n| --- | --- |\n| 1,235 | x |\n| 2 | y |');
+    expect(
+      table([
+        { a: 1234.5, b: 'x' },
+        { a: 2, b: 'y' },
+      ]),
+    ).toBe('| a | b |\n| --- | --- |\n| 1,235 | x |\n| 2 | y |');
   });
 
   it('divides each run by the base run (no guard unless named) of its own platform, client count and round', () => {
@@ -68,17 +75,52 @@ describe('results name a clean commit', () => {
   });
 });
 
+describe('server CPU time from /proc/<pid>/stat', () => {
+  it('adds utime and stime (fields 14 and 15), counted after a name that may hold spaces and parentheses', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+    const stat = '4242 (node (bench) x) S 1 2 3 0 -1 4194304 97 5 6 7 120 30 900 800 20 0 11 0 276967\n';
+    expect(cpuTicks(stat)).toBe(150);
+  });
+
+  it("reads this process's own stat as Node counts its CPU time", () => {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+    const fromNode = (({ user, system }) => (user + system) / 1e6)(process.cpuUsage());
+    const fromProc = cpuTicks(readFileSync('/proc/self/stat', 'utf8')) / ticks;
+    expect(Math.abs(fromProc - fromNode)).toBeLessThan(0.05 + 0.05 * fromNode); // ticks are coarse
+  });
+});
+
 describe('the report', () => {
-  const share: Record<string, number> = { none: 100, 'empty-guard': 98, 'map-guard': 97, 'ours-memory': 96, 'ours-redis': 70, 'peer-memory': 40 };
-  const samples: Samples = Object.fromEntries(['fastify', 'express'].flatMap((platform) => [1, HTTP.keys].flatMap((keys) =>
-    LIMITERS.map((limiter) => [`${platform} ${keys} ${limiter}`, [0, 1].map((round) =>
-      // Round 1 runs twice as fast (a quieter machine), and ours on Redis a little less so.
-      (round + 1) * (limiter === 'ours-redis' && round === 1 ? 68 : (share[limiter] ?? 50)))]))));
+  // Answers a second in round 0 (round 1 runs twice as fast, ours on Redis a little less so under no limit).
+  const under: Record<string, number> = { none: 100, 'empty-guard': 98, 'map-guard': 97, 'ours-memory': 96 };
+  Object.assign(under, { 'ours-redis': 70, 'rlf-memory': 95, 'rlf-redis': 50, 'throttler-memory': 40 });
+  Object.assign(under, { 'throttler-redis': 45 });
+  const attack: Record<string, number> = { none: 100, 'ours-memory': 60, 'rlf-memory': 80, 'ours-redis': 55 };
+  Object.assign(attack, { 'rlf-redis': 45, 'throttler-memory': 40, 'throttler-redis': 42 });
+  const runs = ['fastify', 'express'].flatMap((platform) =>
+    SCENARIOS.flatMap((scenario) => limitersOf(scenario).map((limiter) => ({ platform, scenario, limiter }))),
+  );
+  const name = ({ platform, scenario, limiter }: (typeof runs)[number]) => `${platform} ${scenario} ${limiter}`;
+  const base = ({ scenario, limiter }: (typeof runs)[number]) => (scenario === 'attack' ? attack : under)[limiter];
+  const samples: Samples = Object.fromEntries(
+    runs.map((run) => [
+      name(run),
+      [0, 1].map(
+        (round) =>
+          (round + 1) * (run.limiter === 'ours-redis' && run.scenario !== 'attack' && round === 1 ? 68 : base(run)),
+      ),
+    ]),
+  );
+  // µs of server CPU per answer: the faster, the cheaper.
+  const cpu: Samples = Object.fromEntries(runs.map((run) => [name(run), [1000 / base(run), 1000 / base(run)]]));
   const results: Results = {
     commit: 'abc123',
+    smoke: false,
     environment: 'Node vX',
     minutes: 7,
+    http: HTTP,
     samples,
+    cpu,
     decisions: [
       { store: 'memory', algorithm: 'sliding-log', limit: 10, 'allowed/s': 1000, 'denied/s': 900 },
       { store: 'memory', algorithm: 'sliding-log', limit: 100_000, 'allowed/s': 500, 'denied/s': 900 },
@@ -87,28 +129,99 @@ describe('the report', () => {
     worst: { store: 'redis', limit: 300_000, 'worst script, µs': 250 },
   };
 
-  it('checks each goal of issues 13 and 9 against the medians', () => {
+  it('runs every limiter under no limit, and all but the floors in the attack', () => {
+    expect(SCENARIOS).toEqual(['1', '10000', 'attack']);
+    expect(LIMITERS).toEqual([
+      'none',
+      'empty-guard',
+      'map-guard',
+      'ours-memory',
+      'ours-redis',
+      'rlf-memory',
+      'rlf-redis',
+      'throttler-memory',
+      'throttler-redis',
+    ]);
+    expect(limitersOf('1')).toEqual(LIMITERS);
+    expect(limitersOf('attack')).toEqual([
+      'none',
+      'ours-memory',
+      'ours-redis',
+      'rlf-memory',
+      'rlf-redis',
+      'throttler-memory',
+      'throttler-redis',
+    ]);
+    expect(SMOKE).toEqual({ ...HTTP, rounds: 1, seconds: 1 });
+  });
+
+  it('checks each goal of issues 13, 23 and 9 against the medians, with both sides of each CPU time', () => {
+    const cpuOf = (a: string, b: string) => `server CPU ${a} vs ${b} µs/answer`;
     expect(targets(results).map(({ goal, measured, met }) => [goal, measured, met])).toEqual([
-      ['Fastify, 1 client(s): ours-redis >= 1.5x peer-redis', '1.38x (1.36-1.40)', false],
-      ['Fastify, 10000 client(s): ours-redis >= 1.5x peer-redis', '1.38x (1.36-1.40)', false],
-      ['Fastify, 1 client(s): ours-redis >= 0.65x none', '0.69x (0.68-0.70)', true],
-      ['Fastify, 10000 client(s): ours-redis >= 0.65x none', '0.69x (0.68-0.70)', true],
-      ['Fastify, 10000 client(s): ours-memory >= 0.95x none', '0.96x (0.96-0.96)', true],
+      // 70 / 45 in round 0, 136 / 90 in round 1
+      ['Fastify, 1 client: ours-redis >= 1.50x throttler-redis', `1.53x (1.51-1.56); ${cpuOf('14.3', '22.2')}`, true],
+      [
+        'Fastify, 10,000 clients: ours-redis >= 1.50x throttler-redis',
+        `1.53x (1.51-1.56); ${cpuOf('14.3', '22.2')}`,
+        true,
+      ],
+      ['Fastify, 1 client: ours-redis >= 1.30x rlf-redis', `1.38x (1.36-1.40); ${cpuOf('14.3', '20.0')}`, true],
+      ['Fastify, 10,000 clients: ours-redis >= 1.30x rlf-redis', `1.38x (1.36-1.40); ${cpuOf('14.3', '20.0')}`, true],
+      ['Fastify, 1 client: ours-redis >= 0.65x none', `0.69x (0.68-0.70); ${cpuOf('14.3', '10.0')}`, true],
+      ['Fastify, 10,000 clients: ours-redis >= 0.65x none', `0.69x (0.68-0.70); ${cpuOf('14.3', '10.0')}`, true],
+      ['Fastify, 10,000 clients: ours-memory >= 0.95x map-guard', `0.99x (0.99-0.99); ${cpuOf('10.4', '10.3')}`, true],
+      ['Fastify, attack: ours-memory >= 1.00x rlf-memory', `0.75x (0.75-0.75); ${cpuOf('16.7', '12.5')}`, false],
+      ['Fastify, attack: ours-redis >= 1.50x rlf-redis', `1.22x (1.22-1.22); ${cpuOf('18.2', '22.2')}`, false],
       ['Lua: 300000 timestamps expiring at once, worst script < 5 ms', '250 µs', true],
     ]);
     expect(targets({ ...results, samples: {} })[0].met).toBe(false); // no runs, no goal met
+    expect(targets({ ...results, cpu: {} })[0].measured).toContain('server CPU NaN vs NaN'); // shown, not judged
     expect(targets({ ...results, worst: { ...results.worst, 'worst script, µs': 5000 } }).at(-1)?.met).toBe(false);
   });
 
-  it('names the commit and shows every table', () => {
+  it('names the commit and shows every table, met or MISSED on each target', () => {
     const report = renderReport(results);
     expect(report).toContain('Commit `abc123` (clean tree)');
-    expect(report).toContain('| Fastify, 1 client(s): ours-redis >= 1.5x peer-redis | 1.38x (1.36-1.40) | **no** |');
-    expect(report).toContain('| platform | clients | none, req/s | empty-guard | map-guard | ours-memory | ours-redis | peer-memory |');
-    expect(report).toContain('| fastify | 1 | 150 | 0.98x (0.98-0.98) | 0.97x (0.97-0.97) | 0.96x (0.96-0.96) | 0.69x (0.68-0.70) | 0.40x (0.40-0.40) | 0.50x');
+    expect(report).not.toContain('smoke');
+    expect(report).toContain(
+      '| Fastify, 1 client: ours-redis >= 1.50x throttler-redis | 1.53x (1.51-1.56); server' +
+        ' CPU 14.3 vs 22.2 µs/answer | met |',
+    );
+    expect(report).toContain(
+      '| Fastify, attack: ours-memory >= 1.00x rlf-memory | 0.75x (0.75-0.75); server CPU' +
+        ' 16.7 vs 12.5 µs/answer | **MISSED** |',
+    );
+    expect(report).toContain('median, min-max of 5 rounds');
+    expect(report).toContain('50 connections, 1 s warm-up, 2 s measured.');
+    const scenario = (name: string) => `${name}: req/s | ${name}: share of none | ${name}: µs/answer`;
+    const head = `| limiter | ${scenario('1 client')} | ${scenario('10,000 clients')} | ${scenario('attack')} |`;
+    expect(report.split('\n').filter((line) => line === head)).toHaveLength(2); // Fastify and Express
+    expect(report).toContain('| none | 150 | 1.00x | 10.0 | 150 | 1.00x | 10.0 | 150 | 1.00x | 10.0 |');
+    expect(report).toContain(
+      '| map-guard | 146 | 0.97x (0.97-0.97) | 10.3 | 146 | 0.97x (0.97-0.97) | 10.3 | - | - | - |',
+    );
+    expect(report).toContain(
+      '| rlf-memory | 143 | 0.95x (0.95-0.95) | 10.5 | 143 | 0.95x (0.95-0.95) | 10.5 | 120' +
+        ' | 0.80x (0.80-0.80) | 12.5 |',
+    );
+    expect(report).toContain(
+      '| platform | scenario | ours-memory / rlf-memory | ours-memory / throttler-memory' +
+        ' | ours-redis / rlf-redis | ours-redis / throttler-redis |',
+    );
+    expect(report).toContain(
+      '| express | attack | 0.75x (0.75-0.75) | 1.50x (1.50-1.50) | 1.22x (1.22-1.22)' + ' | 1.31x (1.31-1.31) |',
+    );
     expect(report).toContain('| store | algorithm | limit | allowed/s | denied/s |');
     expect(report).toContain('| memory | sliding-log | 100,000 | 500 | 900 |');
     expect(report).toContain('| redis | gcra | 100,000 | 100 | 104 |');
     expect(report).toContain('| redis | 300,000 | 250 |');
+  });
+
+  it('says a smoke run is no result, with its own settings', () => {
+    const report = renderReport({ ...results, smoke: true, http: SMOKE });
+    expect(report).toContain('A smoke run (`npm run bench -- --smoke`) at `abc123`, uncommitted changes included');
+    expect(report).not.toContain('clean tree');
+    expect(report).toContain('median, min-max of 1 round)');
+    expect(report).toContain('50 connections, 1 s warm-up, 1 s measured.');
   });
 });
