@@ -1,7 +1,8 @@
 /**
  * Throttling WebSocket connections: `throttleConnection()`, which a gateway
  * calls first in `handleConnection`, runs the throttles declared there with
- * the module's stores, and refuses the connection when they deny it.
+ * the module's stores, holds the client's messages meanwhile, and ends the
+ * connection when they refuse it.
  */
 import { Logger, type ExecutionContext } from '@nestjs/common';
 import type { ContextId } from '@nestjs/core';
@@ -9,6 +10,7 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { REQUEST_CONTEXT_ID } from '@nestjs/core/router/request/request-constants';
 import { checkThrottles } from '../guard/check-throttles';
 import type { RoutePlan } from '../guard/route-plans';
+import { gateConnection } from './connection-gate';
 import { failurePayload } from './throttled-payload';
 import type { GatewayClient } from './ws.context';
 
@@ -23,28 +25,21 @@ export interface ThrottledGateway {
   handleConnection(...args: never[]): unknown;
 }
 
-/** What is sent and done to a refused connection: socket.io's `emit`/`disconnect`, or `ws`'s `send`/`close`. */
-interface ClosableClient extends GatewayClient {
-  readyState?: number;
-  send?(data: string): void;
-  close?(code?: number, reason?: string): void;
-  emit?(event: string, payload: unknown): unknown;
-  disconnect?(close?: boolean): unknown;
-}
-
 const logger = new Logger('RestflowThrottle');
-/** Gateways already reported for calling `throttleConnection()` without connection throttles: once each, not per connection. */
+/** Gateways reported for calling `throttleConnection()` without connection throttles: once each, not per connection. */
 const reported = new WeakSet<Function>();
-/** WebSocket close code 1013, "Try Again Later". */
-const TRY_AGAIN_LATER = 1013;
 
 /**
  * Throttles a new connection with the throttles declared on the gateway's
  * `handleConnection` (`@Throttle([...])`, checked at startup like every
  * handler's), using the module's throttles and stores. Call it first in
- * `handleConnection`. A refused client gets Nest's `exception` event
- * (DRF's detail, `code: 'THROTTLED'`, `retryAfter`) and is disconnected
- * (`ws`: close code 1013, "Try Again Later"); the promise then resolves
+ * `handleConnection`, before any `await`: from then on the client's messages
+ * wait until the connection is decided (Nest would otherwise handle them
+ * meanwhile). Allowed, they are handled in order. Refused, the client gets
+ * Nest's `exception` event (DRF's detail, `code: 'THROTTLED'`, `retryAfter`)
+ * and the connection is over at once (`ws`: close code 1013, "Try Again
+ * Later", then the socket is closed without waiting for the client's answer),
+ * so none of its messages is ever handled; the promise then resolves
  * `false`. It never rejects, so `handleConnection` needs no `try`.
  *
  * On `ws`, pass the upgrade request (Nest's second argument of
@@ -52,8 +47,12 @@ const TRY_AGAIN_LATER = 1013;
  * the message throttles of this connection see the handshake's
  * `X-Forwarded-For` too (`numProxies`).
  */
-export async function throttleConnection(gateway: ThrottledGateway, client: object, request?: UpgradeRequest): Promise<boolean> {
-  const socket = client as ClosableClient;
+export async function throttleConnection(
+  gateway: ThrottledGateway,
+  client: object,
+  request?: UpgradeRequest,
+): Promise<boolean> {
+  const socket = client as GatewayClient;
   if (request !== undefined && socket.handshake === undefined && socket.request === undefined) socket.request = request;
   const classRef = gateway.constructor;
   const plan = connectionPlans.get(gateway) ?? perConnectionPlan(gateway, client);
@@ -61,7 +60,7 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
     const message =
       `throttleConnection(): ${classRef.name} is built per connection by several applications and none of them ` +
       'built this one, so its throttles are unknown: the connection is refused.';
-    refuse(socket, new Error(message));
+    gateConnection(client).refuse(refusal(new Error(message)));
     return false;
   }
   if (plan === undefined) {
@@ -73,13 +72,18 @@ export async function throttleConnection(gateway: ThrottledGateway, client: obje
     );
     return true;
   }
+  // Before the first await: Nest binds the client's message handlers as soon as this returns its promise.
+  const gate = gateConnection(client);
   try {
-    if (plan.steps.length > 0) await checkThrottles(plan, new ConnectionContext(classRef, plan.handler, [client, undefined, 'connection']));
-    return true;
+    if (plan.steps.length > 0) {
+      await checkThrottles(plan, new ConnectionContext(classRef, plan.handler, [client, undefined, 'connection']));
+    }
   } catch (error) {
-    refuse(socket, error);
+    gate.refuse(refusal(error));
     return false;
   }
+  gate.allow();
+  return true;
 }
 
 /**
@@ -140,23 +144,14 @@ function perConnectionPlan(gateway: object, client: object): RoutePlan | null | 
   return entries.size === 1 ? [...entries][0].plan : null;
 }
 
-function refuse(client: ClosableClient, error: unknown): void {
+/** The `exception` event's payload for a refused connection: the 429 (or 503), or an internal error (logged). */
+function refusal(error: unknown): unknown {
   const payload = (error as { getError?(): unknown } | null)?.getError?.();
+  if (typeof payload === 'object' && payload !== null) return payload;
   const failure = failurePayload(error);
-  let data: unknown;
-  if (typeof payload === 'object' && payload !== null) data = payload;
-  else if (failure !== undefined) data = { ...failure, cause: { pattern: 'connection', data: undefined } };
-  else {
-    logger.error(error);
-    data = { status: 'error', message: 'Internal server error' };
-  }
-  if (typeof client.readyState === 'number' && typeof client.send === 'function') {
-    client.send(JSON.stringify({ event: 'exception', data }));
-    client.close?.(TRY_AGAIN_LATER, 'Throttled');
-  } else {
-    client.emit?.('exception', data);
-    client.disconnect?.(true);
-  }
+  if (failure !== undefined) return { ...failure, cause: { pattern: 'connection', data: undefined } };
+  logger.error(error);
+  return { status: 'error', message: 'Internal server error' };
 }
 
 /** The context the route guard runs in for a connection: a `ws` context of `[client, undefined, 'connection']`. */
