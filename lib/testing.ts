@@ -1,3 +1,4 @@
+/** Helpers for an app's own tests: a clock moved by hand, and a reset of every throttle count. */
 import type { INestApplicationContext } from '@nestjs/common';
 import { ThrottleStores } from './module/caches';
 

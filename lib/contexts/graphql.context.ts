@@ -1,3 +1,7 @@
+/**
+ * GraphQL operations (Apollo, Mercurius): the HTTP request behind them, and the GraphQL error a throttled one
+ * gets.
+ */
 import { IntrinsicException, type ExecutionContext } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleRequest } from '../identity/throttle-request';

@@ -1,3 +1,9 @@
+/**
+ * The seam between the guard and the transports: which handlers are
+ * throttled, and, per request of a non-HTTP context, what the throttles read
+ * and how a throttled request is answered. No transport package is imported
+ * here; their metadata and objects are read structurally.
+ */
 import type { ExecutionContext } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { graphqlTarget, isResolverHandler } from './graphql.context';
@@ -7,12 +13,6 @@ import type { HandlerKind, ThrottleTarget } from './target';
 import { loadTransportException } from './transport-exceptions';
 import { isGatewayHandler, wsTarget } from './ws.context';
 
-/**
- * The seam between the guard and the transports: which handlers are
- * throttled, and, per request of a non-HTTP context, what the throttles read
- * and how a throttled request is answered. No transport package is imported
- * here; their metadata and objects are read structurally.
- */
 export type { HandlerKind, ThrottleTarget } from './target';
 
 /**

@@ -1,3 +1,4 @@
+/** Microservice messages: what their throttles read, and the RPC error a throttled message raises. */
 import type { ExecutionContext } from '@nestjs/common';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import type { ThrottleTarget } from './target';

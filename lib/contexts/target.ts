@@ -1,3 +1,4 @@
+/** One request of a non-HTTP context, as the guard needs it: what throttles read, and how to answer. */
 import type { ThrottleRequest } from '../identity/throttle-request';
 
 /** The transports a throttled handler can belong to. */

@@ -1,3 +1,4 @@
+/** The payload a throttled or failed WS/RPC message carries: DRF's detail, a code and the wait. */
 import { ThrottledException } from '../exceptions/throttled.exception';
 
 /** The machine-readable code of a throttled operation, message or connection, in every transport. */

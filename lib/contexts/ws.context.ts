@@ -1,3 +1,4 @@
+/** WebSocket messages (socket.io, ws): what their throttles read, and the error a throttled message gets. */
 import type { ExecutionContext } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleRequest } from '../identity/throttle-request';

@@ -1,3 +1,4 @@
+/** `@ActionConfig()`: a handler's own throttles and scope, DRF's per-action configuration. */
 import { ACTION_CONFIG_METADATA } from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';
 

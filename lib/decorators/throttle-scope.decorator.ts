@@ -1,3 +1,4 @@
+/** `@ThrottleScope('uploads')`: the scope `ScopedRateThrottle` counts a handler or controller in. */
 import { SetMetadata } from '@nestjs/common';
 import { THROTTLE_SCOPE_METADATA } from '../module/constants';
 

@@ -1,3 +1,4 @@
+/** `@Throttle([...])`: the throttle classes of a handler or controller. */
 import { SetMetadata } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';

@@ -1,3 +1,4 @@
+/** Decision and cache-outage events for metrics and logs, with client keys hashed (docs/metrics.md). */
 import type { Logger } from '@nestjs/common';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ThrottleAlgorithm } from '../stores/throttle-store';

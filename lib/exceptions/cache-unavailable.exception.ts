@@ -1,3 +1,4 @@
+/** The 503 of `onCacheError: 'deny'` when the throttle cache is down or too slow. */
 import { HttpStatus, ServiceUnavailableException } from '@nestjs/common';
 
 /**

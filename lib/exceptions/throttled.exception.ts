@@ -1,3 +1,4 @@
+/** DRF's `Throttled`: the 429 with its detail and the wait that becomes `Retry-After`. */
 import { HttpException, HttpStatus } from '@nestjs/common';
 
 /**

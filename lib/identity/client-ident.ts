@@ -1,3 +1,4 @@
+/** Who the client is: its address (the platform's, or DRF's X-Forwarded-For rule with `numProxies`), normalised. */
 import { isIPv4, isIPv6 } from 'node:net';
 import { IntrinsicException } from '@nestjs/common';
 import { textIdent } from './cache-key';

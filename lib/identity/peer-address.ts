@@ -1,3 +1,7 @@
+/**
+ * Keeps each connection's peer address from the moment the server accepts it, for requests whose socket is reset
+ * later.
+ */
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 

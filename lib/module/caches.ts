@@ -1,3 +1,4 @@
+/** The module's caches turned into stores, once each: the default cache and the aliases throttles name. */
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions, ThrottleCacheLike } from './options';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';

@@ -1,3 +1,4 @@
+/** The module an app imports once: its options, stores, guard, planner and exception filter. */
 import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';

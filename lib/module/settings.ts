@@ -1,3 +1,4 @@
+/** What every throttle reads from the module options (rates, proxies, clock), handed to it through DI. */
 import { Logger } from '@nestjs/common';
 
 /** The module options the settings are read from (a part of `RestflowThrottleOptions`, named here so settings need not import them). */

@@ -1,3 +1,4 @@
+/** One instance per throttle class, from Nest's DI, built once per app with its dependencies injected. */
 import type { ModuleRef } from '@nestjs/core';
 import type { Type } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';

@@ -1,3 +1,4 @@
+/** DRF's `AnonRateThrottle`: anonymous clients by address; authenticated requests are not counted here. */
 import { addressKeyIdent } from '../identity/cache-key';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { SimpleRateThrottle } from './simple-rate.throttle';

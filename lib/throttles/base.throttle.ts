@@ -1,3 +1,4 @@
+/** DRF's `BaseThrottle`: the root of every throttle (allow or deny, and how long to wait). */
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ThrottleSettings } from '../module/settings';
 import { addressIdent, clientIdent } from '../identity/client-ident';

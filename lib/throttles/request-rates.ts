@@ -1,3 +1,4 @@
+/** Rates chosen per request by `getRequestRate()` (a user's plan, a tenant's contract), each string parsed once. */
 import { InternalServerErrorException, type ExecutionContext, type Logger } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { parseRate, type ParsedRate } from './rate';

@@ -1,3 +1,4 @@
+/** DRF's `ScopedRateThrottle`: the rate of the route's own scope, per user or per address. */
 import type { ExecutionContext } from '@nestjs/common';
 import type { BaseThrottle, RouteInfo } from './base.throttle';
 import { addressKeyIdent, userKeyIdent } from '../identity/cache-key';

@@ -1,3 +1,4 @@
+/** DRF's `SimpleRateThrottle`: N requests per duration per cache key, counted atomically by the store. */
 import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { chain, isThenable } from '../utils/chain';

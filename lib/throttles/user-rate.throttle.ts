@@ -1,3 +1,4 @@
+/** DRF's `UserRateThrottle`: authenticated users by id, anonymous clients by address. */
 import { addressKeyIdent, userKeyIdent } from '../identity/cache-key';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { SimpleRateThrottle } from './simple-rate.throttle';
