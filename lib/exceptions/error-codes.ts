@@ -16,6 +16,7 @@ export const CONFIG_ERROR_CODES = {
   RFT_UNKNOWN_OPTION: 'forRoot() was given an option it does not know (a typo, or an option of another library).',
   RFT_INVALID_OPTION: 'A module option has the wrong type or is out of range.',
   RFT_INVALID_CACHE: 'A cache is neither a cache-manager cache, a Redis client nor a ThrottleStore.',
+  RFT_INVALID_SKIP_OPTION: '`skipIf` is not a function, or `ignoreUserAgents` is not an array of regular expressions.',
   RFT_UNSUPPORTED_CLIENT: 'A Redis client of a kind the module cannot drive (node-redis createSentinel()).',
   RFT_DEFAULT_CACHE_CONFLICT: '`cache` and `caches.default` name two different caches.',
   RFT_UNKNOWN_CACHE_ALIAS: "A throttle's `cache` names an alias that `caches` does not define.",

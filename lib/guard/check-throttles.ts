@@ -46,6 +46,31 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
   const http = context.getType() === 'http';
   const target = http ? undefined : targetFor(context);
   const request = target === undefined ? (context.getArgByIndex(0) as ThrottleRequest) : target.request;
+  const skip = plan.skip;
+  if (skip === undefined) return runThrottles(plan, context, target, request);
+  // The module's skipIf / ignoreUserAgents: a skipped request is neither throttled nor counted.
+  let skipped: boolean | PromiseLike<boolean>;
+  try {
+    skipped = skip(context, request);
+  } catch (error) {
+    throw failed(target, error);
+  }
+  if (!isThenable(skipped)) return skipped ? true : runThrottles(plan, context, target, request);
+  return Promise.resolve(skipped).then(
+    (yes) => (yes ? true : runThrottles(plan, context, target, request)),
+    (error: unknown) => {
+      throw failed(target, error);
+    },
+  );
+}
+
+/** Every throttle of the plan, then the conclusion. */
+function runThrottles(
+  plan: RoutePlan,
+  context: ExecutionContext,
+  target: ThrottleTarget | undefined,
+  request: ThrottleRequest,
+): true | Promise<true> {
   const events = plan.events.active ? plan.events : undefined;
   const check: Check = { plan, context, request, target, events, startedAt: events === undefined ? 0 : performance.now() };
   const steps = plan.steps;
@@ -55,13 +80,13 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
     try {
       outcome = run(steps[0], request, context);
     } catch (error) {
-      throw failed(check, error);
+      throw failed(target, error);
     }
     if (!isThenable(outcome)) return conclude(check, [outcome]);
     return Promise.resolve(outcome).then(
       (value) => conclude(check, [value]),
       (error: unknown) => {
-        throw failed(check, error);
+        throw failed(target, error);
       },
     );
   }
@@ -78,14 +103,14 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
     }
   }
   if (!pending) {
-    if (error !== NO_ERROR) throw failed(check, error);
+    if (error !== NO_ERROR) throw failed(target, error);
     return conclude(check, outcomes as Outcome[]);
   }
   return Promise.allSettled(outcomes).then((settled) => {
-    if (error !== NO_ERROR) throw failed(check, error);
+    if (error !== NO_ERROR) throw failed(target, error);
     const values: Outcome[] = [];
     for (const result of settled) {
-      if (result.status === 'rejected') throw failed(check, result.reason);
+      if (result.status === 'rejected') throw failed(target, result.reason);
       values.push(result.value as Outcome);
     }
     return conclude(check, values);
@@ -108,9 +133,9 @@ function run(step: RouteStep, request: ThrottleRequest, context: ExecutionContex
   return step.rate !== undefined ? step.rate.decide(request, context) : step.throttle.allowRequest(request, context);
 }
 
-/** A throttle's or the cache's error, in the transport's form. */
-function failed(check: Check, error: unknown): unknown {
-  return check.target?.failed?.(error) ?? error;
+/** A throttle's, `skipIf`'s or the cache's error, in the transport's form. */
+function failed(target: ThrottleTarget | undefined, error: unknown): unknown {
+  return target?.failed?.(error) ?? error;
 }
 
 /** Every throttle has answered: headers, events, then `true` or the 429 with the longest known wait. */

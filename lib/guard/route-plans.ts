@@ -9,6 +9,7 @@ import type { RateLimitHeaders, RestflowThrottleOptions } from '../module/option
 import type { BaseThrottle } from '../throttles/base.throttle';
 import type { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
 import { type HeaderLabel, headerLabels, headerName } from './rate-limit-headers';
+import { type SkipCheck, skipCheck } from './skip-requests';
 
 /** One throttle of a route, as the guard runs it. */
 export interface RouteStep {
@@ -41,8 +42,9 @@ export function makePlan(parts: RouteParts, options: RestflowThrottleOptions, ev
     const labels = headerLabels(rates.map((step) => headerName(step.rate as SimpleRateThrottle)));
     steps = steps.map((step) => (step.rate === undefined ? step : { ...step, label: labels[rates.indexOf(step)] }));
   }
-  const lone = steps.length === 1 && headers === false ? steps[0].rate : undefined;
-  return { ...parts, steps, headers, events, lone };
+  const skip = skipCheck(options);
+  const lone = steps.length === 1 && headers === false && skip === undefined ? steps[0].rate : undefined;
+  return { ...parts, steps, headers, events, lone, skip };
 }
 
 /** A route's throttles, made ready at startup. */
@@ -64,10 +66,12 @@ export interface RoutePlan {
   readonly bindings: number;
   /**
    * The route's one plain rate throttle when no headers are asked of its
-   * decision: over HTTP, while nobody listens to events, the guard then needs
-   * only its answer.
+   * decision and no request is skipped: over HTTP, while nobody listens to
+   * events, the guard then needs only its answer.
    */
   readonly lone: SimpleRateThrottle | undefined;
+  /** The module's `skipIf` and `ignoreUserAgents`, asked before any throttle runs; `undefined` without them. */
+  readonly skip: SkipCheck | undefined;
 }
 
 /**

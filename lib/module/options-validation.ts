@@ -17,6 +17,8 @@ const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'clock',
   'events',
   'eventKeySecret',
+  'skipIf',
+  'ignoreUserAgents',
 ]);
 
 /** setTimeout's largest delay: a larger one silently becomes 1 ms. */
@@ -91,7 +93,35 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   if (o.eventKeySecret !== undefined && !(typeof o.eventKeySecret === 'string' && o.eventKeySecret !== '')) {
     fail('eventKeySecret must be a non-empty string.');
   }
+  checkSkipOptions(o, fail);
   return { ...options };
+}
+
+/** `skipIf`: a function; `ignoreUserAgents`: regular expressions (a string from configuration must become one). */
+function checkSkipOptions(o: RestflowThrottleOptions, fail: (message: string, code: ConfigErrorCode) => never): void {
+  const code = 'RFT_INVALID_SKIP_OPTION';
+  if (o.skipIf !== undefined && typeof o.skipIf !== 'function') {
+    fail(`skipIf must be a function of the ExecutionContext returning a boolean, got ${describe(o.skipIf)}.`, code);
+  }
+  const patterns: unknown = o.ignoreUserAgents;
+  if (patterns === undefined) return;
+  if (!Array.isArray(patterns)) {
+    fail(`ignoreUserAgents must be an array of regular expressions, got ${describe(patterns)}.`, code);
+  }
+  (patterns as unknown[]).forEach((pattern, i) => {
+    if (pattern instanceof RegExp) return;
+    const regex = typeof pattern === 'string' ? `/${pattern.replaceAll('/', '\\/')}/i` : undefined;
+    const hint = regex === undefined ? '' : ` (write ${regex}, or new RegExp(text, 'i'))`;
+    fail(`ignoreUserAgents[${i}] must be a regular expression, got ${describe(pattern)}${hint}.`, code);
+  });
+}
+
+/** What a wrong value is, for a message: a string, number or boolean as written, else its kind. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
 }
 
 function isListener(value: unknown): boolean {

@@ -1,4 +1,4 @@
-import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { ExecutionContext, InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { RedisClientLike } from '../stores/redis/clients/redis-client-like';
 import type { ThrottleStore } from '../stores/throttle-store';
 import type { ThrottleEventListener } from '../events/throttle-events';
@@ -67,6 +67,18 @@ export interface RestflowThrottleOptions {
    * processes, or across restarts, must match.
    */
   eventKeySecret?: string;
+  /**
+   * Requests for which this returns `true` (or a promise of `true`) are not throttled and not counted,
+   * on every route, by every throttle (`@nestjs/throttler`'s `skipIf`). Called once per throttled
+   * request, after the app's other guards, on every transport. Default: none, and then it costs nothing.
+   */
+  skipIf?: (context: ExecutionContext) => boolean | PromiseLike<boolean>;
+  /**
+   * Requests whose `User-Agent` matches one of these are not throttled and not counted (crawlers, uptime
+   * probes). The header is the client's word: any client can send it. Outside HTTP it is GraphQL's HTTP
+   * request's, a WebSocket handshake's; a microservice message has none. Default: none.
+   */
+  ignoreUserAgents?: RegExp[];
 }
 
 /** A class that makes the options, for `forRootAsync({ useClass })` / `useExisting`. */
