@@ -14,6 +14,7 @@ export type {
 } from './module/options';
 export { RESTFLOW_THROTTLE_CACHE, RESTFLOW_THROTTLE_OPTIONS } from './module/constants';
 export { ThrottleGuard } from './guard/throttle.guard';
+export type { RefusingThrottle, ThrottledExceptionFactory, ThrottledInfo } from './guard/throttled-info';
 
 export { Throttle } from './decorators/throttle.decorator';
 export { SkipThrottle } from './decorators/skip-throttle.decorator';

@@ -57,8 +57,8 @@ export class ThrottledGraphQLError extends IntrinsicException {
     readonly headers?: Readonly<Record<string, string>>;
   };
 
-  constructor(wait: number | null, headers?: Readonly<Record<string, string>>) {
-    const payload = throttledPayload(wait, headers);
+  constructor(wait: number | null, headers?: Readonly<Record<string, string>>, detail?: string) {
+    const payload = throttledPayload(wait, headers, detail);
     super(payload.message);
     this.name = 'ThrottledGraphQLError';
     this.extensions = { code: payload.code, retryAfter: payload.retryAfter, ...(headers === undefined ? {} : { headers }) };
@@ -124,8 +124,8 @@ export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
   };
   return {
     request,
-    throttled(wait, headers) {
-      const error = new ThrottledGraphQLError(wait, headers);
+    throttled(wait, headers, detail) {
+      const error = new ThrottledGraphQLError(wait, headers, detail);
       const retryAfter = error.extensions.retryAfter;
       setHeaders(retryAfter ? { ...headers, 'Retry-After': String(retryAfter) } : { ...headers });
       return error;

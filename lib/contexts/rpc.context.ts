@@ -63,9 +63,9 @@ export function rpcTarget(context: ExecutionContext): ThrottleTarget {
   const request = new RpcThrottleRequest(data, pattern, transportOf(rpcContext), address);
   return {
     request,
-    throttled(wait, headers) {
+    throttled(wait, headers, detail) {
       const Exception = transportException('rpc');
-      return new Exception(throttledPayload(wait, headers));
+      return new Exception(throttledPayload(wait, headers, detail));
     },
     failed(error) {
       const payload = failurePayload(error);

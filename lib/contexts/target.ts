@@ -19,9 +19,10 @@ export interface ThrottleTarget {
    * The error to throw when throttled, in the transport's form, carrying
    * DRF's detail and the wait in whole seconds; over HTTP (GraphQL) it also
    * sets `Retry-After`. `headers` are the rate-limit headers, set where the
-   * transport has headers and carried in the error's payload.
+   * transport has headers and carried in the error's payload. `detail`: the
+   * app's own text (the module's `throttledException`) instead of DRF's.
    */
-  throttled(wait: number | null, headers?: Readonly<Record<string, string>>): Error;
+  throttled(wait: number | null, headers?: Readonly<Record<string, string>>, detail?: string): Error;
   /** Sets rate-limit headers on an allowed operation, where the transport has them. */
   setHeaders?(headers: Readonly<Record<string, string>>): void;
   /**

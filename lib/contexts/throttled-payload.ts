@@ -20,10 +20,15 @@ export interface ThrottledPayload {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** DRF's detail and the rounded wait, exactly as the HTTP 429 would say them. */
-export function throttledPayload(wait: number | null, headers?: Readonly<Record<string, string>>): ThrottledPayload {
+/** DRF's detail (or the app's own `detail`) and the rounded wait, as the HTTP 429 would say them. */
+export function throttledPayload(
+  wait: number | null,
+  headers?: Readonly<Record<string, string>>,
+  detail?: string,
+): ThrottledPayload {
   const exception = new ThrottledException(wait);
-  const payload = { status: 'error', message: exception.detail, code: THROTTLED_CODE, retryAfter: exception.wait } as const;
+  const message = detail ?? exception.detail;
+  const payload = { status: 'error', message, code: THROTTLED_CODE, retryAfter: exception.wait } as const;
   return headers === undefined ? payload : { ...payload, headers };
 }
 

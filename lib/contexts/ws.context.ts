@@ -86,9 +86,9 @@ export function wsTarget(context: ExecutionContext): ThrottleTarget {
   const request = new WsThrottleRequest(client, data);
   return {
     request,
-    throttled(wait, headers) {
+    throttled(wait, headers, detail) {
       const Exception = transportException('ws');
-      const payload: WsThrottledPayload = { ...throttledPayload(wait, headers), cause: causeOf(context, data) };
+      const payload: WsThrottledPayload = { ...throttledPayload(wait, headers, detail), cause: causeOf(context, data) };
       return new Exception(payload);
     },
     failed(error) {

@@ -9,12 +9,13 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { targetFor, type ThrottleTarget } from '../contexts';
 import type { ThrottleEvents } from '../events/throttle-events';
-import { ThrottledException } from '../exceptions/throttled.exception';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { checkedWait, computeWait, type RateDecision } from '../throttles/rate';
 import { isThenable } from '../utils/chain';
 import { exhaustedReset, type HeaderLabel, rateLimitHeaders, setHeaders } from './rate-limit-headers';
+import { refusal, refuse, refuseDecision } from './refusals';
 import type { RoutePlan, RouteStep } from './route-plans';
+import type { RefusingThrottle } from './throttled-info';
 
 /** One request on its way through a route's throttles. */
 interface Check {
@@ -40,8 +41,8 @@ export function checkThrottles(plan: RoutePlan, context: ExecutionContext): true
     // The usual route: one rate throttle over HTTP, no headers, nobody listening; what it throws is the request's error.
     const decision = lone.decide(context.getArgByIndex(0) as ThrottleRequest, context);
     if (decision === null) return true;
-    if (!isThenable(decision)) return decision.allowed ? true : throttled(context, computeWait(decision));
-    return decision.then((d) => (d === null || d.allowed ? true : throttled(context, computeWait(d))));
+    if (!isThenable(decision)) return decision.allowed ? true : refuseDecision(plan, context, decision);
+    return decision.then((d) => (d === null || d.allowed ? true : refuseDecision(plan, context, d)));
   }
   const http = context.getType() === 'http';
   const target = http ? undefined : targetFor(context);
@@ -117,17 +118,6 @@ function runThrottles(
   });
 }
 
-/**
- * A refusal over HTTP. `Retry-After` is set here too, not only by the module's
- * filter: an app's own filter that renders the 429 (a catch-all reporting to
- * an error tracker, say) still sends it.
- */
-function throttled(context: ExecutionContext, wait: number | null): never {
-  const exception = new ThrottledException(wait);
-  if (exception.wait) setHeaders(context, undefined, { 'Retry-After': String(exception.wait) });
-  throw exception;
-}
-
 /** One throttle: a plain rate throttle hands over its whole decision; any other answers `allowRequest()`. */
 function run(step: RouteStep, request: ThrottleRequest, context: ExecutionContext): Outcome | PromiseLike<Outcome> {
   return step.rate !== undefined ? step.rate.decide(request, context) : step.throttle.allowRequest(request, context);
@@ -138,13 +128,14 @@ function failed(target: ThrottleTarget | undefined, error: unknown): unknown {
   return target?.failed?.(error) ?? error;
 }
 
-/** Every throttle has answered: headers, events, then `true` or the 429 with the longest known wait. */
+/** Every throttle has answered: headers, events, then `true` or the refusal with the longest known wait. */
 function conclude(check: Check, outcomes: readonly Outcome[]): true {
   const { plan, request, context, events } = check;
   let denied = false;
   let wait: number | null = null;
   let decisions: RateDecision[] | undefined;
   let labels: HeaderLabel[] | undefined;
+  let refusals: RefusingThrottle[] | undefined;
   const waits = events === undefined ? undefined : new Array<number | null>(outcomes.length).fill(null);
   for (let i = 0; i < outcomes.length; i++) {
     const step = plan.steps[i];
@@ -164,6 +155,10 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
       seconds = checkedWait(step.throttle.wait(request, context));
     }
     denied = true;
+    if (plan.refusal !== undefined) {
+      const decision = step.rate === undefined ? undefined : (outcome as RateDecision);
+      (refusals ??= []).push(refusal(plan, step, decision, seconds));
+    }
     if (waits !== undefined) waits[i] = seconds;
     if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
   }
@@ -177,8 +172,7 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
     const reset = exhaustedReset(decisions!);
     if (reset !== null && (wait === null || reset > wait)) wait = reset;
   }
-  if (check.target !== undefined) throw check.target.throttled(wait, headers);
-  return throttled(context, wait);
+  return refuse(plan, context, check.target, wait, headers, refusals);
 }
 
 /** One event per throttle that decided (a rate throttle that skipped the request decided nothing). */

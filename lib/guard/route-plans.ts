@@ -10,6 +10,7 @@ import type { BaseThrottle } from '../throttles/base.throttle';
 import type { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
 import { type HeaderLabel, headerLabels, headerName } from './rate-limit-headers';
 import { type SkipCheck, skipCheck } from './skip-requests';
+import type { ThrottledExceptionFactory } from './throttled-info';
 
 /** One throttle of a route, as the guard runs it. */
 export interface RouteStep {
@@ -44,7 +45,7 @@ export function makePlan(parts: RouteParts, options: RestflowThrottleOptions, ev
   }
   const skip = skipCheck(options);
   const lone = steps.length === 1 && headers === false && skip === undefined ? steps[0].rate : undefined;
-  return { ...parts, steps, headers, events, lone, skip };
+  return { ...parts, steps, headers, events, lone, skip, refusal: options.throttledException };
 }
 
 /** A route's throttles, made ready at startup. */
@@ -72,6 +73,8 @@ export interface RoutePlan {
   readonly lone: SimpleRateThrottle | undefined;
   /** The module's `skipIf` and `ignoreUserAgents`, asked before any throttle runs; `undefined` without them. */
   readonly skip: SkipCheck | undefined;
+  /** The module's `throttledException`: the app's own refusal; `undefined` for DRF's 429. */
+  readonly refusal: ThrottledExceptionFactory | undefined;
 }
 
 /**

@@ -19,6 +19,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'eventKeySecret',
   'skipIf',
   'ignoreUserAgents',
+  'throttledException',
 ]);
 
 /** setTimeout's largest delay: a larger one silently becomes 1 ms. */
@@ -94,6 +95,9 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
     fail('eventKeySecret must be a non-empty string.');
   }
   checkSkipOptions(o, fail);
+  if (o.throttledException !== undefined && typeof o.throttledException !== 'function') {
+    fail('throttledException must be a function of the refusal returning the error to answer with.');
+  }
   return { ...options };
 }
 

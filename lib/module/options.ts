@@ -3,6 +3,7 @@ import type { RedisClientLike } from '../stores/redis/clients/redis-client-like'
 import type { ThrottleStore } from '../stores/throttle-store';
 import type { ThrottleEventListener } from '../events/throttle-events';
 import type { ThrottleType } from '../throttles/base.throttle';
+import type { ThrottledExceptionFactory } from '../guard/throttled-info';
 
 /**
  * The part of a cache-manager `Cache` the throttles use. A cache from
@@ -79,6 +80,13 @@ export interface RestflowThrottleOptions {
    * request's, a WebSocket handshake's; a microservice message has none. Default: none.
    */
   ignoreUserAgents?: RegExp[];
+  /**
+   * The error a refused request is answered with, in the app's own words, built from what refused it
+   * (the throttles, the client key's hash, hits, limit, wait, the context). Over HTTP it is thrown as it is,
+   * with `Retry-After` set; elsewhere an `HttpException`'s text becomes the transport's throttled error.
+   * Default: DRF's `ThrottledException` (`{"detail": "Request was throttled. ..."}`). See docs/guide.md.
+   */
+  throttledException?: ThrottledExceptionFactory;
 }
 
 /** A class that makes the options, for `forRootAsync({ useClass })` / `useExisting`. */
