@@ -1,0 +1,115 @@
+/**
+ * The migration guide's own code, run as the guide shows it (docs/migrating-from-nestjs-throttler.md
+ * excerpts test/migration/examples/, and test/docs/readme.spec.ts checks that the excerpts match), on
+ * Express and Fastify: the "after" app, the named throttlers, counting per route.
+ */
+import { type CanActivate, Controller, type ExecutionContext, Get, Injectable } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { RestflowThrottleModule } from 'restflow-throttle';
+import { startApp, type TestApp } from '../helpers/http-app';
+import { PLATFORMS, startPorted, statuses } from './helpers';
+import { AppModule as AfterModule } from './examples/after';
+import { LongRateThrottle, AppModule as NamedModule, ShortRateThrottle } from './examples/named-throttlers';
+import { AppModule as PerRouteModule } from './examples/per-route';
+
+/** Stands in for the app's authentication: `x-user: alice` signs in as user `alice`. */
+@Injectable()
+class HeaderAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: object }>();
+    if (request.headers['x-user'] !== undefined) request.user = { id: request.headers['x-user'] };
+    return true;
+  }
+}
+
+@Controller('items')
+class ItemsController {
+  @Get()
+  list() {
+    return [];
+  }
+
+  @Get('other')
+  other() {
+    return [];
+  }
+}
+
+describe.each(PLATFORMS)('the migration guide on %s', (platform) => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  describe('before and after', () => {
+    it('login: 3 a minute per user (UserThrottlerGuard.getTracker: users by id, others by address)', async () => {
+      t = await startApp(platform, {
+        imports: [AfterModule],
+        providers: [{ provide: APP_GUARD, useClass: HeaderAuthGuard }],
+      });
+      const login = (user?: string) => ({
+        method: 'POST',
+        headers: (user === undefined ? {} : { 'x-user': user }) as Record<string, string>,
+      });
+      expect(await statuses(t, '/auth/login', 4, login('alice'))).toEqual([201, 201, 201, 429]);
+      expect(await statuses(t, '/auth/login', 4, login('bob'))).toEqual([201, 201, 201, 429]);
+      expect(await statuses(t, '/auth/login', 4, login())).toEqual([201, 201, 201, 429]);
+      const refused = await t.request('/auth/login', login('alice'));
+      expect(refused.headers.get('retry-after')).toBe('60');
+    });
+
+    it('health: @SkipThrottle(), never throttled', async () => {
+      t = await startApp(platform, { imports: [AfterModule] });
+      expect(await statuses(t, '/auth/health', 120)).toEqual(Array(120).fill(200));
+    });
+
+    it('every other route: the module-wide 100 a minute', async () => {
+      t = await startApp(platform, { imports: [AfterModule], controllers: [ItemsController] });
+      expect(await statuses(t, '/items', 101)).toEqual([...Array(100).fill(200), 429]);
+      // One bucket per scope and client, as DRF: the other route shares it.
+      expect(await statuses(t, '/items/other', 1)).toEqual([429]);
+    });
+  });
+
+  describe('named throttlers', () => {
+    it('short: 3 a second', async () => {
+      t = await startApp(platform, { imports: [NamedModule], controllers: [ItemsController] });
+      // At once, on the app's real clock: the module's own, as the guide's module has no `clock`.
+      const burst = await Promise.all([1, 2, 3, 4].map(() => t!.request('/items')));
+      expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 200, 429]);
+      expect(burst.find((r) => r.status === 429)?.headers.get('retry-after')).toBe('1');
+    });
+
+    it('long: 100 a minute, the longest wait wins', async () => {
+      const app = await startPorted(platform, (clock) => ({
+        imports: [
+          RestflowThrottleModule.forRoot({
+            defaultThrottles: [ShortRateThrottle, LongRateThrottle],
+            rates: { short: '3/s', long: '100/min' },
+            clock: clock.read,
+          }),
+        ],
+        controllers: [ItemsController],
+      }));
+      try {
+        for (let second = 0; second < 34; second++) {
+          for (let i = 0; i < 3; i++) expect((await app.send('/items')).status).toBe(second * 3 + i < 100 ? 200 : 429);
+          app.clock.advance(1);
+        }
+        const refused = await app.send('/items');
+        expect([refused.status, refused.headers['retry-after']]).toEqual([429, '26']);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe('counting per route', () => {
+    it('100 a minute on each route and client', async () => {
+      t = await startApp(platform, { imports: [PerRouteModule], controllers: [ItemsController] });
+      expect(await statuses(t, '/items', 101)).toEqual([...Array(100).fill(200), 429]);
+      expect(await statuses(t, '/items/other', 1)).toEqual([200]);
+    });
+  });
+});

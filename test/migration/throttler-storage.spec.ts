@@ -1,0 +1,46 @@
+/**
+ * Port of @nestjs/throttler's src/throttler.service.spec.ts (6.x), written from the migration guide.
+ *
+ * The peer's `ThrottlerStorage.increment(key, ttl, limit, blockDuration, name)` is a store's
+ * `hit(key, limit, durationSeconds, now)` here (`ThrottleStore`; `MemoryThrottleStore` is the default
+ * one, as `ThrottlerStorageService` is the peer's). Time is the `now` passed in, so nothing sleeps. The
+ * peer's record (`totalHits`, `timeToExpire`, `isBlocked`) reads here as `count`, `duration - (now - oldest)`
+ * and `!allowed`; a refused hit is not counted (DRF), where the peer counts it and blocks the key.
+ */
+import { Test } from '@nestjs/testing';
+import { MemoryThrottleStore, RestflowThrottleModule, type ThrottleStore, ThrottleStores } from 'restflow-throttle';
+import { T0 } from './helpers';
+
+describe('ThrottlerStorageService', () => {
+  let service: MemoryThrottleStore;
+  beforeEach(() => {
+    service = new MemoryThrottleStore();
+  });
+
+  it('should have all of the providers defined', async () => {
+    const store: ThrottleStore = service;
+    expect(store.ownClock).toBe(false);
+    const moduleRef = await Test.createTestingModule({ imports: [RestflowThrottleModule.forRoot({})] }).compile();
+    expect(moduleRef.get(ThrottleStores)).toBeInstanceOf(ThrottleStores);
+    await moduleRef.close();
+  });
+
+  it('should increment the request count', () => {
+    const result = service.hit('test', 1, 1, T0);
+    expect(result).toEqual({ allowed: true, now: T0, count: 1, oldest: T0 });
+    // The peer's timeToExpire, in seconds.
+    expect(1 - (result.now - (result.oldest as number))).toBe(1);
+  });
+
+  it('keys should be independent of each other over blocking and unblocking', () => {
+    // key1: 1 hit per 50 ms against 3 per 100 ms, never refused; key2: 2 per 50 ms, refused again and again.
+    const key2: boolean[] = [];
+    for (let i = 0; i < 10; i++) {
+      const now = T0 + i * 0.05;
+      expect(service.hit('key1', 3, 0.1, now).allowed).toBe(true);
+      key2.push(service.hit('key2', 3, 0.1, now).allowed, service.hit('key2', 3, 0.1, now).allowed);
+    }
+    // Every other step, key2's second hit finds the window full, and the next step frees it again.
+    expect(key2).toEqual(Array(5).fill([true, true, true, false]).flat());
+  });
+});
