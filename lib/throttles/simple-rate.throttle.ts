@@ -101,8 +101,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   formatKey(ident: string | number, scope: string | undefined = this.scope): string {
     const safe = safeIdent(typeof ident === 'string' ? ident : String(ident));
     const format = this.keyFormat;
-    const current = format?.format === this.cacheFormat && format.scope === scope && format.route === this.routeKey;
-    if (current) return format.key(safe);
+    // A route view's format is its own from the start (routeView()), so the route needs no check here.
+    if (format !== undefined && format.format === this.cacheFormat && format.scope === scope) return format.key(safe);
     return (this.keyFormat = new KeyFormat(this.cacheFormat, scope, this.routeKey)).key(safe);
   }
 
