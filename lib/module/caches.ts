@@ -2,6 +2,7 @@
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions, ThrottleCacheLike } from './options';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';
+import { RefusalCache } from '../stores/refusal-cache';
 import { storeForCache, type StoreOptions } from '../stores/store-for-cache';
 import type { ThrottleStore } from '../stores/throttle-store';
 import { ThrottleEvents } from '../events/throttle-events';
@@ -49,6 +50,7 @@ export class ThrottleStores {
         policy: this.options.onCacheError ?? 'allow',
         timeoutMs: this.options.cacheTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         logger: this.settings.logger,
+        refusalCache: this.options.refusalCache,
         onOutage: (state, reason) => this.events.cacheOutage(reason === undefined ? { cache: name, state } : { cache: name, state, reason }),
       };
       store = storeForCache(resolved, storeOptions);
@@ -69,14 +71,17 @@ export class ThrottleStores {
 
   /**
    * Forgets every count of every store in use (tests: `resetThrottles(app)`
-   * in `restflow-throttle`'s testing helpers). A store that cannot forget
-   * is an error, not a silent no-op.
+   * in `restflow-throttle`'s testing helpers), and the refusals this process
+   * remembers of them. A store that cannot forget is an error, not a silent
+   * no-op.
    */
   async reset(): Promise<void> {
     const stores = this.all();
     const stuck = stores.filter((store) => typeof store.reset !== 'function');
     if (stuck.length > 0) {
-      const names = stuck.map((store) => `'${this.nameOf(store)}' (${store.constructor.name})`).join(', ');
+      // A store behind a refusal cache is named by its own class, the one the app chose.
+      const kind = (store: ThrottleStore) => (store instanceof RefusalCache ? store.store : store).constructor.name;
+      const names = stuck.map((store) => `'${this.nameOf(store)}' (${kind(store)})`).join(', ');
       const message = `Cannot reset the throttle counts: the store of cache ${names} has no reset().`;
       throw new ImproperlyConfiguredError(message, 'RFT_RESET_UNSUPPORTED');
     }

@@ -12,6 +12,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'ipv6Subnet',
   'onCacheError',
   'cacheTimeoutMs',
+  'refusalCache',
   'memoryCacheMaxKeys',
   'headers',
   'clock',
@@ -79,6 +80,10 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   }
   if (o.cacheTimeoutMs !== undefined && !(Number.isInteger(o.cacheTimeoutMs) && o.cacheTimeoutMs >= 1 && o.cacheTimeoutMs <= MAX_TIMEOUT_MS)) {
     fail(`cacheTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(o.cacheTimeoutMs)}.`);
+  }
+  if (o.refusalCache !== undefined && typeof o.refusalCache !== 'boolean') {
+    const hint = typeof o.refusalCache === 'string' ? ' (a string from the environment: compare it with "false")' : '';
+    fail(`refusalCache must be true or false, got ${JSON.stringify(o.refusalCache) ?? typeof o.refusalCache}${hint}.`);
   }
   if (o.memoryCacheMaxKeys !== undefined && !(Number.isInteger(o.memoryCacheMaxKeys) && o.memoryCacheMaxKeys >= 1)) {
     fail(`memoryCacheMaxKeys must be a positive whole number, got ${String(o.memoryCacheMaxKeys)}.`);

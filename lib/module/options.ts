@@ -47,6 +47,12 @@ export interface RestflowThrottleOptions {
   onCacheError?: CacheErrorPolicy;
   /** A cache call slower than this many milliseconds is a fault. Whole number, 1 to 2^31-1. Default 1000. */
   cacheTimeoutMs?: number;
+  /**
+   * A key that Redis or a get/set cache refused is answered in process until its wait ends, with no
+   * round trip (only refusals are remembered, never admissions: docs/caches.md, "Refusal cache").
+   * `false` asks the cache for every hit. Default `true`; the in-memory store has nothing to remember.
+   */
+  refusalCache?: boolean;
   /** Key bound of the default in-memory store (least recently used evicted first). Default 500 000. */
   memoryCacheMaxKeys?: number;
   /** Rate-limit headers on throttled routes' responses. Default `false`, as DRF. */

@@ -4,8 +4,10 @@ import type { CacheErrorPolicy, ThrottleCache } from '../module/options';
 import { CacheFaults } from './cache-faults';
 import { CacheManagerStore } from './get-set/cache-manager.store';
 import { findRedisConnection, warnIfSharedGetSetCache } from './redis/find-redis';
+import { overloaded } from './redis/hit-queue';
 import { RedisThrottleStore } from './redis/redis.store';
-import type { ThrottleStore } from './throttle-store';
+import { RefusalCache } from './refusal-cache';
+import type { HitResult, ThrottleStore } from './throttle-store';
 
 export interface StoreOptions {
   name: string;
@@ -14,6 +16,8 @@ export interface StoreOptions {
   logger: Logger;
   /** Outage start (`'down'`) and end (`'up'`) of this cache, for the module's events. */
   onOutage?: (state: 'down' | 'up', reason?: string) => void;
+  /** `false`: a shared store's refusals are not remembered in process ({@link RefusalCache}). Default `true`. */
+  refusalCache?: boolean;
 }
 
 /**
@@ -22,12 +26,16 @@ export interface StoreOptions {
  * as it is; a Redis client, or a cache with one behind it, gets the atomic
  * Lua store; any other cache goes through its get/set. Each remote store
  * gets its own {@link CacheFaults}: the deadline, the `onCacheError` policy
- * and the outage warnings of that cache.
+ * and the outage warnings of that cache, and (unless `refusalCache` is
+ * `false`) a {@link RefusalCache} in front, so a key it refused is answered
+ * in process until its wait ends.
  */
 export function storeForCache(cache: object, options: StoreOptions): ThrottleStore {
   if (isThrottleStore(cache)) return cache;
   const connection = findRedisConnection(cache);
-  if (connection !== undefined) return new RedisThrottleStore(connection, new CacheFaults(options));
+  if (connection !== undefined) {
+    return refusalsOf(new RedisThrottleStore(connection, new CacheFaults(options)), options, isOverload);
+  }
   if (typeof (cache as { getSentinelNode?: unknown }).getSentinelNode === 'function') {
     // It has get/set, but its writes fail: taken as a get/set cache it would let every request through.
     throw new ImproperlyConfiguredError(
@@ -38,13 +46,27 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
   }
   if (isGetSetCache(cache)) {
     warnIfSharedGetSetCache(cache, options.name, options.logger);
-    return new CacheManagerStore(cache, new CacheFaults(options));
+    return refusalsOf(new CacheManagerStore(cache, new CacheFaults(options)), options);
   }
   throw new ImproperlyConfiguredError(
     `The throttle cache '${options.name}' is neither a cache-manager cache (get/set), a Redis client ` +
       'nor a ThrottleStore (hit).',
     'RFT_INVALID_CACHE',
   );
+}
+
+/** The shared store, behind a {@link RefusalCache} unless the app turned it off. */
+function refusalsOf(store: ThrottleStore, options: StoreOptions, provisional?: typeof isOverload): ThrottleStore {
+  return options.refusalCache === false ? store : new RefusalCache(store, { provisional });
+}
+
+/**
+ * The Redis store's refusal of a hit its queue had no room for: it stands for that request only (the key's
+ * counts were not read), so it is not remembered. Recognised by its shape, `overloaded()`'s for that `now`; a
+ * true refusal that happens to share it is merely asked again.
+ */
+function isOverload(result: HitResult, limit: number, durationSec: number): boolean {
+  return result.oldest === overloaded(limit, durationSec, result.now).oldest;
 }
 
 function isThrottleStore(value: object): value is ThrottleStore {

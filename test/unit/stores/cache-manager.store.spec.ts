@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { CacheFaults } from '../../../lib/stores/cache-faults';
 import { CacheManagerStore } from '../../../lib/stores/get-set/cache-manager.store';
 import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
+import type { RefusalCache } from '../../../lib/stores/refusal-cache';
 import { storeForCache } from '../../../lib/stores/store-for-cache';
 import { computeWait, ImproperlyConfiguredError, MemoryThrottleStore, type ThrottleCache, type ThrottleStore } from 'restflow-throttle';
 import { GcraModel } from '../../helpers/gcra-model';
@@ -221,8 +222,9 @@ describe('storeForCache', () => {
 
   it('drives a Redis client through the Lua store, and any other get/set cache through rounds', () => {
     const ioredisLike = { call: async () => 'ok', pipeline: () => ({}), status: 'ready' };
-    expect(storeForCache(ioredisLike, options)).toBeInstanceOf(RedisThrottleStore);
-    expect(storeForCache(mapCache(), options)).toBeInstanceOf(CacheManagerStore);
+    // Each behind the refusal cache (refusal-cache.spec.ts).
+    expect((storeForCache(ioredisLike, options) as RefusalCache).store).toBeInstanceOf(RedisThrottleStore);
+    expect((storeForCache(mapCache(), options) as RefusalCache).store).toBeInstanceOf(CacheManagerStore);
   });
 
   it('refuses, by name, what is neither', () => {

@@ -1,0 +1,198 @@
+/**
+ * A shared store's refusals, remembered in this process: a key the store
+ * refused is answered here until its wait ends, with no round trip. Under
+ * attack (one client far over its limit) refusals are nearly all a store
+ * answers, and each would otherwise cost a Redis command.
+ *
+ * Safe because a refusal of either algorithm holds until its wait ends
+ * whatever any process does meanwhile: hits only ever add (a sliding log
+ * keeps every stamp of a full window until the oldest is `duration` old; a
+ * GCRA key's theoretical arrival time never goes back), and a refused hit
+ * records nothing. Only refusals are remembered, never admissions, so no
+ * process admits more than the store would. What breaks it is a key changed
+ * behind the store's back (deleted or evicted in Redis): this process then
+ * refuses until the wait ends, as it was told (docs/caches.md).
+ */
+import { isThenable } from '../utils/chain';
+import { gcraSlack } from './algorithms';
+import { type HitResult, monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from './throttle-store';
+
+/** Keys remembered at most: a refusal costs about 200 bytes, so a flood of distinct keys holds about 2 MB. */
+export const REFUSAL_CACHE_MAX_KEYS = 10_000;
+
+/** Seconds a local refusal ends before the store's would: floating-point rounding never keeps a client out. */
+const MARGIN_SECONDS = 1e-6;
+
+/** One remembered refusal of a key, for one rate. */
+interface Refusal {
+  readonly limit: number;
+  readonly duration: number;
+  readonly gcra: boolean;
+  /**
+   * `true` when the throttle gave `now` (the module's `clock`, or a store without a clock of its own): the
+   * times below are on that clock. Else the store read its own (Redis' TIME) and they are this process's
+   * {@link monotonicSeconds}.
+   */
+  readonly given: boolean;
+  /** The clock when the hit was sent: the store decided no earlier, so the local `now` never lags the store's. */
+  readonly origin: number;
+  /** When the refusal ends on the same clock, a hair early. */
+  readonly until: number;
+  /** The store's answer: `now` on the store's clock, and the window it saw. */
+  readonly result: HitResult;
+}
+
+/** What {@link RefusalCache} needs beyond the store it fronts. */
+export interface RefusalCacheOptions {
+  /** Keys remembered at most; default {@link REFUSAL_CACHE_MAX_KEYS}. */
+  readonly maxKeys?: number;
+  /**
+   * Whether a refusal was made without the key's counts (the Redis store's overload answer, which stands
+   * for one request only): such a refusal is passed on and never remembered.
+   */
+  readonly provisional?: (result: HitResult, limit: number, durationSec: number) => boolean;
+}
+
+/**
+ * A {@link ThrottleStore} in front of a shared one (Redis, a get/set cache)
+ * that answers a key it knows to be refused at once, in the same tick, until
+ * the refusal's wait ends; every other hit goes to the store. A local answer
+ * is the store's refusal with `now` moved on by the time elapsed, so DRF's
+ * wait and the rate-limit headers count down as the store's would.
+ *
+ * A refusal is remembered per key for one rate (limit, duration and
+ * algorithm): a hit on the key at another rate goes to the store, and a
+ * refusal at that rate takes the key's place. At most `maxKeys` keys: when
+ * full, the expired refusals go first, then the oldest remembered.
+ */
+export class RefusalCache implements ThrottleStore {
+  readonly ownClock: boolean;
+  /** Forgets every refusal remembered here, then the store's counts; absent when the store cannot forget. */
+  readonly reset?: (keyPatterns: readonly string[]) => void | Promise<void>;
+  private readonly refusals = new Map<string, Refusal>();
+  private readonly maxKeys: number;
+  private readonly provisional: RefusalCacheOptions['provisional'];
+  /** Bumped by `reset()`: a refusal sent before it and answered after it is not remembered. */
+  private generation = 0;
+
+  /** @param store the shared store whose refusals are remembered. */
+  constructor(
+    readonly store: ThrottleStore,
+    options: RefusalCacheOptions = {},
+  ) {
+    this.ownClock = store.ownClock;
+    this.maxKeys = options.maxKeys ?? REFUSAL_CACHE_MAX_KEYS;
+    this.provisional = options.provisional;
+    if (typeof store.reset === 'function') {
+      this.reset = (keyPatterns) => {
+        this.forget();
+        return store.reset!(keyPatterns);
+      };
+    }
+  }
+
+  /** Keys remembered now (tests, metrics). */
+  get size(): number {
+    return this.refusals.size;
+  }
+
+  /** Forgets every refusal remembered here; hits in flight will not bring theirs back. */
+  forget(): void {
+    this.refusals.clear();
+    this.generation++;
+  }
+
+  hit(
+    key: string,
+    limit: number,
+    durationSec: number,
+    now: number | undefined,
+    algorithm?: ThrottleAlgorithm,
+  ): HitResult | Promise<HitResult> {
+    const given = now !== undefined;
+    const at = given ? now : monotonicSeconds();
+    const gcra = algorithm === 'gcra';
+    if (this.refusals.size !== 0) {
+      const refusal = this.refusals.get(key);
+      if (refusal !== undefined) {
+        const local = this.answer(key, refusal, limit, durationSec, gcra, given, at);
+        if (local !== undefined) return local;
+      }
+    }
+    const result = this.store.hit(key, limit, durationSec, now, algorithm);
+    const generation = this.generation;
+    if (isThenable<HitResult>(result)) {
+      return Promise.resolve(result).then((r) => this.learn(key, r, limit, durationSec, gcra, given, at, generation));
+    }
+    return this.learn(key, result, limit, durationSec, gcra, given, at, generation);
+  }
+
+  /** The store's refusal as it stands at `at`, or `undefined` to ask the store (another rate, or over). */
+  private answer(
+    key: string,
+    refusal: Refusal,
+    limit: number,
+    duration: number,
+    gcra: boolean,
+    given: boolean,
+    at: number,
+  ): HitResult | undefined {
+    if (refusal.limit !== limit || refusal.duration !== duration || refusal.gcra !== gcra) return undefined;
+    if (refusal.given !== given) return undefined;
+    if (at >= refusal.until || at < refusal.origin) {
+      // Over (or a clock set back, in a test): the store decides again.
+      this.refusals.delete(key);
+      return undefined;
+    }
+    const { now, count, oldest } = refusal.result;
+    return { allowed: false, now: now + (at - refusal.origin), count, oldest };
+  }
+
+  /** Remembers `result` if it is a refusal that holds until its wait ends; returns it as it is. */
+  private learn(
+    key: string,
+    result: HitResult,
+    limit: number,
+    duration: number,
+    gcra: boolean,
+    given: boolean,
+    origin: number,
+    generation: number,
+  ): HitResult {
+    // count === limit: a full window, whose refusal ends when DRF's wait does; no other refusal is ours to time.
+    if (result.allowed || result.count !== limit || generation !== this.generation) return result;
+    if (this.provisional?.(result, limit, duration)) return result;
+    // A sliding log admits once its oldest stamp is `duration` old; GCRA at `oldest + duration`, less its slack.
+    const slack = gcra && limit > 0 ? gcraSlack(limit, duration / limit) : 0;
+    const end = (result.oldest ?? result.now) + duration - slack - MARGIN_SECONDS;
+    const until = origin + (end - result.now);
+    if (!(until > origin)) return result;
+    const known = this.refusals.get(key);
+    if (known === undefined) {
+      if (this.refusals.size >= this.maxKeys) this.makeRoom(given, origin);
+    } else if (known.until > until && known.limit === limit && known.duration === duration && known.gcra === gcra) {
+      return result; // an earlier-sent refusal that lasts longer already stands
+    }
+    this.refusals.set(key, { limit, duration, gcra, given, origin, until, result });
+    return result;
+  }
+
+  /**
+   * Frees a quarter of the room at least, so a flood of new refused keys costs O(1) a key: the expired
+   * refusals first, then the oldest remembered (a Map iterates in insertion order).
+   */
+  private makeRoom(given: boolean, at: number): void {
+    const monotonic = given ? monotonicSeconds() : at;
+    for (const [key, refusal] of this.refusals) {
+      // A refusal timed on the other clock is judged on its own: `at` is on the asking hit's.
+      const now = refusal.given ? (given ? at : Number.NEGATIVE_INFINITY) : monotonic;
+      if (now >= refusal.until) this.refusals.delete(key);
+    }
+    let excess = this.refusals.size - Math.floor((this.maxKeys * 3) / 4);
+    if (excess <= 0) return;
+    for (const key of this.refusals.keys()) {
+      this.refusals.delete(key);
+      if (--excess === 0) return;
+    }
+  }
+}
