@@ -145,8 +145,10 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
       if (outcome === null) continue;
       const decision = outcome as RateDecision;
       if (plan.headers !== false) {
-        (decisions ??= []).push(decision);
-        (labels ??= []).push(step.label as HeaderLabel);
+        decisions ??= [];
+        labels ??= [];
+        decisions.push(decision);
+        labels.push(step.label as HeaderLabel);
       }
       if (decision.allowed) continue;
       seconds = computeWait(decision);
@@ -157,7 +159,8 @@ function conclude(check: Check, outcomes: readonly Outcome[]): true {
     denied = true;
     if (plan.refusal !== undefined) {
       const decision = step.rate === undefined ? undefined : (outcome as RateDecision);
-      (refusals ??= []).push(refusal(plan, step, decision, seconds));
+      refusals ??= [];
+      refusals.push(refusal(plan, step, decision, seconds));
     }
     if (waits !== undefined) waits[i] = seconds;
     if (seconds !== null && (wait === null || seconds > wait)) wait = seconds;
