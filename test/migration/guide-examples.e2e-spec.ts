@@ -1,12 +1,18 @@
 /**
  * The migration guide's own code, run as the guide shows it (docs/migrating-from-nestjs-throttler.md
  * excerpts test/migration/examples/, and test/docs/readme.spec.ts checks that the excerpts match), on
- * Express and Fastify: the "after" app, the named throttlers, counting per route.
+ * Express and Fastify: the "before" app with @nestjs/throttler beside the "after" app, the named
+ * throttlers, counting per route.
  */
 import { type CanActivate, Controller, type ExecutionContext, Get, Injectable } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { RestflowThrottleModule } from 'restflow-throttle';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startApp, type TestApp } from '../helpers/http-app';
+import { repoRoot } from '../helpers/processes/app-process';
+import { codeBlocks } from '../helpers/readme-blocks';
+import { startPeerApp } from './peer-process';
 import { PLATFORMS, startPorted, statuses } from './helpers';
 import { AppModule as AfterModule } from './examples/after';
 import { LongRateThrottle, AppModule as NamedModule, ShortRateThrottle } from './examples/named-throttlers';
@@ -35,6 +41,28 @@ class ItemsController {
   }
 }
 
+const GUIDE = 'docs/migrating-from-nestjs-throttler.md';
+
+/** The guide's "before" block: the app written for @nestjs/throttler. */
+function beforeBlock(root: string): string {
+  const blocks = codeBlocks(readFileSync(join(root, GUIDE), 'utf8'), GUIDE);
+  const before = blocks.filter((block) => block.lang === 'ts' && block.code.includes("from '@nestjs/throttler'"));
+  expect(before).toHaveLength(1);
+  return before[0].code;
+}
+
+/** What a client sees of the guide's app: logins as one client, then its health check. */
+async function loginAndHealth(url: string) {
+  const login = [];
+  for (let i = 0; i < 4; i++) {
+    const response = await fetch(`${url}/auth/login`, { method: 'POST' });
+    login.push([response.status, response.headers.get('retry-after')]);
+  }
+  const health = [];
+  for (let i = 0; i < 5; i++) health.push((await fetch(`${url}/auth/health`)).status);
+  return { login, health };
+}
+
 describe.each(PLATFORMS)('the migration guide on %s', (platform) => {
   let t: TestApp | undefined;
   afterEach(async () => {
@@ -43,6 +71,22 @@ describe.each(PLATFORMS)('the migration guide on %s', (platform) => {
   });
 
   describe('before and after', () => {
+    it('the "before" app, run with @nestjs/throttler, and the "after" app answer alike', async () => {
+      const root = repoRoot();
+      const peer = await startPeerApp(root, beforeBlock(root), platform);
+      try {
+        t = await startApp(platform, { imports: [AfterModule] });
+        const expected = {
+          login: [...Array(3).fill([201, null]), [429, '60']],
+          health: Array(5).fill(200),
+        };
+        expect(await loginAndHealth(peer.url)).toEqual(expected);
+        expect(await loginAndHealth(t.url)).toEqual(expected);
+      } finally {
+        peer.stop();
+      }
+    });
+
     it('login: 3 a minute per user (UserThrottlerGuard.getTracker: users by id, others by address)', async () => {
       t = await startApp(platform, {
         imports: [AfterModule],
