@@ -2,7 +2,7 @@
  * The migration guide's own code, run as the guide shows it (docs/migrating-from-nestjs-throttler.md
  * excerpts test/migration/examples/, and test/docs/readme.spec.ts checks that the excerpts match), on
  * Express and Fastify: the "before" app with @nestjs/throttler beside the "after" app, the named
- * throttlers, counting per route.
+ * throttlers, the peer's 429, counting per route.
  */
 import { type CanActivate, Controller, type ExecutionContext, Get, Injectable } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
@@ -17,6 +17,7 @@ import { PLATFORMS, startPorted, statuses } from './helpers';
 import { AppModule as AfterModule } from './examples/after';
 import { LongRateThrottle, AppModule as NamedModule, ShortRateThrottle } from './examples/named-throttlers';
 import { AppModule as PerRouteModule } from './examples/per-route';
+import { AppModule as PeerExceptionModule } from './examples/peer-exception';
 
 /** Stands in for the app's authentication: `x-user: alice` signs in as user `alice`. */
 @Injectable()
@@ -146,6 +147,19 @@ describe.each(PLATFORMS)('the migration guide on %s', (platform) => {
       } finally {
         await app.close();
       }
+    });
+  });
+
+  describe('the 429', () => {
+    it("throttledException: peerException, the peer's body with Retry-After", async () => {
+      t = await startApp(platform, { imports: [PeerExceptionModule], controllers: [ItemsController] });
+      expect(await statuses(t, '/items', 100)).toEqual(Array(100).fill(200));
+      const refused = await t.request('/items');
+      expect([refused.status, refused.headers.get('retry-after'), refused.body]).toEqual([
+        429,
+        '60',
+        { statusCode: 429, message: 'ThrottlerException: Too Many Requests' },
+      ]);
     });
   });
 

@@ -134,6 +134,7 @@ describe.each(PLATFORMS)('Multi-Throttler Named Usage - %s', (platform) => {
       expect(answer).toMatchObject({ status: 200, headers: { 'x-ratelimit-remaining': '0' } });
       expect(answer.headers['x-ratelimit-remaining-default']).toBeUndefined();
       expect(answer.headers['x-ratelimit-remaining-long']).toBeUndefined();
+      expect(answer.headers['x-ratelimit-remaining-short']).toBeUndefined();
     });
   });
 });
