@@ -37,6 +37,11 @@ export interface CacheOutageEvent {
   readonly state: 'down' | 'up';
   /** Why the outage began (`down` only). */
   readonly reason?: string;
+  /**
+   * On a Redis Cluster, the master (`host:port`) the outage is about: each master has its own, and the
+   * others keep deciding. Absent for a single server and for get/set caches.
+   */
+  readonly node?: string;
 }
 
 /**

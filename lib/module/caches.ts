@@ -51,7 +51,13 @@ export class ThrottleStores {
         timeoutMs: this.options.cacheTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         logger: this.settings.logger,
         refusalCache: this.options.refusalCache,
-        onOutage: (state, reason) => this.events.cacheOutage(reason === undefined ? { cache: name, state } : { cache: name, state, reason }),
+        onOutage: (state, reason, node) =>
+          this.events.cacheOutage({
+            cache: name,
+            state,
+            ...(reason === undefined ? {} : { reason }),
+            ...(node === undefined ? {} : { node }),
+          }),
       };
       store = storeForCache(resolved, storeOptions);
       this.stores.set(resolved, store);

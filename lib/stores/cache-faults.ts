@@ -19,8 +19,17 @@ export interface CacheFaultOptions {
   readonly logger?: Pick<Logger, 'warn'>;
   /** Milliseconds for the quiet second and the probe interval; default `performance.now` (tests move it by hand). */
   readonly clock?: () => number;
-  /** Told when an outage starts (`'down'`, with its reason) and ends (`'up'`), with each warning: the module's events. */
-  readonly onOutage?: (state: 'down' | 'up', reason?: string) => void;
+  /**
+   * The Redis Cluster master this state is for (`host:port`), named in the
+   * warnings and told to `onOutage`; absent for a single server or a get/set
+   * cache, whose state is the whole cache's.
+   */
+  readonly node?: string;
+  /**
+   * Told when an outage starts (`'down'`, with its reason) and ends (`'up'`), with each warning: the module's events.
+   * `node` is the Cluster master the outage is about, if it is about one.
+   */
+  readonly onOutage?: (state: 'down' | 'up', reason?: string, node?: string) => void;
 }
 
 /** The two ends of a hit's promise. */
@@ -45,6 +54,10 @@ export interface HitCallbacks {
  * - An outage ends at the first call answered in time after a quiet second
  *   without faults; a call started before the last outage ended that fails
  *   late does not start a new one.
+ *
+ * On a Redis Cluster, the store keeps one of these per master
+ * ({@link forNode}): a master that hangs or dies has the outage, the probe
+ * rule and the warnings of its own, and the others keep deciding.
  */
 export class CacheFaults {
   readonly timeoutMs: number;
@@ -58,6 +71,16 @@ export class CacheFaults {
 
   constructor(private readonly options: CacheFaultOptions) {
     this.timeoutMs = options.timeoutMs;
+  }
+
+  /** A state of its own for one Cluster master (`host:port`), with the same policy, deadline and listeners. */
+  forNode(node: string): CacheFaults {
+    return new CacheFaults({ ...this.options, node });
+  }
+
+  /** The Cluster master this state is for, if it is for one. */
+  get node(): string | undefined {
+    return this.options.node;
   }
 
   /** The fault clock's reading, in ms: what a store passes as a call's `startedAt`. */
@@ -114,9 +137,26 @@ export class CacheFaults {
     if (this.down && this.now() - this.lastFaultAt >= RECOVERY_QUIET_MS) {
       this.down = false;
       this.recoveredAt = this.now();
-      this.logger.warn(`Throttle cache '${this.options.name}' is available again; throttling resumed.`);
+      this.logger.warn(`Throttle cache ${this.subject} is available again; throttling resumed.`);
       this.tell('up');
     }
+  }
+
+  /**
+   * This Cluster master serves no slot any more (its replica was promoted,
+   * or its slots moved): its keys are another master's now, so an outage of
+   * it is over. Said once, as the end of the outage, if there was one.
+   */
+  retired(): void {
+    this.hanging = 0;
+    this.recoveredAt = this.now();
+    if (!this.down) return;
+    this.down = false;
+    this.logger.warn(
+      `Throttle cache ${this.subject} serves no slot any more (failed over or resharded); ` +
+        'its keys are decided by the masters that took them over.',
+    );
+    this.tell('up');
   }
 
   /** A call started at `startedAt` ({@link now}) failed: starts an outage, with its one warning. */
@@ -126,14 +166,24 @@ export class CacheFaults {
     this.down = true;
     const reason = error instanceof Error ? error.message : String(error);
     const outcome = this.options.policy === 'allow' ? 'letting requests through' : 'answering 503';
-    this.logger.warn(`Throttle cache '${this.options.name}' is unavailable (${reason}); ${outcome} until it recovers.`);
+    const whose = this.options.node === undefined ? '' : ' for its keys';
+    this.logger.warn(
+      `Throttle cache ${this.subject} is unavailable (${reason}); ${outcome}${whose} until it recovers.`,
+    );
     this.tell('down', reason);
+  }
+
+  /** What the warnings are about: `'default'`, or `'default' node 10.0.0.1:6379` on a Cluster. */
+  private get subject(): string {
+    const name = `'${this.options.name}'`;
+    return this.options.node === undefined ? name : `${name} node ${this.options.node}`;
   }
 
   /** Calls `onOutage`; a listener that throws must not turn a fault into a crash. */
   private tell(state: 'down' | 'up', reason?: string): void {
     try {
-      this.options.onOutage?.(state, reason);
+      if (this.options.node === undefined) this.options.onOutage?.(state, reason);
+      else this.options.onOutage?.(state, reason, this.options.node);
     } catch {
       // The module's event source logs its listeners' errors; nothing to add here.
     }

@@ -14,8 +14,8 @@ export interface StoreOptions {
   policy: CacheErrorPolicy;
   timeoutMs: number;
   logger: Logger;
-  /** Outage start (`'down'`) and end (`'up'`) of this cache, for the module's events. */
-  onOutage?: (state: 'down' | 'up', reason?: string) => void;
+  /** Outage start (`'down'`) and end (`'up'`) of this cache (of one master, `node`, on a Cluster): the events. */
+  onOutage?: (state: 'down' | 'up', reason?: string, node?: string) => void;
   /** `false`: a shared store's refusals are not remembered in process ({@link RefusalCache}). Default `true`. */
   refusalCache?: boolean;
 }

@@ -1,243 +1,112 @@
-import type { CacheFaults, HitCallbacks } from '../cache-faults';
-import type { CallDeadline } from '../deadline';
-import { HitQueue, overloaded } from './hit-queue';
+// The Redis store: hits checked and recorded by a Lua script, batched per server (per master on a Cluster).
+import type { CacheFaults } from '../cache-faults';
+import type { HitResult, ThrottleAlgorithm, ThrottleStore } from '../throttle-store';
+import { keySlot } from './cluster-slot';
+import { NodeLane } from './node-lane';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
-import {
-  asEval, isNoScript, isRefused, parseScriptReply, scriptCommands, serverTimeOf, HITS_PER_SCRIPT, UncountableHitError,
-  withExpiry,
-  type ScriptHit,
-} from './script-protocol';
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
 
-/** One hit waiting for the next flush, and its caller. */
-interface QueuedHit extends ScriptHit, HitCallbacks {
-  /** Answered (by Redis or by the policy): nothing may answer it again. */
-  done: boolean;
-}
-
-/** Batches out at once: one fills while another is decided, so neither this process nor Redis waits for the other. */
-const BATCHES_IN_FLIGHT = 2;
+/**
+ * Lanes kept for Cluster masters at most. A Cluster has at most about a
+ * thousand masters, and lanes of masters that serve no slot any more are
+ * forgotten; past this, new masters share the store's own lane.
+ */
+const MAX_LANES = 1024;
+/** While some master is down, how often the client's slot map is read for masters that serve no slot any more. */
+const TOPOLOGY_CHECK_MS = 1000;
 
 /**
  * Check-and-record on Redis: a batch of hits is one run of one Lua script
  * (throttle-script.lua.ts: DRF's sliding log, or GCRA, per hit), atomic and
  * timed by the server's `TIME`, so any number of processes share one limit.
- * Hits go out in batches, at most two out at once (see `flush`): every hit
- * that arrived meanwhile, as one EVALSHA, with one deadline
- * ({@link CacheFaults}); a hit costs one promise and its few arguments, no
- * timer, no command of its own.
+ * Hits go out in batches, at most two out at once: every hit that arrived
+ * meanwhile, as one EVALSHA, with one deadline ({@link CacheFaults}); a hit
+ * costs one promise and its few arguments, no timer, no command of its own.
+ * What one client can queue is bounded (hit-queue.ts): a hit beyond it is
+ * refused as an overload of its key, never a cache fault. The batching, the
+ * deadline and the late-write guard are a {@link NodeLane}'s.
  *
- * What one client can queue is bounded ({@link HitQueue}): a batch is at
- * most 4 096 hits, a key's share of it 512; a hit beyond either is refused
- * as an overload of its key, at once, and never counts as a cache fault. So
- * a batch's round trip stays short whatever one request or one client sends,
- * and only a batch that fails or outlives its deadline, which bounded work
- * does only on a slow or dead server, starts an outage.
+ * On a single server every hit takes the one lane. On a Cluster each hit
+ * takes the lane of the master its key's slot is on, as the client's slot
+ * map says at that moment (so MOVED and failovers the client learns are
+ * followed at once): each master has its own queue, its own two batches
+ * out, its own deadline and its own outage ({@link CacheFaults.forNode}), so
+ * a master that hangs or dies costs only the hits on its slots, and the
+ * warnings name it. A master that stops serving slots (its replica was
+ * promoted) ends its outage and is forgotten. Hits whose slot the client
+ * cannot place yet (before its first slot map) take the store's own lane.
  *
- * The deadline counts from when the batch's oldest hit asked, never
- * restarts: a batch that waited for the two out leaves with what is left of
- * it, and one with nothing left is answered by the policy, unsent. The wait
- * counted is the event loop's idle time (`loopIdleMs`, deadline.ts): time this
- * process was busy (a request of thousands of GraphQL fields) is the
- * process's, not the cache's, and costs no hit its answer. Each script carries
- * the server time past which it must not run: the batch's deadline on the
- * server's clock, by the offset learned from the last replies (a lower
- * bound, so the server never applies a hit the client has given up on);
- * before the first reply, the client's own clock stands in. A batch refused
- * as late is resent once.
- * On a Cluster each hit is a script of its own (same tick, same deadline):
- * keys live on different slots, and a hung master holds only its own.
- *
- * EVALSHA is tried first; a `NOSCRIPT` answer (new or restarted server,
- * `SCRIPT FLUSH`, failover) is retried with EVAL, which also loads the script.
  * The rules when Redis fails are in docs/faults.md.
  */
 export class RedisThrottleStore implements ThrottleStore {
   readonly ownClock = true;
-  private readonly queue = new HitQueue<QueuedHit>();
-  /** Batches written and not yet answered (nor past their deadline); at most {@link BATCHES_IN_FLIGHT}. */
-  private inFlight = 0;
-  /** A flush is scheduled: hits queue until it runs, and go together. */
-  private flushDue = false;
-  /** Server seconds minus this process's {@link monotonicSeconds}, from the latest replies; `NaN` until then. */
-  private clockOffset = Number.NaN;
+  /** A single server's lane; on a Cluster, that of hits the client cannot place on a master yet. */
+  private readonly own: NodeLane;
+  /** The Cluster masters' lanes by `host:port`, each made at its master's first hit. */
+  private readonly lanes = new Map<string, NodeLane>();
+  /** `performance.now()` at the last look for masters that serve no slot any more. */
+  private checkedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly connection: RedisConnection, private readonly faults: CacheFaults) {}
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly faults: CacheFaults,
+  ) {
+    this.own = new NodeLane(connection, faults);
+  }
 
   /** Deletes this app's throttle keys (tests), found by the patterns of the throttles' cache formats. */
   reset(keyPatterns: readonly string[]): Promise<void> {
     return deleteMatching(this.connection, keyPatterns);
   }
 
-  hit(key: string, limit: number, durationSec: number, now: number | undefined, algorithm?: ThrottleAlgorithm): Promise<HitResult> {
-    if (!this.connection.isReady()) {
-      this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
-      return this.faults.withoutCache(now);
+  hit(
+    key: string,
+    limit: number,
+    durationSec: number,
+    now: number | undefined,
+    algorithm?: ThrottleAlgorithm,
+  ): Promise<HitResult> {
+    const algo = algorithm === 'gcra' ? 'g' : 's';
+    if (!this.connection.cluster)
+      return this.own.hit({ key, slot: 0, limit, duration: durationSec, now, algorithm: algo });
+    const slot = keySlot(key);
+    return this.laneOf(slot).hit({ key, slot, limit, duration: durationSec, now, algorithm: algo });
+  }
+
+  /** The lane of the master serving `slot` now. */
+  private laneOf(slot: number): NodeLane {
+    const master = this.connection.masterOf(slot);
+    if (master === undefined) return this.own;
+    const lane = this.lanes.get(master);
+    if (lane !== undefined) {
+      if (performance.now() - this.checkedAt >= TOPOLOGY_CHECK_MS) this.forgetGoneMasters(false);
+      return lane;
     }
-    if (!this.faults.mayCall()) return this.faults.withoutCache(now);
-    if (!this.queue.admits(key)) return Promise.resolve(overloaded(limit, durationSec, now));
-    return new Promise<HitResult>((resolve, reject) => {
-      this.schedule();
-      this.queue.push({ key, limit, duration: durationSec, now, algorithm: algorithm === 'gcra' ? 'g' : 's', resolve, reject, done: false });
-    });
+    // A master not seen before: the slot map changed (a failover), or the store is starting.
+    this.forgetGoneMasters(this.lanes.size >= MAX_LANES);
+    if (this.lanes.size >= MAX_LANES) return this.own;
+    const created = new NodeLane(this.connection, this.faults.forNode(master));
+    this.lanes.set(master, created);
+    return created;
   }
 
   /**
-   * A flush on the next turn, unless one is due or two batches are out (the first answered sends what
-   * queued). setImmediate rather than a microtask: an async getCacheKey() may take a few microtasks,
-   * and its hit should still join the request's batch.
+   * Forgets the lanes of masters that serve no slot in the client's map any more, ending their outage
+   * with a warning if they had one: their keys are the new masters' now, and nothing else would ever end
+   * it. Only while a lane is down (or when the lanes are at their bound, `always`), so that healthy
+   * Clusters never pay for reading the slot map.
    */
-  private schedule(): void {
-    if (this.flushDue || this.inFlight >= BATCHES_IN_FLIGHT) return;
-    this.flushDue = true;
-    setImmediate(this.flush);
-  }
-
-  /** Sends the queued hits as one batch: a request's throttles, and under load every hit that arrived meanwhile. */
-  private readonly flush = (): void => {
-    this.flushDue = false;
-    const { hits: batch, waitedMs } = this.queue.take();
-    if (batch.length === 0) return;
-    const leftMs = this.faults.timeoutMs - waitedMs;
-    if (leftMs <= 0) {
-      // Its whole deadline went waiting for the batches out: the cache is that slow. Never sent.
-      this.faults.failed(new Error(`no answer within ${this.faults.timeoutMs} ms (queued behind slow batches)`));
-      this.answerWithout(batch);
-      return;
-    }
-    this.inFlight++;
-    const sentAt = monotonicSeconds();
-    const expiry = this.expiryOf(sentAt, leftMs);
-    const deadline = this.faults.deadline(() => {
-      // The cache holds this batch: those queued behind it are answered now, not after a second deadline.
-      this.answerWithout(batch);
-      this.answerWithout(this.queue.take().hits);
-      this.release();
-    }, leftMs);
-    // A Cluster's hits go one per send: a hung node holds its own hits, not those the other nodes answered.
-    const parts = this.connection.cluster ? batch.map((hit) => [hit]) : [batch];
-    let unsettled = parts.length;
-    const settled = (): void => {
-      if (--unsettled > 0) return;
-      if (deadline.answered()) this.release();
-      else this.faults.lateAnswer();
-    };
-    for (const part of parts) void this.run(part, expiry, deadline, sentAt, leftMs).then(settled);
-  };
-
-  /** The batch out is done with: send what queued meanwhile. */
-  private release(): void {
-    this.inFlight--;
-    if (this.queue.length > 0) this.schedule();
-  }
-
-  /**
-   * The server time past which a batch sent at `sentAt` with `leftMs` of its deadline must not be applied
-   * (before any reply, the client's clock stands in).
-   */
-  private expiryOf(sentAt: number, leftMs: number): string {
-    return String(sentAt + leftMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
-  }
-
-  /** Sends `hits`; answers them with Redis' decisions, unless the deadline answered them first. Never rejects. */
-  private async run(
-    hits: readonly QueuedHit[],
-    expiry: string,
-    deadline: CallDeadline,
-    sentAt: number,
-    leftMs: number,
-  ): Promise<void> {
-    const startedAt = this.faults.now();
-    const commands = scriptCommands(hits, expiry);
-    let replies: unknown[];
-    try {
-      replies = await this.connection.send(commands);
-      this.learnClock(replies);
-      if (!deadline.expired && replies.some(isNoScript)) replies = await this.resend(commands, replies, isNoScript, asEval);
-      // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
-      if (!deadline.expired && replies.some(isRefused)) {
-        const again = this.expiryOf(sentAt, leftMs);
-        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again));
-      }
-    } catch (error) {
-      if (deadline.expired) return;
-      this.faults.failed(error, startedAt);
-      this.answerWithout(hits);
-      return;
-    }
-    if (deadline.expired) return;
-    let decided = false;
-    for (let c = 0; c < commands.length; c++) {
-      const from = c * HITS_PER_SCRIPT;
-      const to = Math.min(from + HITS_PER_SCRIPT, hits.length);
-      const results = this.decisionsOf(replies[c], to - from, startedAt);
-      for (let i = from; i < to; i++) {
-        const hit = hits[i];
-        hit.done = true;
-        const result = results?.[i - from];
-        if (result === undefined) this.faults.answer(hit, hit.now);
-        else if (result instanceof UncountableHitError) hit.reject(uncountable(hit, result));
-        else hit.resolve(result);
-      }
-      if (results !== undefined) decided = true;
-    }
-    if (decided) this.faults.succeeded();
-  }
-
-  private answerWithout(hits: readonly QueuedHit[]): void {
-    for (const hit of hits) {
-      if (hit.done) continue;
-      hit.done = true;
-      this.faults.answer(hit, hit.now);
+  private forgetGoneMasters(always: boolean): void {
+    this.checkedAt = performance.now();
+    let due = always;
+    for (const lane of this.lanes.values()) due ||= lane.faults.isDown;
+    if (!due) return;
+    const masters = new Set(this.connection.masters());
+    if (masters.size === 0) return; // no slot map (yet): nothing to compare with
+    for (const [master, lane] of this.lanes) {
+      if (masters.has(master)) continue;
+      this.lanes.delete(master);
+      lane.faults.retired();
     }
   }
-
-  /** A script's results, or `undefined` (a fault, already reported) when Redis could not decide its hits. */
-  private decisionsOf(reply: unknown, count: number, startedAt: number): Array<HitResult | UncountableHitError> | undefined {
-    try {
-      const results = reply instanceof Error ? reply : parseScriptReply(reply, count);
-      if (results === null) throw new Error('the batch reached Redis after its deadline');
-      if (results instanceof Error) throw results;
-      return results;
-    } catch (error) {
-      this.faults.failed(error, startedAt);
-      return undefined;
-    }
-  }
-
-  /** Sends again the commands whose reply `matches`, rewritten; their new replies replace the old. */
-  private async resend(commands: readonly string[][], replies: unknown[], matches: (reply: unknown) => boolean, rewrite: (command: string[]) => string[]): Promise<unknown[]> {
-    const indexes: number[] = [];
-    const again: string[][] = [];
-    for (let i = 0; i < replies.length; i++) {
-      if (!matches(replies[i])) continue;
-      indexes.push(i);
-      again.push(rewrite(commands[i]));
-    }
-    const answers = await this.connection.send(again);
-    this.learnClock(answers);
-    for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = answers[i];
-    return replies;
-  }
-
-  /** The offset from the last reply of a batch: server time when the script ran, minus now, is at most the true offset. */
-  private learnClock(replies: readonly unknown[]): void {
-    for (let i = replies.length - 1; i >= 0; i--) {
-      const server = serverTimeOf(replies[i]);
-      if (Number.isFinite(server)) {
-        this.clockOffset = server - monotonicSeconds();
-        return;
-      }
-    }
-  }
-}
-
-/** That hit's error (its request's, no other's): the settings it was sent with, and what the script refused. */
-function uncountable(hit: ScriptHit, refused: UncountableHitError): Error {
-  return new Error(
-    `Redis cannot count a hit of limit ${hit.limit} per ${hit.duration} s: ${refused.message} ` +
-      '(rates are bounded by parseRate(); this one reached the store some other way).',
-    { cause: refused },
-  );
 }

@@ -2,7 +2,8 @@
  * CacheFaults, the one place for a remote store's deadlines and fault
  * policy: outage warnings of a server answering some calls and not others
  * (one when it starts, one when it is over, not one per flip), the
- * policy's answer, and the deadline that measures the cache, not the process.
+ * policy's answer, the deadline that measures the cache, not the process,
+ * and the state of one Cluster master of its own, named.
  */
 import type { Logger } from '@nestjs/common';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -79,6 +80,49 @@ it('tells onOutage when an outage starts and when it ends, once each, with the w
   expect(events).toEqual(['down: connection refused', 'up']);
 });
 
+it("a Cluster master's state (forNode) is its own: its warnings and events name it, the store's stay up", async () => {
+  const { logger, warnings } = capture();
+  const clock = new Clock();
+  const events: string[] = [];
+  const faults = new CacheFaults({
+    timeoutMs: 50,
+    policy: 'deny',
+    name: 'default',
+    logger,
+    clock: clock.read,
+    onOutage: (...args) => events.push(args.join(' ')),
+  });
+  const master = faults.forNode('10.0.0.1:6379');
+  expect(master.node).toBe('10.0.0.1:6379');
+  await call(master, 'fail');
+  expect([master.isDown, faults.isDown]).toEqual([true, false]);
+  clock.ms += RECOVERY_QUIET_MS;
+  await call(master, 'ok');
+  expect(warnings).toEqual([
+    "Throttle cache 'default' node 10.0.0.1:6379 is unavailable (connection refused); " +
+      'answering 503 for its keys until it recovers.',
+    "Throttle cache 'default' node 10.0.0.1:6379 is available again; throttling resumed.",
+  ]);
+  expect(events).toEqual(['down connection refused 10.0.0.1:6379', 'up  10.0.0.1:6379']);
+});
+
+it('a master that serves no slot (retired) ends its outage at once, said once; a healthy one: no word', async () => {
+  const { logger, warnings } = capture();
+  const faults = new CacheFaults({ timeoutMs: 50, policy: 'allow', name: 'default', logger });
+  const down = faults.forNode('10.0.0.1:6379');
+  await call(down, 'fail');
+  const startedBefore = performance.now();
+  down.retired();
+  faults.forNode('10.0.0.2:6379').retired();
+  expect(down.isDown).toBe(false);
+  expect(warnings.slice(1)).toEqual([
+    "Throttle cache 'default' node 10.0.0.1:6379 serves no slot any more (failed over or resharded); " +
+      'its keys are decided by the masters that took them over.',
+  ]);
+  down.failed(new Error('a late failure'), startedBefore); // of a call started before it was retired: no new outage
+  expect(down.isDown).toBe(false);
+});
+
 it('a call of the ended outage timing out late does not start a new one', async () => {
   const { logger, warnings } = capture();
   const clock = new Clock();
@@ -132,7 +176,13 @@ it('the deadline measures the cache, not the process: a reply that arrived durin
 
 it('while a call hangs, new calls wait for a probe slot (one per second), and a late answer frees them all', async () => {
   const clock = new Clock();
-  const faults = new CacheFaults({ timeoutMs: 10, policy: 'allow', name: 'hung', logger: capture().logger, clock: clock.read });
+  const faults = new CacheFaults({
+    timeoutMs: 10,
+    policy: 'allow',
+    name: 'hung',
+    logger: capture().logger,
+    clock: clock.read,
+  });
   expect(faults.mayCall()).toBe(true);
   await new Promise<void>((resolve) => faults.deadline(resolve)); // expires: one call hangs
   expect(faults.hangingCalls).toBe(1);

@@ -4,9 +4,12 @@
  * script per batch, and hits that arrive meanwhile wait and go together;
  * what one key or one tick can queue is bounded, the excess refused as an
  * overload (not a fault); a batch's deadline counts from when its oldest
- * hit asked, on the cache's time, not the process's.
+ * hit asked, on the cache's time, not the process's. On a Cluster, all of
+ * this is per master: one that never answers holds only its own hits.
  */
+import { CacheUnavailableException } from '../../../lib/exceptions/cache-unavailable.exception';
 import { CacheFaults } from '../../../lib/stores/cache-faults';
+import { keySlot } from '../../../lib/stores/redis/cluster-slot';
 import { MAX_BATCH_HITS, MAX_WAITING_PER_KEY } from '../../../lib/stores/redis/hit-queue';
 import type { RedisConnection } from '../../../lib/stores/redis/redis-connection';
 import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
@@ -15,18 +18,35 @@ import { computeWait } from '../../../lib/throttles/rate';
 
 class HeldConnection implements RedisConnection {
   readonly library = 'fake';
-  readonly cluster = false;
-  readonly sent: Array<{ commands: ReadonlyArray<readonly string[]>; answer: () => void }> = [];
+  readonly cluster: boolean;
+  readonly sent: Array<{ commands: ReadonlyArray<readonly string[]>; answer: () => void; fail: () => void }> = [];
+
+  /** `slotMap`: a fake Cluster's master of each slot, which the test may change (a failover). */
+  constructor(public slotMap?: (slot: number) => string) {
+    this.cluster = slotMap !== undefined;
+  }
 
   isReady(): boolean {
     return true;
   }
 
+  masterOf(slot: number): string | undefined {
+    return this.slotMap?.(slot);
+  }
+
+  masters(): string[] {
+    const slotMap = this.slotMap;
+    if (slotMap === undefined) return [];
+    return [...new Set(Array.from({ length: 16384 }, (_, slot) => slotMap(slot)))];
+  }
+
   send(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       // Every hit allowed, as the script would answer at server time 100.
-      const replies = commands.map((command) => ['100', ...Array.from({ length: Number(command[2]) }, () => '1 100 1 100')].join('\n'));
-      this.sent.push({ commands, answer: () => resolve(replies) });
+      const replies = commands.map((command) =>
+        ['100', ...Array.from({ length: Number(command[2]) }, () => '1 100 1 100')].join('\n'),
+      );
+      this.sent.push({ commands, answer: () => resolve(replies), fail: () => reject(new Error('connection reset')) });
     });
   }
 
@@ -40,9 +60,13 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 it('keeps at most two batches out; hits that arrive meanwhile go together as one script when one is answered', async () => {
   const connection = new HeldConnection();
-  const store = new RedisThrottleStore(connection, new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 60_000 }));
+  const store = new RedisThrottleStore(
+    connection,
+    new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 60_000 }),
+  );
   const settled: string[] = [];
-  const hit = (key: string): Promise<HitResult> => store.hit(key, 5, 60, undefined).then((result) => (settled.push(key), result));
+  const hit = (key: string): Promise<HitResult> =>
+    store.hit(key, 5, 60, undefined).then((result) => (settled.push(key), result));
 
   const a = hit('a');
   await nextTurn();
@@ -153,3 +177,121 @@ it("time the process was busy is not the cache's: a batch queued behind two out 
   expect(logger.lines).toEqual([]);
 });
 
+describe('on a Cluster, each master has its own queue, batches, deadline and outage', () => {
+  /** Three masters, as a Cluster of three splits its slots. */
+  const threeMasters = (slot: number) => (slot < 5461 ? 'a:1' : slot < 10923 ? 'b:2' : 'c:3');
+  let fresh = 0;
+  /** A key never used before whose slot `master` serves in `slotMap`. */
+  const keyOn = (master: string, slotMap: (slot: number) => string = threeMasters): string => {
+    for (;;) {
+      const key = `k${fresh++}`;
+      if (slotMap(keySlot(key)) === master) return key;
+    }
+  };
+  /** The master each send went to, by the slot of its first key. */
+  const mastersOf = (connection: HeldConnection) => connection.keys().map((keys) => threeMasters(keySlot(keys[0])));
+
+  it('a master that never answers holds only its own hits: the others are sent at once and decided', async () => {
+    const connection = new HeldConnection(threeMasters);
+    const logger = capture();
+    const faults = new CacheFaults({ name: 'fake', policy: 'deny', timeoutMs: 100, logger });
+    const store = new RedisThrottleStore(connection, faults);
+    // Two turns of hits on a: its two batches are out, and its third waits for them.
+    const onA = [store.hit(keyOn('a:1'), 5, 60, undefined)];
+    await nextTurn();
+    onA.push(store.hit(keyOn('a:1'), 5, 60, undefined));
+    await nextTurn();
+    onA.push(store.hit(keyOn('a:1'), 5, 60, undefined));
+    const onB = store.hit(keyOn('b:2'), 5, 60, undefined);
+    await nextTurn();
+    expect(mastersOf(connection)).toEqual(['a:1', 'a:1', 'b:2']); // b's hit did not wait behind a's batches
+    connection.sent[2].answer();
+    expect(await onB).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 });
+    const answered = await Promise.allSettled(onA);
+    expect(answered.map((a) => a.status === 'rejected' && a.reason instanceof CacheUnavailableException)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(logger.lines).toEqual([
+      "Throttle cache 'fake' node a:1 is unavailable (no answer within 100 ms); " +
+        'answering 503 for its keys until it recovers.',
+    ]);
+    // a hangs: its hits are answered at once (but for a probe a second); b's are still sent and decided.
+    const later = Promise.allSettled([
+      store.hit(keyOn('a:1'), 5, 60, undefined),
+      store.hit(keyOn('b:2'), 5, 60, undefined),
+    ]);
+    await nextTurn();
+    expect(mastersOf(connection)).toEqual(['a:1', 'a:1', 'b:2', 'b:2']);
+    connection.sent[3].answer();
+    const [a, b] = await later;
+    expect([a.status, b.status === 'fulfilled' && b.value.count]).toEqual(['rejected', 1]);
+    expect(faults.isDown).toBe(false); // the store's own state: no master's outage is the whole cache's
+  });
+
+  it("one send per master per batch, one script per slot: a slot's hits share a script, in their order", async () => {
+    const connection = new HeldConnection(threeMasters);
+    const store = new RedisThrottleStore(
+      connection,
+      new CacheFaults({ name: 'fake', policy: 'deny', timeoutMs: 60_000 }),
+    );
+    const tagged = ['{t}:1', '{t}:2', '{t}:1']; // one slot, by the hash tag
+    const master = threeMasters(keySlot('{t}'));
+    const other = keyOn(master);
+    const elsewhere = keyOn(master === 'a:1' ? 'b:2' : 'a:1');
+    const hits = [...tagged, other, elsewhere].map((key) => store.hit(key, 5, 60, undefined));
+    await nextTurn();
+    expect(
+      connection.sent.map(({ commands }) => commands.map((command) => command.slice(3, 3 + Number(command[2])))),
+    ).toEqual([[tagged, [other]], [[elsewhere]]]);
+    for (const send of connection.sent) send.answer();
+    expect((await Promise.all(hits)).every((r) => r.allowed && r.count === 1)).toBe(true);
+  });
+
+  it('a master whose slots moved (a failover) ends its outage, named, and its keys go to the new one', async () => {
+    const connection = new HeldConnection(threeMasters);
+    const logger = capture();
+    const events: string[] = [];
+    const onOutage = (state: string, _reason?: string, node?: string) => events.push(`${state} ${node}`);
+    const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 50, logger, onOutage });
+    const store = new RedisThrottleStore(connection, faults);
+    const key = keyOn('a:1');
+    expect(await store.hit(key, 5, 60, undefined)).toMatchObject({ allowed: true, count: 0 }); // a never answers
+    // a's replica, d:4, is promoted: the client's slot map says so, and the next hit on a's slots goes there.
+    const promoted = (slot: number) => (threeMasters(slot) === 'a:1' ? 'd:4' : threeMasters(slot));
+    connection.slotMap = promoted;
+    const hit = store.hit(key, 5, 60, undefined);
+    await nextTurn();
+    expect(connection.keys().at(-1)).toEqual([key]);
+    connection.sent.at(-1)?.answer();
+    expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 });
+    expect(logger.lines.slice(1)).toEqual([
+      "Throttle cache 'fake' node a:1 serves no slot any more (failed over or resharded); " +
+        'its keys are decided by the masters that took them over.',
+    ]);
+    expect(events).toEqual(['down a:1', 'up a:1']);
+  });
+
+  it("a dead master's hits answered by its successor (rerouted by the client) end its outage as retired", async () => {
+    const connection = new HeldConnection(threeMasters);
+    const logger = capture();
+    const store = new RedisThrottleStore(
+      connection,
+      new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 60_000, logger }),
+    );
+    const first = store.hit(keyOn('a:1'), 5, 60, undefined);
+    await nextTurn();
+    connection.sent[0].fail(); // a is gone
+    expect(await first).toMatchObject({ allowed: true, count: 0 });
+    const second = store.hit(keyOn('a:1'), 5, 60, undefined); // queued for a, in a's lane
+    await nextTurn();
+    connection.slotMap = (slot) => (threeMasters(slot) === 'a:1' ? 'd:4' : threeMasters(slot)); // d:4 promoted
+    connection.sent[1].answer(); // the client sent it to d:4, which decided it
+    expect(await second).toMatchObject({ allowed: true, count: 1 });
+    expect(logger.lines.map((line) => /is unavailable|available again|serves no slot/.exec(line)?.[0])).toEqual([
+      'is unavailable',
+      'serves no slot',
+    ]);
+  });
+});

@@ -12,6 +12,8 @@ export interface IoredisLike {
   readonly status: string;
   /** `true` on a `Cluster`, whose pipelines only take keys of one slot. */
   readonly isCluster?: boolean;
+  /** A `Cluster`'s slot map: per slot, the `host:port` of its master then of its replicas (empty until connected). */
+  readonly slots?: ReadonlyArray<readonly string[] | undefined>;
 }
 
 /** An ioredis pipeline: commands queued, then written at once by `exec()`. */
@@ -46,15 +48,37 @@ export class IoredisConnection implements RedisConnection {
     return !DISCONNECTED.has(this.client.status);
   }
 
+  masterOf(slot: number): string | undefined {
+    return this.cluster ? this.client.slots?.[slot]?.[0] : undefined;
+  }
+
+  masters(): string[] {
+    const slots = this.cluster ? this.client.slots : undefined;
+    if (slots === undefined) return [];
+    const masters = new Set<string>();
+    for (let slot = 0; slot < slots.length; slot++) {
+      const master = slots[slot]?.[0];
+      if (master !== undefined) masters.add(master);
+    }
+    return [...masters];
+  }
+
   send(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> {
-    if (this.cluster) return Promise.all(commands.map((command) => this.client.call(command[0], command.slice(1)).catch(asReply)));
+    if (this.cluster)
+      return Promise.all(commands.map((command) => this.client.call(command[0], command.slice(1)).catch(asReply)));
     // A lone command skips the Pipeline object, which costs about 25 µs of CPU: the same single write.
-    if (commands.length === 1) return this.client.call(commands[0][0], commands[0].slice(1)).then((reply) => [reply], (error: unknown) => [replyErrorOnly(error)]);
+    if (commands.length === 1)
+      return this.client.call(commands[0][0], commands[0].slice(1)).then(
+        (reply) => [reply],
+        (error: unknown) => [replyErrorOnly(error)],
+      );
     const pipeline = this.client.pipeline();
     for (const command of commands) pipeline.call(command[0], command.slice(1));
     return pipeline.exec().then((replies) => {
       if (replies === null || replies.length !== commands.length) {
-        throw new Error(`Redis answered ${replies === null ? 'nothing' : replies.length} of ${commands.length} pipelined commands`);
+        throw new Error(
+          `Redis answered ${replies === null ? 'nothing' : replies.length} of ${commands.length} pipelined commands`,
+        );
       }
       const answers = new Array<unknown>(replies.length);
       for (let i = 0; i < replies.length; i++) answers[i] = replies[i][0] ?? replies[i][1];
@@ -95,5 +119,9 @@ export function ioredisConnectionOf(cacheOrClient: unknown): RedisConnection | u
 function isIoredis(value: unknown): value is IoredisLike {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate.call === 'function' && typeof candidate.pipeline === 'function' && typeof candidate.status === 'string';
+  return (
+    typeof candidate.call === 'function' &&
+    typeof candidate.pipeline === 'function' &&
+    typeof candidate.status === 'string'
+  );
 }

@@ -10,7 +10,8 @@ import { isNodeRedisClient, NodeRedisConnection } from './node-redis';
  */
 export function keyvStoresOf(cache: unknown): unknown[] | undefined {
   if (isKeyv(cache)) return [cache.store];
-  if (typeof cache !== 'object' || cache === null || !('stores' in cache) || !Array.isArray(cache.stores)) return undefined;
+  if (typeof cache !== 'object' || cache === null || !('stores' in cache) || !Array.isArray(cache.stores))
+    return undefined;
   const tiers: unknown[] = cache.stores;
   return tiers.every(isKeyv) ? tiers.map((keyv) => keyv.store) : undefined;
 }
@@ -53,7 +54,12 @@ export function isInProcessStore(store: unknown): boolean {
 function isKeyv(value: unknown): value is { store: unknown } {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return 'store' in candidate && typeof candidate.opts === 'object' && typeof candidate.get === 'function' && typeof candidate.set === 'function';
+  return (
+    'store' in candidate &&
+    typeof candidate.opts === 'object' &&
+    typeof candidate.get === 'function' &&
+    typeof candidate.set === 'function'
+  );
 }
 
 /** The same connection under the library's own name, for log lines. */
@@ -63,5 +69,7 @@ function renamed(connection: RedisConnection, library: string): RedisConnection 
     cluster: connection.cluster,
     isReady: () => connection.isReady(),
     send: (commands) => connection.send(commands),
+    masterOf: (slot) => connection.masterOf(slot),
+    masters: () => connection.masters(),
   };
 }

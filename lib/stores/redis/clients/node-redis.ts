@@ -13,6 +13,12 @@ export interface NodeRedisClientLike {
   readonly isReady: boolean;
 }
 
+/** A node of a node-redis Cluster's slot map, as the Cluster announced it. */
+interface NodeRedisNodeLike {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** A node-redis Cluster (`createCluster()`): each command is routed by the key it names first. */
 export interface NodeRedisClusterLike {
   sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: readonly string[]): Promise<unknown>;
@@ -20,6 +26,10 @@ export interface NodeRedisClusterLike {
   /** Absent before node-redis 6. */
   readonly isReady?: boolean;
   getSlotMaster(slot: number): unknown;
+  /** The slot map (v4 and later): per slot, its shard; empty until connected, rebuilt on MOVED and failovers. */
+  readonly slots?: ReadonlyArray<{ readonly master?: NodeRedisNodeLike } | undefined>;
+  /** The masters of the slot map. */
+  readonly masters?: readonly NodeRedisNodeLike[];
 }
 
 /**
@@ -55,6 +65,19 @@ export class NodeRedisConnection implements RedisConnection {
     }
     // A lazily connected client is not open yet: the first sends connect it, and wait for that.
     return this.connect !== undefined && !this.wasOpen;
+  }
+
+  masterOf(slot: number): string | undefined {
+    const client = this.client;
+    if (!isNodeRedisCluster(client)) return undefined;
+    const master = client.slots?.[slot]?.master;
+    return master === undefined ? undefined : `${master.host}:${master.port}`;
+  }
+
+  masters(): string[] {
+    const client = this.client;
+    if (!isNodeRedisCluster(client)) return [];
+    return (client.masters ?? []).map((master) => `${master.host}:${master.port}`);
   }
 
   async send(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> {

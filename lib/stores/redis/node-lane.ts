@@ -1,0 +1,283 @@
+// The hits waiting on one Redis server (or one Cluster master): its queue, its batches out, its deadline, its faults.
+import type { CacheFaults, HitCallbacks } from '../cache-faults';
+import type { CallDeadline } from '../deadline';
+import { type HitResult, monotonicSeconds } from '../throttle-store';
+import { HitQueue, overloaded } from './hit-queue';
+import type { RedisConnection } from './redis-connection';
+import {
+  asEval,
+  HITS_PER_SCRIPT,
+  isNoScript,
+  isRefused,
+  parseScriptReply,
+  type ScriptHit,
+  scriptCommands,
+  serverTimeOf,
+  UncountableHitError,
+  withExpiry,
+} from './script-protocol';
+
+/** One hit waiting for the next flush, and its caller. */
+interface QueuedHit extends ScriptHit, HitCallbacks {
+  /** Its key's Cluster slot (hits of one slot go in one script); `0` for a single server. */
+  readonly slot: number;
+  /** Answered (by Redis or by the policy): nothing may answer it again. */
+  done: boolean;
+}
+
+/** A hit as the store hands it to its lane. */
+export type LaneHit = Omit<QueuedHit, 'done' | 'resolve' | 'reject'>;
+
+/** Batches out at once: one fills while another is decided, so neither this process nor Redis waits for the other. */
+const BATCHES_IN_FLIGHT = 2;
+
+/**
+ * Everything the Redis store does for the hits of one server: the hits
+ * waiting for the next batch ({@link HitQueue}, bounded), the batches out (at
+ * most two), each batch's one deadline, the offset of the server's clock,
+ * and the {@link CacheFaults} that decide whether to call the server at all.
+ * A single server has one lane; a Cluster one per master, so a master that
+ * hangs fills its own two batches, misses its own deadlines and has its own
+ * outage, while the other masters' lanes keep deciding.
+ *
+ * A batch is one write: on a single server one script per 256 hits, on a
+ * Cluster master one script per slot of the batch (a script's keys must
+ * share a slot), all sent in the same tick to that master, so one round trip.
+ *
+ * The deadline counts from when the batch's oldest hit asked, never
+ * restarts: a batch that waited for the two out leaves with what is left of
+ * it, and one with nothing left is answered by the policy, unsent. Each
+ * script carries the server time past which it must not run: the batch's
+ * deadline on the server's clock, by the offset learned from this server's
+ * last replies (a lower bound, so the server never applies a hit the client
+ * has given up on); before the first reply, the client's own clock stands
+ * in. A script refused as late is resent once; one answered `NOSCRIPT` is
+ * resent with EVAL, which loads it.
+ */
+export class NodeLane {
+  private readonly queue = new HitQueue<QueuedHit>();
+  /** Batches written and not yet answered (nor past their deadline); at most {@link BATCHES_IN_FLIGHT}. */
+  private inFlight = 0;
+  /** A flush is scheduled: hits queue until it runs, and go together. */
+  private flushDue = false;
+  /** Server seconds minus this process's {@link monotonicSeconds}, from the latest replies; `NaN` until then. */
+  private clockOffset = Number.NaN;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    readonly faults: CacheFaults,
+  ) {}
+
+  hit(hit: LaneHit): Promise<HitResult> {
+    if (!this.connection.isReady()) {
+      this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
+      return this.faults.withoutCache(hit.now);
+    }
+    if (!this.faults.mayCall()) return this.faults.withoutCache(hit.now);
+    if (!this.queue.admits(hit.key)) return Promise.resolve(overloaded(hit.limit, hit.duration, hit.now));
+    return new Promise<HitResult>((resolve, reject) => {
+      this.schedule();
+      this.queue.push({ ...hit, resolve, reject, done: false });
+    });
+  }
+
+  /**
+   * A flush on the next turn, unless one is due or two batches are out (the first answered sends what
+   * queued). setImmediate rather than a microtask: an async getCacheKey() may take a few microtasks,
+   * and its hit should still join the request's batch.
+   */
+  private schedule(): void {
+    if (this.flushDue || this.inFlight >= BATCHES_IN_FLIGHT) return;
+    this.flushDue = true;
+    setImmediate(this.flush);
+  }
+
+  /** Sends the queued hits as one batch: a request's throttles, and under load every hit that arrived meanwhile. */
+  private readonly flush = (): void => {
+    this.flushDue = false;
+    const { hits: batch, waitedMs } = this.queue.take();
+    if (batch.length === 0) return;
+    const leftMs = this.faults.timeoutMs - waitedMs;
+    if (leftMs <= 0) {
+      // Its whole deadline went waiting for the batches out: the server is that slow. Never sent.
+      this.faults.failed(new Error(`no answer within ${this.faults.timeoutMs} ms (queued behind slow batches)`));
+      this.answerWithout(batch);
+      return;
+    }
+    this.inFlight++;
+    const sentAt = monotonicSeconds();
+    const deadline = this.faults.deadline(() => {
+      // The server holds this batch: those queued behind it are answered now, not after a second deadline.
+      this.answerWithout(batch);
+      this.answerWithout(this.queue.take().hits);
+      this.release();
+    }, leftMs);
+    void this.run(this.connection.cluster ? bySlot(batch) : [batch], deadline, sentAt, leftMs).then(() => {
+      if (deadline.answered()) this.release();
+      else this.faults.lateAnswer();
+    });
+  };
+
+  /** The batch out is done with: send what queued meanwhile. */
+  private release(): void {
+    this.inFlight--;
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  /**
+   * The server time past which a batch sent at `sentAt` with `leftMs` of its deadline must not be applied
+   * (before any reply, the client's clock stands in).
+   */
+  private expiryOf(sentAt: number, leftMs: number): string {
+    return String(sentAt + leftMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
+  }
+
+  /**
+   * Sends the batch, `groups` of hits that may share a script; answers them with Redis' decisions, unless the
+   * deadline answered them first. Never rejects.
+   */
+  private async run(
+    groups: readonly QueuedHit[][],
+    deadline: CallDeadline,
+    sentAt: number,
+    leftMs: number,
+  ): Promise<void> {
+    const startedAt = this.faults.now();
+    const expiry = this.expiryOf(sentAt, leftMs);
+    const commands: string[][] = [];
+    const hitsOf: QueuedHit[][] = [];
+    for (const group of groups) {
+      for (const command of scriptCommands(group, expiry)) commands.push(command);
+      if (group.length <= HITS_PER_SCRIPT) hitsOf.push(group);
+      else
+        for (let from = 0; from < group.length; from += HITS_PER_SCRIPT)
+          hitsOf.push(group.slice(from, from + HITS_PER_SCRIPT));
+    }
+    let replies: unknown[];
+    try {
+      replies = await this.connection.send(commands);
+      this.learnClock(replies);
+      if (!deadline.expired && replies.some(isNoScript))
+        replies = await this.resend(commands, replies, isNoScript, asEval);
+      // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
+      if (!deadline.expired && replies.some(isRefused)) {
+        const again = this.expiryOf(sentAt, leftMs);
+        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again));
+      }
+    } catch (error) {
+      if (deadline.expired) return;
+      this.faults.failed(error, startedAt);
+      for (const hits of hitsOf) this.answerWithout(hits);
+      return;
+    }
+    if (deadline.expired) return;
+    let decided = false;
+    for (let c = 0; c < commands.length; c++) {
+      const hits = hitsOf[c];
+      const results = this.decisionsOf(replies[c], hits.length, startedAt);
+      for (let i = 0; i < hits.length; i++) {
+        const hit = hits[i];
+        hit.done = true;
+        const result = results?.[i];
+        if (result === undefined) this.faults.answer(hit, hit.now);
+        else if (result instanceof UncountableHitError) hit.reject(uncountable(hit, result));
+        else hit.resolve(result);
+      }
+      if (results !== undefined) decided = true;
+    }
+    if (decided) this.succeeded();
+  }
+
+  /**
+   * Redis decided hits of this lane. On a Cluster the client routes each command by its slot, so after a
+   * failover the hits of a dead master's lane reach the master that took its slots over: that ends the
+   * dead master's outage as a retirement, not as its recovery.
+   */
+  private succeeded(): void {
+    const node = this.faults.node;
+    if (node !== undefined && this.faults.isDown) {
+      const masters = this.connection.masters();
+      if (masters.length > 0 && !masters.includes(node)) {
+        this.faults.retired();
+        return;
+      }
+    }
+    this.faults.succeeded();
+  }
+
+  private answerWithout(hits: readonly QueuedHit[]): void {
+    for (const hit of hits) {
+      if (hit.done) continue;
+      hit.done = true;
+      this.faults.answer(hit, hit.now);
+    }
+  }
+
+  /** A script's results, or `undefined` (a fault, already reported) when Redis could not decide its hits. */
+  private decisionsOf(
+    reply: unknown,
+    count: number,
+    startedAt: number,
+  ): Array<HitResult | UncountableHitError> | undefined {
+    try {
+      const results = reply instanceof Error ? reply : parseScriptReply(reply, count);
+      if (results === null) throw new Error('the batch reached Redis after its deadline');
+      if (results instanceof Error) throw results;
+      return results;
+    } catch (error) {
+      this.faults.failed(error, startedAt);
+      return undefined;
+    }
+  }
+
+  /** Sends again the commands whose reply `matches`, rewritten; their new replies replace the old. */
+  private async resend(
+    commands: readonly string[][],
+    replies: unknown[],
+    matches: (reply: unknown) => boolean,
+    rewrite: (command: string[]) => string[],
+  ): Promise<unknown[]> {
+    const indexes: number[] = [];
+    const again: string[][] = [];
+    for (let i = 0; i < replies.length; i++) {
+      if (!matches(replies[i])) continue;
+      indexes.push(i);
+      again.push(rewrite(commands[i]));
+    }
+    const answers = await this.connection.send(again);
+    this.learnClock(answers);
+    for (let i = 0; i < indexes.length; i++) replies[indexes[i]] = answers[i];
+    return replies;
+  }
+
+  /** The offset from a batch's last reply: the server time the script ran, minus now, is at most the true offset. */
+  private learnClock(replies: readonly unknown[]): void {
+    for (let i = replies.length - 1; i >= 0; i--) {
+      const server = serverTimeOf(replies[i]);
+      if (Number.isFinite(server)) {
+        this.clockOffset = server - monotonicSeconds();
+        return;
+      }
+    }
+  }
+}
+
+/** A Cluster batch as one group per slot, in the order each slot first appears; each slot's hits in their order. */
+function bySlot(batch: readonly QueuedHit[]): QueuedHit[][] {
+  const groups = new Map<number, QueuedHit[]>();
+  for (const hit of batch) {
+    const group = groups.get(hit.slot);
+    if (group === undefined) groups.set(hit.slot, [hit]);
+    else group.push(hit);
+  }
+  return [...groups.values()];
+}
+
+/** That hit's error (its request's, no other's): the settings it was sent with, and what the script refused. */
+function uncountable(hit: ScriptHit, refused: UncountableHitError): Error {
+  return new Error(
+    `Redis cannot count a hit of limit ${hit.limit} per ${hit.duration} s: ${refused.message} ` +
+      '(rates are bounded by parseRate(); this one reached the store some other way).',
+    { cause: refused },
+  );
+}
