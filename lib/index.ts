@@ -5,6 +5,7 @@
 export { RestflowThrottleModule } from './module/restflow-throttle.module';
 export type {
   CacheErrorPolicy,
+  LocalFallbackOption,
   RateLimitHeaders,
   RestflowThrottleAsyncOptions,
   RestflowThrottleOptions,

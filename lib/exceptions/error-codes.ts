@@ -15,6 +15,8 @@ export const CONFIG_ERROR_CODES = {
   RFT_INVALID_REQUEST_RATE: 'getRequestRate() returned something that is not a rate: that request answers 500.',
   RFT_UNKNOWN_OPTION: 'forRoot() was given an option it does not know (a typo, or an option of another library).',
   RFT_INVALID_OPTION: 'A module option has the wrong type or is out of range.',
+  RFT_INVALID_LOCAL_FALLBACK:
+    "`localFallback` is not `{ processes: <whole number >= 1> }`, or is set without `onCacheError: 'local'`.",
   RFT_INVALID_CACHE: 'A cache is neither a cache-manager cache, a Redis client nor a ThrottleStore.',
   RFT_INVALID_SKIP_OPTION: '`skipIf` is not a function, or `ignoreUserAgents` is not an array of regular expressions.',
   RFT_UNSUPPORTED_CLIENT: 'A Redis client of a kind the module cannot drive (node-redis createSentinel()).',

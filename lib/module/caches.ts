@@ -1,6 +1,7 @@
 /** The module's caches turned into stores, once each: the default cache and the aliases throttles name. */
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions, ThrottleCacheLike } from './options';
+import { LocalFallback } from '../stores/local-fallback';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';
 import { RefusalCache } from '../stores/refusal-cache';
 import { storeForCache, type StoreOptions } from '../stores/store-for-cache';
@@ -45,9 +46,17 @@ export class ThrottleStores {
     let store = this.stores.get(resolved);
     if (store === undefined) {
       const name = typeof cache === 'string' ? cache : resolved === this.defaultCache ? 'default' : 'custom';
+      const policy = this.options.onCacheError ?? 'allow';
       const storeOptions: StoreOptions = {
         name,
-        policy: this.options.onCacheError ?? 'allow',
+        policy,
+        // One limiter per cache, bounded as the default memory store; built only for a cache that will need it.
+        ...(policy === 'local' && {
+          local: new LocalFallback({
+            processes: this.options.localFallback?.processes ?? 1,
+            maxKeys: this.options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS,
+          }),
+        }),
         timeoutMs: this.options.cacheTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         logger: this.settings.logger,
         refusalCache: this.options.refusalCache,

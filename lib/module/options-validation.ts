@@ -11,6 +11,7 @@ const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'numProxies',
   'ipv6Subnet',
   'onCacheError',
+  'localFallback',
   'cacheTimeoutMs',
   'refusalCache',
   'memoryCacheMaxKeys',
@@ -75,9 +76,10 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   if (o.ipv6Subnet !== undefined && o.ipv6Subnet !== false && !(Number.isInteger(o.ipv6Subnet) && o.ipv6Subnet >= 1 && o.ipv6Subnet <= 128)) {
     fail(`ipv6Subnet must be a prefix length from 1 to 128, or false to key each IPv6 address; got ${String(o.ipv6Subnet)}.`);
   }
-  if (o.onCacheError !== undefined && o.onCacheError !== 'allow' && o.onCacheError !== 'deny') {
-    fail(`onCacheError must be 'allow' or 'deny', got ${JSON.stringify(o.onCacheError)}.`);
+  if (o.onCacheError !== undefined && !['allow', 'deny', 'local'].includes(o.onCacheError)) {
+    fail(`onCacheError must be 'allow', 'deny' or 'local', got ${JSON.stringify(o.onCacheError)}.`);
   }
+  checkLocalFallback(o, fail);
   if (o.cacheTimeoutMs !== undefined && !(Number.isInteger(o.cacheTimeoutMs) && o.cacheTimeoutMs >= 1 && o.cacheTimeoutMs <= MAX_TIMEOUT_MS)) {
     fail(`cacheTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(o.cacheTimeoutMs)}.`);
   }
@@ -104,6 +106,32 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
     fail('throttledException must be a function of the refusal returning the error to answer with.');
   }
   return { ...options };
+}
+
+/** `localFallback`: `{ processes }`, a whole number from 1, and only beside `onCacheError: 'local'`. */
+function checkLocalFallback(
+  o: RestflowThrottleOptions,
+  fail: (message: string, code?: ConfigErrorCode) => never,
+): void {
+  const local: unknown = o.localFallback;
+  if (local === undefined) return;
+  const code = 'RFT_INVALID_LOCAL_FALLBACK';
+  if (o.onCacheError !== 'local') {
+    const policy = JSON.stringify(o.onCacheError ?? 'allow');
+    fail(`localFallback is set but onCacheError is ${policy}: set onCacheError: 'local' to use it.`, code);
+  }
+  if (typeof local !== 'object' || local === null || Array.isArray(local)) {
+    const got = JSON.stringify(local) ?? typeof local;
+    fail(`localFallback must be an object such as { processes: 4 }, got ${got}.`, code);
+  }
+  const { processes, ...rest } = local as { processes?: unknown };
+  const unknown = Object.keys(rest).map((k) => `'${k}'`);
+  if (unknown.length > 0) fail(`localFallback has no option ${unknown.join(', ')}; it takes processes.`, code);
+  if (processes !== undefined && !(typeof processes === 'number' && Number.isInteger(processes) && processes >= 1)) {
+    const hint = typeof processes === 'string' ? ' (a string from the environment: convert it with Number())' : '';
+    const got = JSON.stringify(processes);
+    fail(`localFallback.processes must be a whole number of processes, 1 or more, got ${got}${hint}.`, code);
+  }
 }
 
 /** `skipIf`: a function; `ignoreUserAgents`: regular expressions (a string from configuration must become one). */

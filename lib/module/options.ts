@@ -23,8 +23,20 @@ export interface ThrottleCache {
  */
 export type ThrottleCacheLike = ThrottleCache | ThrottleStore | RedisClientLike;
 
-/** What to do when the cache throws or is slower than `cacheTimeoutMs`. */
-export type CacheErrorPolicy = 'allow' | 'deny';
+/**
+ * What to do when the cache throws or is slower than `cacheTimeoutMs`: let the request through, answer 503,
+ * or limit in this process at a share of the limit (`localFallback`; docs/faults.md).
+ */
+export type CacheErrorPolicy = 'allow' | 'deny' | 'local';
+
+/** How `onCacheError: 'local'` limits while the shared cache is out. */
+export interface LocalFallbackOption {
+  /**
+   * Processes (replicas, workers) sharing the cache: each limit is divided by this, rounded up, so that
+   * together they admit about the shared limit. Whole number, 1 or more. Default 1.
+   */
+  processes?: number;
+}
 
 /** Optional rate-limit response headers: IETF `RateLimit`/`RateLimit-Policy`, or `X-RateLimit-*`. */
 export type RateLimitHeaders = false | 'ietf' | 'legacy';
@@ -43,8 +55,13 @@ export interface RestflowThrottleOptions {
   numProxies?: number;
   /** IPv6 clients are keyed by this prefix length (they own a whole /64); `false` keys each address. Default 64. */
   ipv6Subnet?: number | false;
-  /** A cache fault lets the request through (`'allow'`, default) or answers 503 (`'deny'`). */
+  /**
+   * A cache fault lets the request through (`'allow'`, default), answers 503 (`'deny'`), or limits in this
+   * process's memory until the cache recovers (`'local'`, at the share `localFallback` sets).
+   */
   onCacheError?: CacheErrorPolicy;
+  /** With `onCacheError: 'local'` only: the processes sharing the cache. Default `{ processes: 1 }`. */
+  localFallback?: LocalFallbackOption;
   /** A cache call slower than this many milliseconds is a fault. Whole number, 1 to 2^31-1. Default 1000. */
   cacheTimeoutMs?: number;
   /**

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { CacheUnavailableException } from '../exceptions/cache-unavailable.exception';
 import type { CacheErrorPolicy } from '../module/options';
 import { CallDeadline } from './deadline';
+import { LocalFallback, type UndecidedHit } from './local-fallback';
 import { monotonicSeconds, type HitResult } from './throttle-store';
 
 /** A success ends an outage only after this long without a fault, so a flapping cache is one outage. */
@@ -14,6 +15,8 @@ export interface CacheFaultOptions {
   /** The cache's name in log lines (`default`, or its alias). */
   readonly name: string;
   readonly policy: CacheErrorPolicy;
+  /** Policy `'local'`: the in-process limiter hits get while the cache is out. Default: one for 1 process. */
+  readonly local?: LocalFallback;
   /** A call (batch, or get/set round) not answered within this many ms is a fault. */
   readonly timeoutMs: number;
   readonly logger?: Pick<Logger, 'warn'>;
@@ -41,7 +44,8 @@ export interface HitCallbacks {
 /**
  * Everything a remote store (Redis, get/set) does about faults, in one
  * place: the deadline of each call, the answer given without the cache
- * (`'allow'`: admitted; `'deny'`: {@link CacheUnavailableException}, a 503),
+ * (`'allow'`: admitted; `'deny'`: {@link CacheUnavailableException}, a 503;
+ * `'local'`: decided by this process's {@link LocalFallback}),
  * the outage state with one warning when it starts and one when it ends,
  * and the rule that keeps work for a hung cache bounded.
  *
@@ -68,14 +72,17 @@ export class CacheFaults {
   private probedAt = -Infinity;
   /** Calls whose deadline passed and that the cache has not answered (or failed) yet. */
   private hanging = 0;
+  /** Policy `'local'`'s limiter, shared by a Cluster's masters: only a sick master's keys ever reach it. */
+  private readonly local: LocalFallback | undefined;
 
   constructor(private readonly options: CacheFaultOptions) {
     this.timeoutMs = options.timeoutMs;
+    this.local = options.policy === 'local' ? (options.local ?? new LocalFallback()) : undefined;
   }
 
   /** A state of its own for one Cluster master (`host:port`), with the same policy, deadline and listeners. */
   forNode(node: string): CacheFaults {
-    return new CacheFaults({ ...this.options, node });
+    return new CacheFaults({ ...this.options, node, local: this.local });
   }
 
   /** The Cluster master this state is for, if it is for one. */
@@ -137,7 +144,8 @@ export class CacheFaults {
     if (this.down && this.now() - this.lastFaultAt >= RECOVERY_QUIET_MS) {
       this.down = false;
       this.recoveredAt = this.now();
-      this.logger.warn(`Throttle cache ${this.subject} is available again; throttling resumed.`);
+      const resumed = this.local === undefined ? 'throttling resumed' : 'limits are shared again';
+      this.logger.warn(`Throttle cache ${this.subject} is available again; ${resumed}.`);
       this.tell('up');
     }
   }
@@ -165,12 +173,21 @@ export class CacheFaults {
     if (this.down || startedAt <= this.recoveredAt) return;
     this.down = true;
     const reason = error instanceof Error ? error.message : String(error);
-    const outcome = this.options.policy === 'allow' ? 'letting requests through' : 'answering 503';
+    const outcome = this.outcome;
     const whose = this.options.node === undefined ? '' : ' for its keys';
     this.logger.warn(
       `Throttle cache ${this.subject} is unavailable (${reason}); ${outcome}${whose} until it recovers.`,
     );
     this.tell('down', reason);
+  }
+
+  /** What requests get during an outage, as the warning says it. */
+  private get outcome(): string {
+    if (this.local !== undefined) {
+      const share = this.local.processes === 1 ? '' : ` at 1/${this.local.processes} of each limit`;
+      return `limiting locally in this process${share}`;
+    }
+    return this.options.policy === 'allow' ? 'letting requests through' : 'answering 503';
   }
 
   /** What the warnings are about: `'default'`, or `'default' node 10.0.0.1:6379` on a Cluster. */
@@ -193,16 +210,21 @@ export class CacheFaults {
     return this.options.logger ?? defaultCacheLogger;
   }
 
-  /** The policy's answer for a hit decided without the cache: admitted, or a {@link CacheUnavailableException}. */
-  answer(hit: HitCallbacks, now: number | undefined): void {
-    if (this.options.policy === 'deny') hit.reject(new CacheUnavailableException());
-    else hit.resolve(admitted(now));
+  /**
+   * The policy's answer to `callbacks` for `hit`, decided without the cache: admitted, a
+   * {@link CacheUnavailableException}, or this process's local decision.
+   */
+  answer(callbacks: HitCallbacks, hit: UndecidedHit): void {
+    if (this.local !== undefined) callbacks.resolve(this.local.hit(hit));
+    else if (this.options.policy === 'deny') callbacks.reject(new CacheUnavailableException());
+    else callbacks.resolve(admitted(hit.now));
   }
 
-  /** {@link answer} as a promise, for a hit refused before it was queued. */
-  withoutCache(now: number | undefined): Promise<HitResult> {
+  /** {@link answer} as a promise, for a hit answered before it was queued. */
+  withoutCache(hit: UndecidedHit): Promise<HitResult> {
+    if (this.local !== undefined) return Promise.resolve(this.local.hit(hit));
     if (this.options.policy === 'deny') return Promise.reject(new CacheUnavailableException());
-    return Promise.resolve(admitted(now));
+    return Promise.resolve(admitted(hit.now));
   }
 }
 

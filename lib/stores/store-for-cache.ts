@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { CacheErrorPolicy, ThrottleCache } from '../module/options';
 import { CacheFaults } from './cache-faults';
+import type { LocalFallback } from './local-fallback';
 import { CacheManagerStore } from './get-set/cache-manager.store';
 import { findRedisConnection, warnIfSharedGetSetCache } from './redis/find-redis';
 import { overloaded } from './redis/hit-queue';
@@ -14,6 +15,8 @@ export interface StoreOptions {
   policy: CacheErrorPolicy;
   timeoutMs: number;
   logger: Logger;
+  /** Policy `'local'`: this cache's in-process limiter while it is out. */
+  local?: LocalFallback;
   /** Outage start (`'down'`) and end (`'up'`) of this cache (of one master, `node`, on a Cluster): the events. */
   onOutage?: (state: 'down' | 'up', reason?: string, node?: string) => void;
   /** `false`: a shared store's refusals are not remembered in process ({@link RefusalCache}). Default `true`. */

@@ -58,7 +58,10 @@ export class CacheManagerStore implements ThrottleStore {
     algorithm?: ThrottleAlgorithm,
   ): Promise<HitResult> {
     const rounds = this.rounds.get(key);
-    if (rounds === undefined && !this.faults.mayCall()) return this.faults.withoutCache(now);
+    if (rounds === undefined && !this.faults.mayCall()) {
+      const undecided = { key, limit, duration: durationSec, now, algorithm: algorithm ?? 'sliding-log' } as const;
+      return this.faults.withoutCache(undecided);
+    }
     return new Promise<HitResult>((resolve, reject) => {
       const gcra = algorithm === 'gcra';
       const arrivedAt = performance.now();
@@ -78,7 +81,7 @@ export class CacheManagerStore implements ThrottleStore {
     const startedAt = this.faults.now();
     let taken: WaitingHit[] = [];
     const deadline = this.faults.deadline(() => {
-      this.answerWithout([...taken, ...rounds.waiting]);
+      this.answerWithout(key, [...taken, ...rounds.waiting]);
       rounds.waiting = [];
       // The key is free again, but CacheFaults lets only one probe a second through while this call hangs.
       if (this.rounds.get(key) === rounds) this.rounds.delete(key);
@@ -97,7 +100,7 @@ export class CacheManagerStore implements ThrottleStore {
       if (!deadline.answered()) return this.faults.lateAnswer();
       this.faults.failed(error, startedAt);
       // The hits behind a failed call fail at once rather than each waiting on a dead cache.
-      this.answerWithout([...taken, ...rounds.waiting]);
+      this.answerWithout(key, [...taken, ...rounds.waiting]);
       rounds.waiting = [];
     }
     this.next(key, rounds);
@@ -108,8 +111,11 @@ export class CacheManagerStore implements ThrottleStore {
     else this.rounds.delete(key);
   }
 
-  private answerWithout(hits: readonly WaitingHit[]): void {
-    for (const hit of hits) this.faults.answer(hit, hit.now);
+  private answerWithout(key: string, hits: readonly WaitingHit[]): void {
+    for (const hit of hits) {
+      const algorithm = hit.gcra ? 'gcra' : 'sliding-log';
+      this.faults.answer(hit, { key, limit: hit.limit, duration: hit.duration, now: hit.now, algorithm });
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The hits waiting on one Redis server (or one Cluster master): its queue, its batches out, its deadline, its faults.
 import type { CacheFaults, HitCallbacks } from '../cache-faults';
 import type { CallDeadline } from '../deadline';
+import type { UndecidedHit } from '../local-fallback';
 import { type HitResult, monotonicSeconds } from '../throttle-store';
 import { HitQueue, overloaded } from './hit-queue';
 import type { RedisConnection } from './redis-connection';
@@ -71,9 +72,9 @@ export class NodeLane {
   hit(hit: LaneHit): Promise<HitResult> {
     if (!this.connection.isReady()) {
       this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
-      return this.faults.withoutCache(hit.now);
+      return this.faults.withoutCache(undecided(hit));
     }
-    if (!this.faults.mayCall()) return this.faults.withoutCache(hit.now);
+    if (!this.faults.mayCall()) return this.faults.withoutCache(undecided(hit));
     if (!this.queue.admits(hit.key)) return Promise.resolve(overloaded(hit.limit, hit.duration, hit.now));
     return new Promise<HitResult>((resolve, reject) => {
       this.schedule();
@@ -179,7 +180,7 @@ export class NodeLane {
         const hit = hits[i];
         hit.done = true;
         const result = results?.[i];
-        if (result === undefined) this.faults.answer(hit, hit.now);
+        if (result === undefined) this.faults.answer(hit, undecided(hit));
         else if (result instanceof UncountableHitError) hit.reject(uncountable(hit, result));
         else hit.resolve(result);
       }
@@ -209,7 +210,7 @@ export class NodeLane {
     for (const hit of hits) {
       if (hit.done) continue;
       hit.done = true;
-      this.faults.answer(hit, hit.now);
+      this.faults.answer(hit, undecided(hit));
     }
   }
 
@@ -260,6 +261,12 @@ export class NodeLane {
       }
     }
   }
+}
+
+/** A hit as the fault policy needs it, when Redis could not decide it (`'local'` decides it in process). */
+function undecided(hit: ScriptHit): UndecidedHit {
+  const algorithm = hit.algorithm === 'g' ? 'gcra' : 'sliding-log';
+  return { key: hit.key, limit: hit.limit, duration: hit.duration, now: hit.now, algorithm };
 }
 
 /** A Cluster batch as one group per slot, in the order each slot first appears; each slot's hits in their order. */

@@ -184,7 +184,7 @@ describe('startup validation', () => {
     [{ rate: { anon: '1/s' } }, /unknown option 'rate'/],
     [{ numProxies: -1 }, /numProxies must be a whole number >= 0/],
     [{ numProxies: 1.5 }, /numProxies must be a whole number >= 0/],
-    [{ onCacheError: 'ignore' }, /onCacheError must be 'allow' or 'deny'/],
+    [{ onCacheError: 'ignore' }, /onCacheError must be 'allow', 'deny' or 'local'/],
     [{ cacheTimeoutMs: 0 }, /cacheTimeoutMs must be a whole number/],
     [{ rates: { anon: '5/y' } }, /Invalid throttle rate '5\/y' for scope 'anon'/],
     [{ cache: {} }, /cache must be a cache-manager cache/],

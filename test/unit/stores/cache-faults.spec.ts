@@ -9,6 +9,7 @@ import type { Logger } from '@nestjs/common';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { CacheUnavailableException } from '../../../lib/exceptions/cache-unavailable.exception';
 import { CacheFaults } from '../../../lib/stores/cache-faults';
+import type { UndecidedHit } from '../../../lib/stores/local-fallback';
 import type { HitResult } from '../../../lib/stores/throttle-store';
 
 function capture(): { logger: Pick<Logger, 'warn'>; warnings: string[] } {
@@ -16,6 +17,8 @@ function capture(): { logger: Pick<Logger, 'warn'>; warnings: string[] } {
   return { logger: { warn: (message: string) => warnings.push(message) }, warnings };
 }
 
+/** A 10/min hit on key `k` at `now`, as a store hands it to the policy. */
+const undecided = (now: number): UndecidedHit => ({ key: 'k', limit: 10, duration: 60, now, algorithm: 'sliding-log' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RECOVERY_QUIET_MS = 1000;
 let server: Server;
@@ -139,11 +142,11 @@ it('a call of the ended outage timing out late does not start a new one', async 
 
 it("answers by the policy: 'allow' admits, 'deny' is a 503 (CacheUnavailableException)", async () => {
   const allow = new CacheFaults({ timeoutMs: 50, policy: 'allow', name: 'a', logger: capture().logger });
-  await expect(allow.withoutCache(12)).resolves.toEqual({ allowed: true, now: 12, count: 0, oldest: null });
+  await expect(allow.withoutCache(undecided(12))).resolves.toEqual({ allowed: true, now: 12, count: 0, oldest: null });
   const deny = new CacheFaults({ timeoutMs: 50, policy: 'deny', name: 'd', logger: capture().logger });
-  await expect(deny.withoutCache(12)).rejects.toBeInstanceOf(CacheUnavailableException);
+  await expect(deny.withoutCache(undecided(12))).rejects.toBeInstanceOf(CacheUnavailableException);
   const outcomes: unknown[] = [];
-  deny.answer({ resolve: (r: HitResult) => outcomes.push(r), reject: (e: unknown) => outcomes.push(e) }, 1);
+  deny.answer({ resolve: (r: HitResult) => outcomes.push(r), reject: (e: unknown) => outcomes.push(e) }, undecided(1));
   expect(outcomes[0]).toBeInstanceOf(CacheUnavailableException);
   expect((outcomes[0] as CacheUnavailableException).getStatus()).toBe(503);
 });
