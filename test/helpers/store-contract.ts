@@ -10,7 +10,7 @@ export interface ContractCache {
 
 /** A throttle keyed by the `x-client` header: every test case picks its own bucket. */
 export abstract class ClientHeaderThrottle extends SimpleRateThrottle {
-  getCacheKey(request: ThrottleRequest): string {
+  getCacheKey(request: ThrottleRequest): string | null {
     return this.formatKey(String(request.headers['x-client']));
   }
 }
