@@ -70,7 +70,10 @@ export interface RestflowThrottleOptions {
    * `false` asks the cache for every hit. Default `true`; the in-memory store has nothing to remember.
    */
   refusalCache?: boolean;
-  /** Key bound of the default in-memory store (least recently used evicted first). Default 500 000. */
+  /**
+   * Keys per scope of the default in-memory store. A full scope evicts its harmless keys first and never
+   * a client at its limit (docs/caches.md, "Bounds"). Default 500 000.
+   */
   memoryCacheMaxKeys?: number;
   /** Rate-limit headers on throttled routes' responses. Default `false`, as DRF. */
   headers?: RateLimitHeaders;

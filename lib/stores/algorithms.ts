@@ -51,6 +51,24 @@ export function slidingLogHit(log: SlidingLog, limit: number, duration: number, 
   return { allowed: true, now, count: count + 1, oldest: stamps[head] };
 }
 
+/**
+ * Whether {@link slidingLogHit} would admit a hit at `now`, without changing
+ * the log: for a store choosing which key it may forget without letting a
+ * refused client in. O(1) for a log no longer than its limit.
+ */
+export function slidingLogHasRoom(log: SlidingLog, limit: number, duration: number, now: number): boolean {
+  const { stamps, head, count } = log;
+  if (count < limit) return true;
+  if (limit <= 0) return false;
+  // Room once the oldest `count - limit + 1` stamps are all out of the window, as the step drops them.
+  const cutoff = now - duration;
+  for (let i = 0, at = head; i <= count - limit; i++) {
+    if (stamps[at] > cutoff) return false;
+    if (++at === stamps.length) at = 0;
+  }
+  return true;
+}
+
 /** A new, empty log: a ring of one, as most keys (one visit per client) never need more. */
 export function emptyLog(): SlidingLog {
   return { stamps: [0], head: 0, count: 0 };
@@ -115,6 +133,13 @@ export function gcraHit(state: GcraState, limit: number, duration: number, now: 
   }
   const nextAllowedAt = tat + interval - duration;
   return { allowed: false, now, count: limit, oldest: nextAllowedAt - duration };
+}
+
+/** Whether {@link gcraHit} would admit a hit at `now` (the same test, on the same operations). Changes nothing. */
+export function gcraHasRoom(state: GcraState, limit: number, duration: number, now: number): boolean {
+  if (limit <= 0) return false;
+  const interval = duration / limit;
+  return Math.max(state.tat, now) + interval - now <= duration + gcraSlack(limit, interval);
 }
 
 /**

@@ -32,13 +32,19 @@ export interface ThrottleStore {
    * for `now` then, unless the module was given an explicit `clock`.
    */
   readonly ownClock: boolean;
-  /** Check and record one request, atomically per key. `now` in seconds. */
+  /**
+   * Check and record one request, atomically per key. `now` in seconds.
+   * `scope`: the asking throttle's scope, for a store that bounds its keys
+   * per scope (the memory store), so that a flood of new keys in one scope
+   * cannot evict another's; other stores may ignore it.
+   */
   hit(
     key: string,
     limit: number,
     durationSec: number,
     now: number | undefined,
     algorithm?: ThrottleAlgorithm,
+    scope?: string,
   ): HitResult | Promise<HitResult>;
   /**
    * Forgets the counts this store holds (tests): at least every key matching

@@ -180,7 +180,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     const store = this.storeRef ?? this.store();
     const counted = safeKey(key);
     const scope = this.scope;
-    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm);
+    const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm, scope);
     if (isThenable(result)) return Promise.resolve(result).then((r) => decision(r, numRequests, duration, scope, counted));
     return decision(result, numRequests, duration, scope, counted);
   }

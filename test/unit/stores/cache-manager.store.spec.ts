@@ -74,6 +74,15 @@ describe('CacheManagerStore', () => {
     expect(cache.calls).toEqual({ get: 2, set: 1 });
   });
 
+  it('a refused first hit writes no key, with either algorithm (a refused request costs nothing)', async () => {
+    const cache = mapCache();
+    const { store } = storeOn(cache, { timeoutMs: 1000 });
+    expect((await store.hit('log', 0, 60, 1000)).allowed).toBe(false);
+    expect((await store.hit('gcra', 0, 60, 1000, 'gcra')).allowed).toBe(false);
+    expect(cache.calls).toEqual({ get: 2, set: 0 });
+    expect(cache.values.size).toBe(0);
+  });
+
   it('120 hits on a busy key: exact, no fail-open, no warning', async () => {
     const cache = mapCache(() => 2);
     const { store, logger } = storeOn(cache, { timeoutMs: 50 });

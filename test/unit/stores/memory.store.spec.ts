@@ -149,3 +149,91 @@ describe('MemoryThrottleStore', () => {
     expect(store.size).toBe(1);
   });
 });
+
+/**
+ * Issue 24 item 3, as the attack: with one LRU for every scope, a flood of distinct keys in one scope (password
+ * resets for made-up e-mails) evicted the counts of every other scope and of the flooded scope's refused clients.
+ */
+describe.each(['sliding-log', 'gcra'] as const)('MemoryThrottleStore under a flood of new keys (%s)', (algorithm) => {
+  const flood = (store: MemoryThrottleStore, scope: string, keys: number, now: number) => {
+    let admitted = 0;
+    for (let i = 0; i < keys; i++) {
+      if (store.hit(`throttle_${scope}_flood${i}@example.com`, 5, 3600, now, algorithm, scope).allowed) admitted++;
+    }
+    return admitted;
+  };
+
+  it('5 000 new keys in one scope reset no client of another scope, at its limit or not', () => {
+    const store = new MemoryThrottleStore(1000);
+    for (let i = 0; i < 5; i++) store.hit('throttle_login_victim', 5, 3600, 0, algorithm, 'login');
+    expect(store.hit('throttle_login_other', 5, 3600, 0, algorithm, 'login').count).toBe(1);
+    expect(flood(store, 'reset', 5000, 1)).toBe(5000);
+    expect(store.hit('throttle_login_victim', 5, 3600, 2, algorithm, 'login').allowed).toBe(false);
+    expect(store.hit('throttle_login_other', 5, 3600, 2, algorithm, 'login').count).toBe(2);
+    expect(store.size).toBe(1002);
+  });
+
+  it('nor a client of the flooded scope who is refused: keys with room left go first', () => {
+    const store = new MemoryThrottleStore(1000);
+    for (let i = 0; i < 5; i++) store.hit('throttle_reset_victim@example.com', 5, 3600, 0, algorithm, 'reset');
+    expect(flood(store, 'reset', 5000, 1)).toBe(5000);
+    expect(store.hit('throttle_reset_victim@example.com', 5, 3600, 2, algorithm, 'reset').allowed).toBe(false);
+    expect(store.size).toBe(1000);
+  });
+
+  it('nor any of many refused clients, whatever their place among the keys with room', () => {
+    const store = new MemoryThrottleStore(100);
+    const victims = Array.from({ length: 30 }, (_, i) => `throttle_reset_victim${i}@example.com`);
+    for (let round = 0; round < 3; round++) {
+      for (const victim of victims) {
+        for (let i = 0; i < (round === 2 ? 5 : 1); i++) store.hit(victim, 5, 3600, round, algorithm, 'reset');
+      }
+      expect(flood(store, 'reset', 20, round + 0.5)).toBe(20); // keys with room between and after the victims
+    }
+    expect(flood(store, 'reset', 5000, 3)).toBe(5000);
+    for (const victim of victims) expect(store.hit(victim, 5, 3600, 4, algorithm, 'reset').allowed).toBe(false);
+  });
+
+  it('a scope whose keys are all at their limit refuses a new key, stores nothing, and only in that scope', () => {
+    const store = new MemoryThrottleStore(3);
+    for (const key of ['a', 'b', 'c']) expect(store.hit(key, 1, 60, 0, algorithm, 'reset').allowed).toBe(true);
+    // Refused as a client at its limit is (DRF's wait: the whole duration), rather than evicting one.
+    expect(store.hit('d', 1, 60, 1, algorithm, 'reset')).toEqual({ allowed: false, now: 1, count: 1, oldest: null });
+    expect(store.size).toBe(3);
+    for (const key of ['a', 'b', 'c']) expect(store.hit(key, 1, 60, 2, algorithm, 'reset').allowed).toBe(false);
+    expect(store.hit('e', 1, 60, 2, algorithm, 'login').allowed).toBe(true);
+    expect(store.size).toBe(4);
+  });
+
+  it('a key whose limit has passed since its last hit makes room before the new key is refused', () => {
+    // 2 per 60 s. The log: a at its limit until 60 (kept until 90), b until 80. GCRA (a burst of 2, then one
+    // every 30 s): a until 30 (kept until 60), b until 50.
+    const [a, b] = algorithm === 'gcra' ? [[0, 0], [20, 20]] : [[0, 30], [20, 50]];
+    const roomAt = algorithm === 'gcra' ? 31 : 61;
+    const store = new MemoryThrottleStore(2);
+    for (const at of a) store.hit('a', 2, 60, at, algorithm, 's');
+    for (const at of b) store.hit('b', 2, 60, at, algorithm, 's');
+    expect(store.hit('c', 2, 60, roomAt - 2, algorithm, 's').allowed).toBe(false);
+    expect(store.hit('c', 2, 60, roomAt, algorithm, 's').allowed).toBe(true); // a had room again: a goes
+    expect(store.hit('b', 2, 60, roomAt + 1, algorithm, 's').allowed).toBe(false); // b is still at its limit
+    expect(store.hit('a', 2, 60, roomAt + 1, algorithm, 's')).toMatchObject({ allowed: true, count: 1 }); // fresh
+  });
+});
+
+describe('MemoryThrottleStore bounds', () => {
+  it('keeps maxKeys keys per scope; hits that name no scope share one', () => {
+    const store = new MemoryThrottleStore(2);
+    for (const key of ['a1', 'a2', 'a3']) store.hit(key, 5, 60, 0, 'sliding-log', 'a');
+    for (const key of ['b1', 'b2', 'b3']) store.hit(key, 5, 60, 0, 'sliding-log', 'b');
+    for (const key of ['n1', 'n2', 'n3']) store.hit(key, 5, 60, 0);
+    expect(store.size).toBe(6);
+    expect(store.hit('a1', 5, 60, 1, 'sliding-log', 'a').count).toBe(1); // evicted by a3: fresh
+    expect(store.hit('b3', 5, 60, 1, 'sliding-log', 'b').count).toBe(2);
+  });
+
+  it('a refused first hit stores nothing', () => {
+    const store = new MemoryThrottleStore(10);
+    for (let i = 0; i < 100; i++) store.hit(`k${i}`, 0, 60, 0, i % 2 === 0 ? 'gcra' : 'sliding-log', 'a');
+    expect(store.size).toBe(0);
+  });
+});
