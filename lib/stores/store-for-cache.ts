@@ -49,7 +49,9 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
   }
   if (isGetSetCache(cache)) {
     warnIfSharedGetSetCache(cache, options.name, options.logger);
-    return refusalsOf(new CacheManagerStore(cache, new CacheFaults(options)), options);
+    // Asked every time: a get/set cache is often emptied by hand (`cache.reset()` in tests), which a refusal
+    // remembered in process would outlive; its round trip is the cheap one anyway.
+    return new CacheManagerStore(cache, new CacheFaults(options));
   }
   throw new ImproperlyConfiguredError(
     `The throttle cache '${options.name}' is neither a cache-manager cache (get/set), a Redis client ` +
