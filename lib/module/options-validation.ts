@@ -1,3 +1,4 @@
+/** Checks the module options at startup, so a wrong one stops the app instead of turning a limit off. */
 import type { ConfigErrorCode } from '../exceptions/error-codes';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions } from './options';

@@ -1,3 +1,4 @@
+/** The module's options: what `forRoot()` and `forRootAsync()` take, each documented. */
 import type { ExecutionContext, InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { RedisClientLike } from '../stores/redis/clients/redis-client-like';
 import type { ThrottleStore } from '../stores/throttle-store';
