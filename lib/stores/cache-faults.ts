@@ -1,3 +1,7 @@
+/**
+ * What a remote cache's faults do: the deadline, the `onCacheError` policy, and one warning per outage and
+ * recovery.
+ */
 import { Logger } from '@nestjs/common';
 import { CacheUnavailableException } from '../exceptions/cache-unavailable.exception';
 import type { CacheErrorPolicy } from '../module/options';

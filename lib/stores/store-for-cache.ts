@@ -1,3 +1,4 @@
+/** Picks the store for a configured cache: a ThrottleStore as is, Redis through Lua, anything else through get/set. */
 import type { Logger } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { CacheErrorPolicy, ThrottleCache } from '../module/options';

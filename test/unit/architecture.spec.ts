@@ -60,6 +60,11 @@ describe('lib/', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('opens every file with a comment that says what it is for', () => {
+    const silent = files.filter((f) => !/^\s*(\/\*\*|\/\/)/.test(readFileSync(f, 'utf8'))).map((f) => relative(LIB, f));
+    expect(silent).toEqual([]);
+  });
+
   it('has no file over 300 lines', () => {
     const long = files
       .map((f) => ({ file: relative(LIB, f), lines: readFileSync(f, 'utf8').replace(/\n$/, '').split('\n').length }))

@@ -1,3 +1,4 @@
+/** Finds the Redis client behind whatever cache the app configured, so every form gets the atomic Lua path. */
 import type { LoggerService } from '@nestjs/common';
 import { ioredisConnectionOf } from './clients/ioredis';
 import { isInProcessStore, keyvStoreConnection, keyvStoresOf } from './clients/keyv';

@@ -1,3 +1,4 @@
+/** Deletes a test's throttle keys from Redis (SCAN and UNLINK, never KEYS), for `resetThrottles()`. */
 import { ImproperlyConfiguredError } from '../../exceptions/improperly-configured.error';
 import type { RedisConnection } from './redis-connection';
 

@@ -1,3 +1,4 @@
+/** How the store talks to its Lua script: the arguments of a batch of hits, and the reading of its reply. */
 import type { HitResult } from '../throttle-store';
 import { THROTTLE_SCRIPT, THROTTLE_SHA } from './throttle-script.lua';
 

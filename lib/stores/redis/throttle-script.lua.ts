@@ -1,3 +1,4 @@
+/** The one Lua script the Redis store runs: a batch of hits, each by its own algorithm (sliding log or GCRA). */
 import { createHash } from 'node:crypto';
 import { GCRA_LUA } from './gcra.lua';
 import { SLIDING_LOG_LUA } from './sliding-log.lua';

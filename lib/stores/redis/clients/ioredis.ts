@@ -1,3 +1,4 @@
+/** The ioredis (and iovalkey) adapter: a `Redis` or `Cluster` client as the store's `RedisConnection`. */
 import type { RedisConnection } from '../redis-connection';
 
 /**

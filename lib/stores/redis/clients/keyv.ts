@@ -1,3 +1,7 @@
+/**
+ * The Keyv adapter: the Redis client behind a Keyv store (`@keyv/redis`, `@keyv/valkey`), and Keyv's in-process
+ * stores.
+ */
 import { ioredisConnectionOf } from './ioredis';
 import type { RedisConnection } from '../redis-connection';
 import { isNodeRedisClient, NodeRedisConnection } from './node-redis';

@@ -1,3 +1,4 @@
+/** The node-redis adapter: `createClient()` and `createCluster()` clients as the store's `RedisConnection`. */
 import type { RedisConnection } from '../redis-connection';
 
 /**
