@@ -44,7 +44,12 @@ export type { HitResult, ThrottleAlgorithm, ThrottleStore } from './stores/throt
 export { ThrottleSettings } from './module/settings';
 export { ThrottleStores } from './module/caches';
 
-export { ThrottleEvents, type CacheOutageEvent, type ThrottleDecisionEvent, type ThrottleEventListener } from './events/throttle-events';
+export {
+  ThrottleEvents,
+  type CacheOutageEvent,
+  type ThrottleDecisionEvent,
+  type ThrottleEventListener,
+} from './events/throttle-events';
 export { ManualClock, resetThrottles } from './testing';
 export { throttleConnection, type ThrottledGateway, type UpgradeRequest } from './contexts/ws-connection';
 export type { RedisClientLike } from './stores/redis/clients/redis-client-like';

@@ -43,7 +43,8 @@ export class ManualClock {
   }
 
   private static check(seconds: number, what: string): void {
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new TypeError(`ManualClock ${what} takes a finite number of seconds, got ${String(seconds)}.`);
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds))
+      throw new TypeError(`ManualClock ${what} takes a finite number of seconds, got ${String(seconds)}.`);
   }
 }
 

@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   await app.listen(settings.port, settings.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const cache = settings.redisUrl ? 'Redis' : 'in-memory';
-  new Logger('Sample').log(`http://localhost:${port} on ${settings.platform}, ${cache} cache. Try: curl -i http://localhost:${port}/articles`);
+  new Logger('Sample').log(
+    `http://localhost:${port} on ${settings.platform}, ${cache} cache. Try: curl -i http://localhost:${port}/articles`,
+  );
 }
 
 main().catch((error: unknown) => {

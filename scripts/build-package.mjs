@@ -52,17 +52,38 @@ function rewriteSpecifiers(context) {
     const literal = (text) => factory.createStringLiteral(fullSpecifier(from, text));
     const visit = (n) => {
       if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
-        return factory.updateImportDeclaration(n, n.modifiers, n.importClause, literal(n.moduleSpecifier.text), n.attributes);
+        return factory.updateImportDeclaration(
+          n,
+          n.modifiers,
+          n.importClause,
+          literal(n.moduleSpecifier.text),
+          n.attributes,
+        );
       }
       if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
-        return factory.updateExportDeclaration(n, n.modifiers, n.isTypeOnly, n.exportClause, literal(n.moduleSpecifier.text), n.attributes);
+        return factory.updateExportDeclaration(
+          n,
+          n.modifiers,
+          n.isTypeOnly,
+          n.exportClause,
+          literal(n.moduleSpecifier.text),
+          n.attributes,
+        );
       }
       if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
         const argument = factory.createLiteralTypeNode(literal(n.argument.literal.text));
         return factory.updateImportTypeNode(n, argument, n.attributes, n.qualifier, n.typeArguments, n.isTypeOf);
       }
-      if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments.length && ts.isStringLiteral(n.arguments[0])) {
-        return factory.updateCallExpression(n, n.expression, n.typeArguments, [literal(n.arguments[0].text), ...n.arguments.slice(1)]);
+      if (
+        ts.isCallExpression(n) &&
+        n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+        n.arguments.length &&
+        ts.isStringLiteral(n.arguments[0])
+      ) {
+        return factory.updateCallExpression(n, n.expression, n.typeArguments, [
+          literal(n.arguments[0].text),
+          ...n.arguments.slice(1),
+        ]);
       }
       return ts.visitEachChild(n, visit, context);
     };

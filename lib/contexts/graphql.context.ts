@@ -26,7 +26,12 @@ export const GRAPHQL_MODULE_OPTIONS = 'GqlModuleOptions';
  * `graphqlOptions`: those options, or `undefined` without a GraphQL module.
  */
 export function unguardedFieldResolver(handler: Function, graphqlOptions: unknown): boolean {
-  if (graphqlOptions === undefined || graphqlOptions === null || Reflect.getMetadata(RESOLVER_PROPERTY_METADATA, handler) !== true) return false;
+  if (
+    graphqlOptions === undefined ||
+    graphqlOptions === null ||
+    Reflect.getMetadata(RESOLVER_PROPERTY_METADATA, handler) !== true
+  )
+    return false;
   const own = Reflect.getMetadata(THROTTLES_METADATA, handler) as unknown;
   if (!Array.isArray(own) || own.length === 0) return false;
   const enhancers = (graphqlOptions as { fieldResolverEnhancers?: unknown }).fieldResolverEnhancers;
@@ -61,7 +66,11 @@ export class ThrottledGraphQLError extends IntrinsicException {
     const payload = throttledPayload(wait, headers, detail);
     super(payload.message);
     this.name = 'ThrottledGraphQLError';
-    this.extensions = { code: payload.code, retryAfter: payload.retryAfter, ...(headers === undefined ? {} : { headers }) };
+    this.extensions = {
+      code: payload.code,
+      retryAfter: payload.retryAfter,
+      ...(headers === undefined ? {} : { headers }),
+    };
   }
 }
 
@@ -107,7 +116,8 @@ export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
   const value = (context.getArgByIndex(2) ?? {}) as GraphQLContextValue;
   const held = value.req ?? value.request ?? value.reply?.request;
   const subscription = graphqlWsContext(held) ?? graphqlWsContext(value);
-  const request = subscription === undefined ? (held ?? value.extra?.request) : new GraphQLWsThrottleRequest(subscription);
+  const request =
+    subscription === undefined ? (held ?? value.extra?.request) : new GraphQLWsThrottleRequest(subscription);
   if (request === undefined || request === null || typeof request !== 'object') {
     throw new Error(
       'restflow-throttle: the GraphQL context has no request to throttle on. Keep `req` in it: with a custom `context` option, ' +
@@ -133,7 +143,9 @@ export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
     setHeaders,
     failed(error) {
       const payload = failurePayload(error);
-      return payload === undefined ? error : new UnavailableGraphQLError(payload.message, payload.code, payload.statusCode);
+      return payload === undefined
+        ? error
+        : new UnavailableGraphQLError(payload.message, payload.code, payload.statusCode);
     },
   };
 }

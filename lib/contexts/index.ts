@@ -30,7 +30,11 @@ export function handlerKind(classRef: Function, handler: Function): HandlerKind 
     return 'ws';
   }
   if (isResolverHandler(handler)) return 'graphql';
-  if (Reflect.getMetadata(PATH_METADATA, handler) !== undefined && Reflect.getMetadata(METHOD_METADATA, handler) !== undefined) return 'http';
+  if (
+    Reflect.getMetadata(PATH_METADATA, handler) !== undefined &&
+    Reflect.getMetadata(METHOD_METADATA, handler) !== undefined
+  )
+    return 'http';
   return undefined;
 }
 

@@ -59,7 +59,8 @@ export function rpcTarget(context: ExecutionContext): ThrottleTarget {
   const rpcContext = (context.getArgByIndex(1) ?? {}) as RpcContextLike;
   const socket = rpcContext.getSocketRef?.();
   const address = socket?.netSocket?.remoteAddress ?? socket?.socket?.remoteAddress;
-  const pattern = rpcContext.getPattern?.() ?? rpcContext.getChannel?.() ?? rpcContext.getSubject?.() ?? rpcContext.getTopic?.();
+  const pattern =
+    rpcContext.getPattern?.() ?? rpcContext.getChannel?.() ?? rpcContext.getSubject?.() ?? rpcContext.getTopic?.();
   const request = new RpcThrottleRequest(data, pattern, transportOf(rpcContext), address);
   return {
     request,
@@ -77,5 +78,7 @@ export function rpcTarget(context: ExecutionContext): ThrottleTarget {
 /** `RedisContext` -> `redis`; a custom context class without the suffix -> `rpc`. */
 function transportOf(rpcContext: object): string {
   const name = rpcContext.constructor?.name ?? '';
-  return name.endsWith('Context') && name.length > 'Context'.length ? name.slice(0, -'Context'.length).toLowerCase() : 'rpc';
+  return name.endsWith('Context') && name.length > 'Context'.length
+    ? name.slice(0, -'Context'.length).toLowerCase()
+    : 'rpc';
 }

@@ -61,7 +61,12 @@ export function failurePayload(error: unknown): FailurePayload | undefined {
   if (typeof candidate?.getStatus !== 'function' || typeof candidate.getResponse !== 'function') return undefined;
   const statusCode = candidate.getStatus();
   const response = candidate.getResponse() as { detail?: unknown; message?: unknown } | string;
-  const text = typeof response === 'string' ? response : response?.detail ?? response?.message;
+  const text = typeof response === 'string' ? response : (response?.detail ?? response?.message);
   const message = typeof text === 'string' ? text : String(candidate.message);
-  return { status: 'error', message, code: statusCode === 503 ? 'SERVICE_UNAVAILABLE' : `HTTP_${statusCode}`, statusCode };
+  return {
+    status: 'error',
+    message,
+    code: statusCode === 503 ? 'SERVICE_UNAVAILABLE' : `HTTP_${statusCode}`,
+    statusCode,
+  };
 }

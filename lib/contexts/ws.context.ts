@@ -57,7 +57,9 @@ export class WsThrottleRequest implements ThrottleRequest {
   ) {
     const handshake = client.handshake;
     this.headers = handshake?.headers ?? client.request?.headers ?? {};
-    this.socket = { remoteAddress: handshake?.address ?? client.request?.socket?.remoteAddress ?? client._socket?.remoteAddress };
+    this.socket = {
+      remoteAddress: handshake?.address ?? client.request?.socket?.remoteAddress ?? client._socket?.remoteAddress,
+    };
   }
 
   /** `client.data.user` (socket.io's convention) or `client.user`, unless set on this request. */
@@ -93,7 +95,9 @@ export function wsTarget(context: ExecutionContext): ThrottleTarget {
     },
     failed(error) {
       const payload = failurePayload(error);
-      return payload === undefined ? error : new (transportException('ws'))({ ...payload, cause: causeOf(context, data) });
+      return payload === undefined
+        ? error
+        : new (transportException('ws'))({ ...payload, cause: causeOf(context, data) });
     },
   };
 }

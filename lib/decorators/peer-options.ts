@@ -18,14 +18,19 @@ export class PeerOptions {
   advice(): string {
     if (this.decorator === '@SkipThrottle') {
       return (
-        '@SkipThrottle() takes no options here and skips every throttle of the handler; @nestjs/throttler\'s ' +
+        "@SkipThrottle() takes no options here and skips every throttle of the handler; @nestjs/throttler's " +
         '@SkipThrottle({ name: true }) skips only some. List the throttles that stay instead: @Throttle([...]).'
       );
     }
     const rates = Object.entries(typeof this.options === 'object' && this.options !== null ? this.options : {})
       .map(([name, value]) => {
-        const { limit, ttl } = (typeof value === 'object' && value !== null ? value : {}) as { limit?: unknown; ttl?: unknown };
-        return typeof limit === 'number' && typeof ttl === 'number' ? `${name}: '${limit}/${Math.max(1, Math.round(ttl / 1000))}s'` : undefined;
+        const { limit, ttl } = (typeof value === 'object' && value !== null ? value : {}) as {
+          limit?: unknown;
+          ttl?: unknown;
+        };
+        return typeof limit === 'number' && typeof ttl === 'number'
+          ? `${name}: '${limit}/${Math.max(1, Math.round(ttl / 1000))}s'`
+          : undefined;
       })
       .filter((rate) => rate !== undefined);
     const example = rates.length > 0 ? ` (here: rates: { ${rates.join(', ')} })` : '';

@@ -17,5 +17,8 @@ import { PeerOptions } from './peer-options';
  */
 export function Throttle(throttles: ThrottleType[]): ClassDecorator & MethodDecorator {
   // Anything but an array (@nestjs/throttler's options, in a build that did not type-check) is refused at startup.
-  return SetMetadata(THROTTLES_METADATA, Array.isArray(throttles) ? [...throttles] : new PeerOptions('@Throttle', throttles));
+  return SetMetadata(
+    THROTTLES_METADATA,
+    Array.isArray(throttles) ? [...throttles] : new PeerOptions('@Throttle', throttles),
+  );
 }

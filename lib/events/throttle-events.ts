@@ -78,7 +78,8 @@ export class ThrottleEvents {
     keySecret: string | undefined,
     private readonly logger?: Pick<Logger, 'error'>,
   ) {
-    this.listeners = listeners === undefined ? [] : Array.isArray(listeners) ? [...listeners] : [listeners as ThrottleEventListener];
+    this.listeners =
+      listeners === undefined ? [] : Array.isArray(listeners) ? [...listeners] : [listeners as ThrottleEventListener];
     this.secret = keySecret ?? PROCESS_KEY_SECRET;
   }
 

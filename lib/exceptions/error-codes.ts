@@ -11,7 +11,7 @@ export const CONFIG_ERROR_CODES = {
   RFT_MISSING_SCOPE_OR_RATE: 'A SimpleRateThrottle has neither a `scope` nor a `rate`.',
   RFT_MISSING_RATE: "A throttle's scope has no entry in the module's `rates`.",
   RFT_INVALID_RATE: 'A rate is not "<requests>/<period>" (in `rates`, a throttle\'s `rate`, or parseRate()).',
-  RFT_RATE_OUT_OF_RANGE: 'A rate\'s period is longer than every store can hold (about 142 000 years).',
+  RFT_RATE_OUT_OF_RANGE: "A rate's period is longer than every store can hold (about 142 000 years).",
   RFT_INVALID_REQUEST_RATE: 'getRequestRate() returned something that is not a rate: that request answers 500.',
   RFT_UNKNOWN_OPTION: 'forRoot() was given an option it does not know (a typo, or an option of another library).',
   RFT_INVALID_OPTION: 'A module option has the wrong type or is out of range.',
@@ -27,7 +27,8 @@ export const CONFIG_ERROR_CODES = {
   RFT_THROTTLE_NOT_INJECTABLE: 'A throttle with constructor parameters has no @Injectable().',
   RFT_THROTTLE_UNBUILDABLE: 'Nest cannot build a throttle (a dependency it cannot resolve, or its constructor threw).',
   RFT_ROUTE_REFUSED: "A throttle's forRoute() refused a route it was put on.",
-  RFT_PEER_DECORATOR: "A decorator was given @nestjs/throttler's options (`@Throttle({ default: ... })`, `@SkipThrottle({ short: true })`).",
+  RFT_PEER_DECORATOR:
+    "A decorator was given @nestjs/throttler's options (`@Throttle({ default: ... })`, `@SkipThrottle({ short: true })`).",
   RFT_UNTHROTTLEABLE_HANDLER: 'Throttles are declared on a method the module cannot run them on.',
   RFT_ROUTE_NOT_PLANNED: 'ThrottleGuard ran on a handler the module did not plan (before app.init(), or unregistered).',
   RFT_ASYNC_OPTIONS: 'forRootAsync() needs exactly one of useFactory, useClass or useExisting.',

@@ -185,12 +185,18 @@ function sfString(text: string): string {
 }
 
 /** Rate-limit headers on the response, where the transport has one. */
-export function setHeaders(context: ExecutionContext, target: ThrottleTarget | undefined, headers: Record<string, string>): void {
+export function setHeaders(
+  context: ExecutionContext,
+  target: ThrottleTarget | undefined,
+  headers: Record<string, string>,
+): void {
   if (target !== undefined) {
     target.setHeaders?.(headers);
     return;
   }
-  const response = context.getArgByIndex(1) as { setHeader?(n: string, v: string): unknown; header?(n: string, v: string): unknown } | undefined;
+  const response = context.getArgByIndex(1) as
+    | { setHeader?(n: string, v: string): unknown; header?(n: string, v: string): unknown }
+    | undefined;
   if (response === undefined || response === null) return;
   for (const name in headers) {
     if (typeof response.header === 'function') response.header(name, headers[name]);

@@ -14,7 +14,7 @@ export class ClientAddressUnknownError extends Error {
     super(
       'restflow-throttle: the client address of this request is unknown (its connection closed before the address ' +
         'was read, or the transport gives none), so it is refused rather than counted in a bucket shared with every ' +
-        'such client. RestflowThrottleModule keeps each HTTP connection\'s address when it is accepted; for another ' +
+        "such client. RestflowThrottleModule keeps each HTTP connection's address when it is accepted; for another " +
         'transport, override getIdent() in your throttle.',
     );
     this.name = 'ClientAddressUnknownError';

@@ -39,7 +39,10 @@ export function parseIPv6(address: string): Uint16Array {
   }
   if (inGroup) GROUPS[count++] = value;
   if (dotted) {
-    const [a, b, c, d] = address.slice(lastColon + 1).split('.').map(Number);
+    const [a, b, c, d] = address
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     GROUPS[count++] = (a << 8) | b;
     GROUPS[count++] = (c << 8) | d;
   }

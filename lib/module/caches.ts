@@ -32,7 +32,10 @@ export class ThrottleStores {
     private readonly options: RestflowThrottleOptions,
     private readonly settings: ThrottleSettings,
   ) {
-    this.defaultCache = options.cache ?? options.caches?.default ?? new MemoryThrottleStore(options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS);
+    this.defaultCache =
+      options.cache ??
+      options.caches?.default ??
+      new MemoryThrottleStore(options.memoryCacheMaxKeys ?? DEFAULT_MAX_KEYS);
     this.events = new ThrottleEvents(options.events, options.eventKeySecret, settings.logger);
   }
 

@@ -74,15 +74,26 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   if (o.numProxies !== undefined && !(Number.isInteger(o.numProxies) && o.numProxies >= 0)) {
     fail(`numProxies must be a whole number >= 0 (the proxies in front of the app), got ${String(o.numProxies)}.`);
   }
-  if (o.ipv6Subnet !== undefined && o.ipv6Subnet !== false && !(Number.isInteger(o.ipv6Subnet) && o.ipv6Subnet >= 1 && o.ipv6Subnet <= 128)) {
-    fail(`ipv6Subnet must be a prefix length from 1 to 128, or false to key each IPv6 address; got ${String(o.ipv6Subnet)}.`);
+  if (
+    o.ipv6Subnet !== undefined &&
+    o.ipv6Subnet !== false &&
+    !(Number.isInteger(o.ipv6Subnet) && o.ipv6Subnet >= 1 && o.ipv6Subnet <= 128)
+  ) {
+    fail(
+      `ipv6Subnet must be a prefix length from 1 to 128, or false to key each IPv6 address; got ${String(o.ipv6Subnet)}.`,
+    );
   }
   if (o.onCacheError !== undefined && !['allow', 'deny', 'local'].includes(o.onCacheError)) {
     fail(`onCacheError must be 'allow', 'deny' or 'local', got ${JSON.stringify(o.onCacheError)}.`);
   }
   checkLocalFallback(o, fail);
-  if (o.cacheTimeoutMs !== undefined && !(Number.isInteger(o.cacheTimeoutMs) && o.cacheTimeoutMs >= 1 && o.cacheTimeoutMs <= MAX_TIMEOUT_MS)) {
-    fail(`cacheTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(o.cacheTimeoutMs)}.`);
+  if (
+    o.cacheTimeoutMs !== undefined &&
+    !(Number.isInteger(o.cacheTimeoutMs) && o.cacheTimeoutMs >= 1 && o.cacheTimeoutMs <= MAX_TIMEOUT_MS)
+  ) {
+    fail(
+      `cacheTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(o.cacheTimeoutMs)}.`,
+    );
   }
   if (o.refusalCache !== undefined && typeof o.refusalCache !== 'boolean') {
     const hint = typeof o.refusalCache === 'string' ? ' (a string from the environment: compare it with "false")' : '';
@@ -97,7 +108,13 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   if (o.clock !== undefined && typeof o.clock !== 'function') fail('clock must be a function returning seconds.');
   if (o.events !== undefined) {
     const listeners: unknown[] = Array.isArray(o.events) ? o.events : [o.events];
-    listeners.forEach((l, i) => isListener(l) || fail(`events${Array.isArray(o.events) ? `[${i}]` : ''} must be an object with a decision() and/or cacheOutage() method.`));
+    listeners.forEach(
+      (l, i) =>
+        isListener(l) ||
+        fail(
+          `events${Array.isArray(o.events) ? `[${i}]` : ''} must be an object with a decision() and/or cacheOutage() method.`,
+        ),
+    );
   }
   if (o.eventKeySecret !== undefined && !(typeof o.eventKeySecret === 'string' && o.eventKeySecret !== '')) {
     fail('eventKeySecret must be a non-empty string.');

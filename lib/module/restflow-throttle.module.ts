@@ -39,7 +39,9 @@ export class RestflowThrottleModule {
     }
     const providers: Provider[] = [];
     if (options.useFactory !== undefined) {
-      const factory = options.useFactory as (...args: unknown[]) => RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
+      const factory = options.useFactory as (
+        ...args: unknown[]
+      ) => RestflowThrottleOptions | Promise<RestflowThrottleOptions>;
       providers.push({
         provide: RESTFLOW_THROTTLE_OPTIONS,
         useFactory: async (...args: unknown[]) => validateOptions(await factory(...args)),
@@ -50,32 +52,48 @@ export class RestflowThrottleModule {
       if (options.useClass !== undefined) providers.push({ provide: options.useClass, useClass: options.useClass });
       providers.push({
         provide: RESTFLOW_THROTTLE_OPTIONS,
-        useFactory: async (factory: RestflowThrottleOptionsFactory) => validateOptions(await factory.createThrottleOptions()),
+        useFactory: async (factory: RestflowThrottleOptionsFactory) =>
+          validateOptions(await factory.createThrottleOptions()),
         inject: [token],
       });
     }
     return RestflowThrottleModule.build(providers, options.imports ?? []);
   }
 
-  private static build(optionProviders: Provider[], imports: NonNullable<RestflowThrottleAsyncOptions['imports']>): DynamicModule {
+  private static build(
+    optionProviders: Provider[],
+    imports: NonNullable<RestflowThrottleAsyncOptions['imports']>,
+  ): DynamicModule {
     return {
       module: RestflowThrottleModule,
       global: true,
       imports,
       providers: [
         ...optionProviders,
-        { provide: ThrottleSettings, useFactory: (o: RestflowThrottleOptions) => new ThrottleSettings(o), inject: [RESTFLOW_THROTTLE_OPTIONS] },
+        {
+          provide: ThrottleSettings,
+          useFactory: (o: RestflowThrottleOptions) => new ThrottleSettings(o),
+          inject: [RESTFLOW_THROTTLE_OPTIONS],
+        },
         {
           provide: ThrottleStores,
           useFactory: (o: RestflowThrottleOptions, s: ThrottleSettings) => new ThrottleStores(o, s),
           inject: [RESTFLOW_THROTTLE_OPTIONS, ThrottleSettings],
         },
-        { provide: RESTFLOW_THROTTLE_CACHE, useFactory: (stores: ThrottleStores) => stores.defaultCache, inject: [ThrottleStores] },
+        {
+          provide: RESTFLOW_THROTTLE_CACHE,
+          useFactory: (stores: ThrottleStores) => stores.defaultCache,
+          inject: [ThrottleStores],
+        },
         RoutePlans,
         // The app's one guard, the only one handed the plans (an instance Nest builds elsewhere does nothing).
         { provide: ThrottleGuard, useFactory: (plans: RoutePlans) => new ThrottleGuard(plans), inject: [RoutePlans] },
         RoutePlanner,
-        { provide: ROUTE_GUARDS, useFactory: (planner: RoutePlanner) => planner.installGuards(), inject: [RoutePlanner] },
+        {
+          provide: ROUTE_GUARDS,
+          useFactory: (planner: RoutePlanner) => planner.installGuards(),
+          inject: [RoutePlanner],
+        },
         PeerAddressHook,
         { provide: APP_FILTER, useClass: ThrottledExceptionFilter },
       ],

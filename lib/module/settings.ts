@@ -36,7 +36,7 @@ export class ThrottleSettings {
     this.warnedForwardedFor = true;
     this.logger.warn(
       'Requests carry X-Forwarded-For, but throttling keys on the connection address: numProxies is not set and the platform does not trust the proxy. ' +
-        'Behind a proxy every client would share one bucket; set numProxies (or your platform\'s trust proxy). See docs/proxies.md.',
+        "Behind a proxy every client would share one bucket; set numProxies (or your platform's trust proxy). See docs/proxies.md.",
     );
   }
 }

@@ -62,6 +62,7 @@ export function resolveGuardIn(host: Module, guard: InstanceWrapper): void {
 /** How many times a handler's own metadata (its class's and its method's) binds `ThrottleGuard`. */
 export function guardBindings(controller: Function, handler: Function): number {
   const count = (target: Function) =>
-    ((Reflect.getMetadata(GUARDS_METADATA, target) as unknown[] | undefined) ?? []).filter((g) => g === ThrottleGuard).length;
+    ((Reflect.getMetadata(GUARDS_METADATA, target) as unknown[] | undefined) ?? []).filter((g) => g === ThrottleGuard)
+      .length;
   return count(controller) + count(handler);
 }

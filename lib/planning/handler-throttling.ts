@@ -22,7 +22,11 @@ export interface HandlerThrottling {
  * throttles: method `@ActionConfig` > class `@ActionConfig[method]` > method
  * `@Throttle` > class `@Throttle` > `defaultThrottles`; the scope likewise.
  */
-export function resolveHandlerThrottling(controller: Function, handler: Function, defaults: readonly ThrottleType[]): HandlerThrottling {
+export function resolveHandlerThrottling(
+  controller: Function,
+  handler: Function,
+  defaults: readonly ThrottleType[],
+): HandlerThrottling {
   for (const target of [handler, controller]) {
     const value: unknown = Reflect.getMetadata(THROTTLES_METADATA, target);
     if (value instanceof PeerOptions) {
@@ -35,7 +39,8 @@ export function resolveHandlerThrottling(controller: Function, handler: Function
   }
   const methodConfig = Reflect.getMetadata(ACTION_CONFIG_METADATA, handler) as ActionConfigOptions | undefined;
   const classMap = Reflect.getMetadata(ACTION_CONFIG_METADATA, controller) as ActionConfigMap | undefined;
-  const classConfig = classMap !== undefined && Object.hasOwn(classMap, handler.name) ? classMap[handler.name] : undefined;
+  const classConfig =
+    classMap !== undefined && Object.hasOwn(classMap, handler.name) ? classMap[handler.name] : undefined;
 
   const declared =
     methodConfig?.throttles ??

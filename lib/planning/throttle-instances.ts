@@ -45,7 +45,10 @@ export class ThrottleInstances {
 }
 
 function checkThrottleClass(type: ThrottleType): void {
-  if (typeof type !== 'function' || typeof (type.prototype as Partial<BaseThrottle> | undefined)?.allowRequest !== 'function') {
+  if (
+    typeof type !== 'function' ||
+    typeof (type.prototype as Partial<BaseThrottle> | undefined)?.allowRequest !== 'function'
+  ) {
     const name = typeof type === 'function' ? type.name : String(type);
     throw new ImproperlyConfiguredError(
       `'${name}' is not a throttle class: a throttle extends BaseThrottle (or SimpleRateThrottle) ` +
@@ -61,7 +64,11 @@ function checkThrottleClass(type: ThrottleType): void {
     );
   }
   // Without a class decorator TypeScript emits no constructor types, and Nest would call it with no arguments.
-  if (type.length > 0 && Reflect.getMetadata('design:paramtypes', type) === undefined && Reflect.getMetadata('self:paramtypes', type) === undefined) {
+  if (
+    type.length > 0 &&
+    Reflect.getMetadata('design:paramtypes', type) === undefined &&
+    Reflect.getMetadata('self:paramtypes', type) === undefined
+  ) {
     throw new ImproperlyConfiguredError(
       `The throttle '${type.name}' has constructor parameters but no @Injectable(), so Nest cannot inject them: ` +
         `add @Injectable() to ${type.name}.`,

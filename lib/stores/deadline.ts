@@ -27,7 +27,10 @@ export class CallDeadline {
   private state: 'pending' | 'answered' | 'expired' = 'pending';
 
   /** Starts the clock now; `onExpired` runs once, unless {@link answered} came first. */
-  constructor(ms: number, private readonly onExpired: () => void) {
+  constructor(
+    ms: number,
+    private readonly onExpired: () => void,
+  ) {
     if (Number.isFinite(ms)) this.timer = setTimeout(this.fired, Math.max(0, ms));
   }
 

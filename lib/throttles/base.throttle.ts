@@ -47,7 +47,11 @@ export abstract class BaseThrottle {
   getIdent(request: ThrottleRequest): string {
     const settings = this.settings;
     const ident = clientIdent(request, settings?.numProxies, settings?.ipv6Subnet ?? 64);
-    if (settings !== undefined && settings.numProxies === undefined && request.headers?.['x-forwarded-for'] !== undefined) {
+    if (
+      settings !== undefined &&
+      settings.numProxies === undefined &&
+      request.headers?.['x-forwarded-for'] !== undefined
+    ) {
       // The platform's trust-proxy setting may have used the header for request.ip; if not, say so once.
       const peer = request.socket?.remoteAddress ?? request.raw?.socket?.remoteAddress;
       if (peer !== undefined && ident === addressIdent(peer, settings.ipv6Subnet)) settings.forwardedForIgnored();

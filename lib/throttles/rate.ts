@@ -97,6 +97,21 @@ export interface RateDecision extends HitResult {
 }
 
 /** A store's answer with what it was decided against. */
-export function decision(result: HitResult, numRequests: number, duration: number, scope: string | undefined, key: string): RateDecision {
-  return { allowed: result.allowed, now: result.now, count: result.count, oldest: result.oldest, numRequests, duration, scope, key };
+export function decision(
+  result: HitResult,
+  numRequests: number,
+  duration: number,
+  scope: string | undefined,
+  key: string,
+): RateDecision {
+  return {
+    allowed: result.allowed,
+    now: result.now,
+    count: result.count,
+    oldest: result.oldest,
+    numRequests,
+    duration,
+    scope,
+    key,
+  };
 }

@@ -8,7 +8,10 @@ import type { ThrottleRequest } from '../identity/throttle-request';
 export interface RateSource {
   readonly scope?: string;
   readonly rate?: string | null;
-  getRequestRate?(request: ThrottleRequest, context: ExecutionContext): string | null | undefined | PromiseLike<string | null | undefined>;
+  getRequestRate?(
+    request: ThrottleRequest,
+    context: ExecutionContext,
+  ): string | null | undefined | PromiseLike<string | null | undefined>;
   getRate(): string | null;
   parseRate(rate: string | null): ParsedRate;
 }
@@ -38,7 +41,11 @@ export class RequestRates {
     private readonly now: () => number = Date.now,
   ) {}
 
-  rateOf(throttle: RateSource, request: ThrottleRequest, context: ExecutionContext): ParsedRate | PromiseLike<ParsedRate> {
+  rateOf(
+    throttle: RateSource,
+    request: ThrottleRequest,
+    context: ExecutionContext,
+  ): ParsedRate | PromiseLike<ParsedRate> {
     const rate = throttle.getRequestRate!(request, context);
     if (typeof rate === 'object' && rate !== null && typeof rate.then === 'function') {
       return Promise.resolve(rate).then((r) => this.parse(throttle, r));
@@ -89,7 +96,9 @@ export class RequestRates {
     const now = this.now();
     if (now - this.logWindowStart >= 60_000) {
       if (this.suppressed > 0) {
-        this.logger?.error(`${this.suppressed} more malformed getRequestRate() rates were not logged in the last minute.`);
+        this.logger?.error(
+          `${this.suppressed} more malformed getRequestRate() rates were not logged in the last minute.`,
+        );
       }
       this.logWindowStart = now;
       this.loggedInWindow = 0;

@@ -20,9 +20,10 @@ export class ScopedRateThrottle extends SimpleRateThrottle {
   override forRoute(route: RouteInfo): BaseThrottle | null {
     if (!route.scope) {
       // DRF's default classes often include ScopedRateThrottle for the views that set a scope; only a declared one is a mistake.
-      if (route.declared) this.settings?.logger.warn(
-        `${route.name} uses ${this.constructor.name} but has no throttle scope (@ThrottleScope or @ActionConfig({ throttleScope })), so it is not throttled by it.`,
-      );
+      if (route.declared)
+        this.settings?.logger.warn(
+          `${route.name} uses ${this.constructor.name} but has no throttle scope (@ThrottleScope or @ActionConfig({ throttleScope })), so it is not throttled by it.`,
+        );
       return null;
     }
     const view = Object.create(this) as ScopedRateThrottle;

@@ -43,7 +43,10 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    * Optional: the rate for this request (a user's plan, a tenant's contract),
    * sync or async; `null` = not throttled, `undefined` = the class's rate.
    */
-  getRequestRate?(request: ThrottleRequest, context: ExecutionContext): string | null | undefined | PromiseLike<string | null | undefined>;
+  getRequestRate?(
+    request: ThrottleRequest,
+    context: ExecutionContext,
+  ): string | null | undefined | PromiseLike<string | null | undefined>;
 
   private parsed?: ParsedRate;
   private storeRef?: ThrottleStore;
@@ -166,13 +169,18 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return chain(rates.rateOf(this, request, context), (rate) => this.decideAt(rate, request, context));
   }
 
-  private decideAt(rate: ParsedRate, request: ThrottleRequest, context: ExecutionContext): RateDecision | null | Promise<RateDecision | null> {
+  private decideAt(
+    rate: ParsedRate,
+    request: ThrottleRequest,
+    context: ExecutionContext,
+  ): RateDecision | null | Promise<RateDecision | null> {
     const numRequests = rate[0];
     if (numRequests === null) return null;
     const duration = rate[1]!;
     const key = this.getCacheKey(request, context);
     // Inline rather than chain(): no closure is made on the hot path, where the key is there at once.
-    if (isThenable(key)) return Promise.resolve(key).then((k) => (k === null ? null : this.record(k, numRequests, duration)));
+    if (isThenable(key))
+      return Promise.resolve(key).then((k) => (k === null ? null : this.record(k, numRequests, duration)));
     return key === null ? null : this.record(key, numRequests, duration);
   }
 
@@ -181,7 +189,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     const counted = safeKey(key);
     const scope = this.scope;
     const result = store.hit(counted, numRequests, duration, this.nowFor(store), this.algorithm, scope);
-    if (isThenable(result)) return Promise.resolve(result).then((r) => decision(r, numRequests, duration, scope, counted));
+    if (isThenable(result))
+      return Promise.resolve(result).then((r) => decision(r, numRequests, duration, scope, counted));
     return decision(result, numRequests, duration, scope, counted);
   }
 
@@ -211,7 +220,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
       return (this.storeRef = this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope, this.routeKey)));
     }
     // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
-    if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function') return (this.storeRef = cache as ThrottleStore);
+    if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function')
+      return (this.storeRef = cache as ThrottleStore);
     if (cache !== undefined) {
       const message = `'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`;
       throw new ImproperlyConfiguredError(message, 'RFT_CACHE_OUTSIDE_MODULE');

@@ -10,7 +10,11 @@
  * thenables, so user code's answers are tested by shape.
  */
 export function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function';
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<T>).then === 'function'
+  );
 }
 
 /** `next(value)` now when `value` is already there, else once it settles (a rejection skips `next`). */

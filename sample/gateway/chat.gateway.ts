@@ -1,6 +1,14 @@
 import { UseGuards } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
-import { AnonRateThrottle, SimpleRateThrottle, SkipThrottle, Throttle, throttleConnection, UserRateThrottle, type ThrottleRequest } from 'restflow-throttle';
+import {
+  AnonRateThrottle,
+  SimpleRateThrottle,
+  SkipThrottle,
+  Throttle,
+  throttleConnection,
+  UserRateThrottle,
+  type ThrottleRequest,
+} from 'restflow-throttle';
 import type { Socket } from 'socket.io';
 import { WsTokenAuthGuard } from './ws-token-auth.guard';
 

@@ -12,7 +12,9 @@ import { USERS_BY_TOKEN, type SampleUser } from '../auth/users';
 @Injectable()
 export class GqlTokenAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = GqlExecutionContext.create(context).getContext<{ req: { headers: Record<string, unknown>; user?: SampleUser } }>().req;
+    const request = GqlExecutionContext.create(context).getContext<{
+      req: { headers: Record<string, unknown>; user?: SampleUser };
+    }>().req;
     const header = request.headers.authorization;
     if (typeof header !== 'string' || header === '') return true;
     const user = USERS_BY_TOKEN.get(header.replace(/^(token|bearer) /i, ''));

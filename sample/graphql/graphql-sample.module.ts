@@ -14,8 +14,16 @@ export class GraphqlSampleModule {
   static forPlatform(platform: 'express' | 'fastify'): DynamicModule {
     const graphql =
       platform === 'fastify'
-        ? GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] })
-        : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] });
+        ? GraphQLModule.forRoot<MercuriusDriverConfig>({
+            driver: MercuriusDriver,
+            autoSchemaFile: true,
+            fieldResolverEnhancers: ['guards'],
+          })
+        : GraphQLModule.forRoot<ApolloDriverConfig>({
+            driver: ApolloDriver,
+            autoSchemaFile: true,
+            fieldResolverEnhancers: ['guards'],
+          });
     return { module: GraphqlSampleModule, imports: [graphql], providers: [ArticlesResolver] };
   }
 }

@@ -9,7 +9,11 @@ import { PrometheusThrottleMetrics } from './prometheus-throttle-metrics';
  * throttling options in `forRootAsync` can pass it as `events` instead
  * (docs/metrics.md).
  */
-@Module({ providers: [PrometheusThrottleMetrics], controllers: [MetricsController], exports: [PrometheusThrottleMetrics] })
+@Module({
+  providers: [PrometheusThrottleMetrics],
+  controllers: [MetricsController],
+  exports: [PrometheusThrottleMetrics],
+})
 export class MetricsModule implements OnModuleInit, OnModuleDestroy {
   private unsubscribe?: () => void;
 

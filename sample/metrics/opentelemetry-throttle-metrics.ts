@@ -12,14 +12,25 @@ export class OpenTelemetryThrottleMetrics implements ThrottleEventListener {
   private readonly outages: Counter;
 
   constructor(meter: Meter = metrics.getMeter('restflow-throttle')) {
-    this.decisions = meter.createCounter('restflow.throttle.decisions', { description: 'Throttle decisions, by scope, outcome and cache.' });
-    this.latency = meter.createHistogram('restflow.throttle.decision.duration', { unit: 'ms', description: 'Time to decide, cache included.' });
-    this.outages = meter.createCounter('restflow.throttle.cache.outages', { description: 'Throttle cache outages that began.' });
+    this.decisions = meter.createCounter('restflow.throttle.decisions', {
+      description: 'Throttle decisions, by scope, outcome and cache.',
+    });
+    this.latency = meter.createHistogram('restflow.throttle.decision.duration', {
+      unit: 'ms',
+      description: 'Time to decide, cache included.',
+    });
+    this.outages = meter.createCounter('restflow.throttle.cache.outages', {
+      description: 'Throttle cache outages that began.',
+    });
   }
 
   decision(event: ThrottleDecisionEvent): void {
     const cache = event.cache ?? 'none';
-    this.decisions.add(1, { 'throttle.scope': event.scope ?? 'none', 'throttle.outcome': event.allowed ? 'allowed' : 'denied', 'throttle.cache': cache });
+    this.decisions.add(1, {
+      'throttle.scope': event.scope ?? 'none',
+      'throttle.outcome': event.allowed ? 'allowed' : 'denied',
+      'throttle.cache': cache,
+    });
     this.latency.record(event.latencyMs, { 'throttle.cache': cache });
   }
 

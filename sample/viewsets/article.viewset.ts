@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { ActionConfig, ScopedRateThrottle, Throttle, UserRateThrottle } from 'restflow-throttle';
 import { IsAuthenticatedGuard } from '../auth/is-authenticated.guard';
 import { ArticlesRepository, type Article } from './articles.repository';

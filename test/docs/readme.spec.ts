@@ -23,7 +23,9 @@ it('has TypeScript examples to check, and no unchecked TypeScript or JavaScript 
   expect(docs.map((doc) => doc.path)).toContain('docs/guide.md');
   expect(docs.flatMap(typescriptOf).length).toBeGreaterThanOrEqual(25);
   const unchecked = docs.flatMap((doc) =>
-    doc.blocks.filter((block) => ['typescript', 'js', 'javascript', 'tsx'].includes(block.lang)).map((block) => `${doc.path} line ${block.line}: \`\`\`${block.lang}`),
+    doc.blocks
+      .filter((block) => ['typescript', 'js', 'javascript', 'tsx'].includes(block.lang))
+      .map((block) => `${doc.path} line ${block.line}: \`\`\`${block.lang}`),
   );
   expect(unchecked).toEqual([]);
 });
@@ -33,7 +35,11 @@ describe('every ts block type-checks (placed in sample/, with the repository tsc
   beforeAll(() => {
     // One program for every file: a block becomes sample/<file>--L<line>.ts, so `./auth/token-auth.guard` is the sample's guard.
     const sources = new Map(
-      docs.flatMap((doc) => typescriptOf(doc).filter((block) => block.excerptOf === undefined).map((block) => [blockFileName(root, doc, block), block.code] as const)),
+      docs.flatMap((doc) =>
+        typescriptOf(doc)
+          .filter((block) => block.excerptOf === undefined)
+          .map((block) => [blockFileName(root, doc, block), block.code] as const),
+      ),
     );
     errors = typeCheck(root, sources).map((error) => locateError(error, root, docs));
   }, 120_000);
@@ -49,7 +55,9 @@ describe('every ts block type-checks (placed in sample/, with the repository tsc
 
 describe('every excerpt is copied from its file, piece by piece (pieces are separated by `// ...` lines)', () => {
   it('there are excerpts to compare', () => {
-    expect(docs.flatMap(typescriptOf).filter((block) => block.excerptOf !== undefined).length).toBeGreaterThanOrEqual(5);
+    expect(docs.flatMap(typescriptOf).filter((block) => block.excerptOf !== undefined).length).toBeGreaterThanOrEqual(
+      5,
+    );
   });
 
   it.each(docs.map((doc) => doc.path))('%s', (path) => {
@@ -64,7 +72,10 @@ describe('every excerpt is copied from its file, piece by piece (pieces are sepa
         continue;
       }
       let from = 0;
-      for (const piece of block.code.split(/^\s*\/\/ \.\.\.\s*$/m).map(normalized).filter((p) => p !== '')) {
+      for (const piece of block.code
+        .split(/^\s*\/\/ \.\.\.\s*$/m)
+        .map(normalized)
+        .filter((p) => p !== '')) {
         const at = source.indexOf(piece, from);
         if (at === -1) {
           stale.push(`${doc.path} line ${block.line}: not found in ${block.excerptOf} (in order):\n${piece}`);

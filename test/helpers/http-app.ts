@@ -22,7 +22,11 @@ export interface TestApp {
 }
 
 /** Builds the module, starts the app on 127.0.0.1 on a free port, on Express or Fastify. */
-export async function startApp(platform: Platform, metadata: ModuleMetadata, logger: LoggerService | false = false): Promise<TestApp> {
+export async function startApp(
+  platform: Platform,
+  metadata: ModuleMetadata,
+  logger: LoggerService | false = false,
+): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
     platform === 'fastify'

@@ -11,7 +11,9 @@ export function rawRequest(port: number, head: string | Buffer): Promise<number>
     const chunks: Buffer[] = [];
     socket.setTimeout(5000, () => socket.destroy(new Error('raw request timed out')));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(status()) : reject(error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' ? resolve(status()) : reject(error),
+    );
     socket.on('close', () => resolve(status()));
     socket.end(head);
     function status(): number {
@@ -24,7 +26,8 @@ export function rawRequest(port: number, head: string | Buffer): Promise<number>
 /** A GET with the given header lines, closing the connection after the answer. */
 export function rawGet(port: number, path: string, headerLines: Array<string | Buffer>): Promise<number> {
   const parts: Buffer[] = [Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`, 'latin1')];
-  for (const line of headerLines) parts.push(typeof line === 'string' ? Buffer.from(line, 'latin1') : line, Buffer.from('\r\n'));
+  for (const line of headerLines)
+    parts.push(typeof line === 'string' ? Buffer.from(line, 'latin1') : line, Buffer.from('\r\n'));
   parts.push(Buffer.from('\r\n'));
   return rawRequest(port, Buffer.concat(parts));
 }

@@ -37,7 +37,12 @@ export function codeBlocks(markdown: string, fileName = 'README.md'): CodeBlock[
     let above = start - 1;
     while (above >= 0 && lines[above].trim() === '') above--;
     const excerpt = above >= 0 ? EXCERPT.exec(lines[above].trim()) : null;
-    blocks.push({ lang: open[1], code: lines.slice(start + 1, end).join('\n'), line: start + 1, excerptOf: excerpt?.[1] });
+    blocks.push({
+      lang: open[1],
+      code: lines.slice(start + 1, end).join('\n'),
+      line: start + 1,
+      excerptOf: excerpt?.[1],
+    });
     i = end;
   }
   return blocks;
@@ -52,7 +57,13 @@ function markdownUnder(dir: string): string[] {
     return [];
   }
   return entries
-    .flatMap((entry) => (entry.isDirectory() ? markdownUnder(join(dir, entry.name)) : entry.name.endsWith('.md') ? [join(dir, entry.name)] : []))
+    .flatMap((entry) =>
+      entry.isDirectory()
+        ? markdownUnder(join(dir, entry.name))
+        : entry.name.endsWith('.md')
+          ? [join(dir, entry.name)]
+          : [],
+    )
     .sort();
 }
 
@@ -103,12 +114,16 @@ export function locateError(error: string, root: string, docs: readonly Markdown
  */
 export function typeCheck(root: string, sources: ReadonlyMap<string, string>): string[] {
   const configPath = join(root, 'tsconfig.json');
-  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, { noEmit: true }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    configPath,
+    { noEmit: true },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   if (parsed === undefined) throw new Error(`cannot read ${configPath}`);
   const host = ts.createCompilerHost(parsed.options, true);
   const { fileExists, readFile, getSourceFile } = host;
@@ -116,7 +131,9 @@ export function typeCheck(root: string, sources: ReadonlyMap<string, string>): s
   host.readFile = (file) => sources.get(file) ?? readFile.call(host, file);
   host.getSourceFile = (file, language, onError, createNew) => {
     const text = sources.get(file);
-    return text === undefined ? getSourceFile.call(host, file, language, onError, createNew) : ts.createSourceFile(file, text, language, true);
+    return text === undefined
+      ? getSourceFile.call(host, file, language, onError, createNew)
+      : ts.createSourceFile(file, text, language, true);
   };
   const program = ts.createProgram({ rootNames: [...sources.keys()], options: parsed.options, host });
   return ts

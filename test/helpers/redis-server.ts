@@ -106,7 +106,18 @@ export class RedisServer {
   }
 
   private async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+    ];
     const child = spawn('redis-server', [...args, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     this.exited = new Promise((resolve) =>
@@ -117,7 +128,10 @@ export class RedisServer {
     );
     let output = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`redis-server on port ${this.port} did not start in 10 s:\n${output}`)), 10_000);
+      const timer = setTimeout(
+        () => fail(new Error(`redis-server on port ${this.port} did not start in 10 s:\n${output}`)),
+        10_000,
+      );
       const fail = (error: Error) => {
         clearTimeout(timer);
         child.kill('SIGKILL');
@@ -131,7 +145,9 @@ export class RedisServer {
         }
       });
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', (code) => fail(new Error(`redis-server on port ${this.port} exited with ${code}:\n${output}`)));
+      child.once('exit', (code) =>
+        fail(new Error(`redis-server on port ${this.port} exited with ${code}:\n${output}`)),
+      );
     });
   }
 }
@@ -181,7 +197,9 @@ export function requireRedisBinaries(): void {
   for (const binary of ['redis-server', 'redis-cli']) {
     const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
     if (probe.error !== undefined || probe.status !== 0) {
-      throw new Error(`'${binary}' is required by the Redis tests and was not found on PATH (install redis-server 7, e.g. apt-get install redis-server).`);
+      throw new Error(
+        `'${binary}' is required by the Redis tests and was not found on PATH (install redis-server 7, e.g. apt-get install redis-server).`,
+      );
     }
   }
 }

@@ -63,7 +63,8 @@ export function useSample(platform: Platform, settings: Partial<SampleSettings> 
   afterAll(() => current?.close());
   beforeEach(() => app().resetCaches());
   const app = (): SampleTestApp => {
-    if (current === undefined) throw new Error('the sample app is started in beforeAll: use it inside a hook or a test');
+    if (current === undefined)
+      throw new Error('the sample app is started in beforeAll: use it inside a hook or a test');
     return current;
   };
   return {
@@ -83,12 +84,20 @@ export function useSample(platform: Platform, settings: Partial<SampleSettings> 
 }
 
 /** `Authorization: Token <name>-token`, the sample's token auth. */
-export function signedIn(user: 'alice' | 'bob' | 'carol' | 'dave', method = 'GET'): { method: string; headers: Record<string, string> } {
+export function signedIn(
+  user: 'alice' | 'bob' | 'carol' | 'dave',
+  method = 'GET',
+): { method: string; headers: Record<string, string> } {
   return { method, headers: { authorization: `Token ${user}-token` } };
 }
 
 /** Sends `count` requests one after the other and returns their statuses. */
-export async function statuses(t: TestApp, count: number, path: string, init?: Parameters<TestApp['request']>[1]): Promise<number[]> {
+export async function statuses(
+  t: TestApp,
+  count: number,
+  path: string,
+  init?: Parameters<TestApp['request']>[1],
+): Promise<number[]> {
   const result: number[] = [];
   for (let i = 0; i < count; i++) result.push((await t.request(path, init)).status);
   return result;

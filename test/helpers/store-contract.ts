@@ -1,5 +1,11 @@
 import { Controller, Get, type Type } from '@nestjs/common';
-import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleCache, type ThrottleRequest } from 'restflow-throttle';
+import {
+  RestflowThrottleModule,
+  SimpleRateThrottle,
+  Throttle,
+  type ThrottleCache,
+  type ThrottleRequest,
+} from 'restflow-throttle';
 import { FakeClock, startApp, type HttpResponse, type TestApp } from './http-app';
 
 /** The cache under test, and how to let go of it. `cache: undefined` is the module's default. */
@@ -46,19 +52,47 @@ function gcra(scope: string): Type<ClientHeaderThrottle> {
 const GcraMinute = gcra('g_min');
 const GcraFifty = gcra('g_fifty');
 
-const RATES = { g_min: '3/min', g_fifty: '50/min', c_sec: '3/sec', c_min: '3/min', c_fifty: '50/min', c_huge: '100000/min', c_gate: '600/min', c_five: '5/min', c_three: '3/min' };
+const RATES = {
+  g_min: '3/min',
+  g_fifty: '50/min',
+  c_sec: '3/sec',
+  c_min: '3/min',
+  c_fifty: '50/min',
+  c_huge: '100000/min',
+  c_gate: '600/min',
+  c_five: '5/min',
+  c_three: '3/min',
+};
 
 @Controller('contract')
 class ContractViews {
-  @Get('sec') @Throttle([PerSecond]) sec() { return 'ok'; }
-  @Get('min') @Throttle([PerMinute]) min() { return 'ok'; }
-  @Get('fifty') @Throttle([Fifty]) fifty() { return 'ok'; }
-  @Get('huge') @Throttle([Huge]) huge() { return 'ok'; }
-  @Get('gate') @Throttle([Gate]) gate() { return 'ok'; }
-  @Get('five') @Throttle([SharedFive]) five() { return 'ok'; }
-  @Get('three') @Throttle([SharedThree]) three() { return 'ok'; }
-  @Get('gcra') @Throttle([GcraMinute]) gcra() { return 'ok'; }
-  @Get('gcra-fifty') @Throttle([GcraFifty]) gcraFifty() { return 'ok'; }
+  @Get('sec') @Throttle([PerSecond]) sec() {
+    return 'ok';
+  }
+  @Get('min') @Throttle([PerMinute]) min() {
+    return 'ok';
+  }
+  @Get('fifty') @Throttle([Fifty]) fifty() {
+    return 'ok';
+  }
+  @Get('huge') @Throttle([Huge]) huge() {
+    return 'ok';
+  }
+  @Get('gate') @Throttle([Gate]) gate() {
+    return 'ok';
+  }
+  @Get('five') @Throttle([SharedFive]) five() {
+    return 'ok';
+  }
+  @Get('three') @Throttle([SharedThree]) three() {
+    return 'ok';
+  }
+  @Get('gcra') @Throttle([GcraMinute]) gcra() {
+    return 'ok';
+  }
+  @Get('gcra-fifty') @Throttle([GcraFifty]) gcraFifty() {
+    return 'ok';
+  }
 }
 
 let clients = 0;
@@ -92,7 +126,8 @@ export function describeStoreContract(name: string, makeCache: () => Promise<Con
       clock.now = 1_000_000 + clients * 1000;
     });
 
-    const hit = (path: string): Promise<HttpResponse> => t.request(`/contract/${path}`, { headers: { 'x-client': client } });
+    const hit = (path: string): Promise<HttpResponse> =>
+      t.request(`/contract/${path}`, { headers: { 'x-client': client } });
     const statuses = async (path: string, n: number): Promise<number[]> => {
       const out: number[] = [];
       for (let i = 0; i < n; i++) out.push((await hit(path)).status);

@@ -26,11 +26,17 @@ const NEST_APP = ['@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-ex
 
 async function npm(dir: string, args: readonly string[]): Promise<string> {
   try {
-    const { stdout, stderr } = await run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn'], { cwd: dir, timeout: 180_000 });
+    const { stdout, stderr } = await run(
+      'npm',
+      [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn'],
+      { cwd: dir, timeout: 180_000 },
+    );
     return stdout + stderr;
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`npm ${args.join(' ')} failed in ${dir}:\n${failure.stderr ?? ''}${failure.stdout ?? ''}${failure.message}`);
+    throw new Error(
+      `npm ${args.join(' ')} failed in ${dir}:\n${failure.stderr ?? ''}${failure.stdout ?? ''}${failure.message}`,
+    );
   }
 }
 
@@ -54,11 +60,19 @@ async function install(name: string, steps: ReadonlyArray<readonly string[]>): P
   const app = join(work, name);
   cpSync(join(work, 'nest-app'), app, { recursive: true });
   for (const step of steps) {
-    const output = await npm(app, ['install', '--package-lock-only', ...step.map((spec) => (spec === 'TARBALL' ? tarball : spec))]);
+    const output = await npm(app, [
+      'install',
+      '--package-lock-only',
+      ...step.map((spec) => (spec === 'TARBALL' ? tarball : spec)),
+    ]);
     expect(output).not.toMatch(/ERESOLVE/);
   }
-  const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
-  return Object.fromEntries(Object.entries(lock.packages).map(([path, entry]) => [path.replace(/^node_modules\//, ''), entry.version ?? '']));
+  const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string }>;
+  };
+  return Object.fromEntries(
+    Object.entries(lock.packages).map(([path, entry]) => [path.replace(/^node_modules\//, ''), entry.version ?? '']),
+  );
 }
 
 const KEYV_STACK = ['@nestjs/cache-manager', 'cache-manager', 'keyv', '@keyv/redis'];
@@ -66,16 +80,25 @@ const KEYV_STACK = ['@nestjs/cache-manager', 'cache-manager', 'keyv', '@keyv/red
 it.each([
   ['restflow-throttle first, then each package', [['TARBALL'], ...KEYV_STACK.map((spec) => [spec])]],
   ['each package first, restflow-throttle last', [...KEYV_STACK.map((spec) => [spec]), ['TARBALL']]],
-  ['restflow-throttle between them, in reverse', [['@keyv/redis'], ['keyv'], ['TARBALL'], ['cache-manager'], ['@nestjs/cache-manager']]],
+  [
+    'restflow-throttle between them, in reverse',
+    [['@keyv/redis'], ['keyv'], ['TARBALL'], ['cache-manager'], ['@nestjs/cache-manager']],
+  ],
   ['all in one command', [['TARBALL', ...KEYV_STACK]]],
-])('Nest CacheModule on Keyv/Redis: %s', async (name, steps) => {
-  const versions = await install(name.replace(/\W+/g, '-'), steps);
-  expect(versions['restflow-throttle']).toBe('0.1.0');
-  expect(versions['cache-manager']).toMatch(/^7\./);
-  expect(versions['@nestjs/cache-manager']).toMatch(/^12\./);
-  // One cache-manager in the tree: ours is the app's, not a nested copy pinned to 5.
-  expect(Object.keys(versions).filter((path) => path.endsWith('node_modules/cache-manager') || path === 'cache-manager')).toEqual(['cache-manager']);
-}, 300_000);
+])(
+  'Nest CacheModule on Keyv/Redis: %s',
+  async (name, steps) => {
+    const versions = await install(name.replace(/\W+/g, '-'), steps);
+    expect(versions['restflow-throttle']).toBe('0.1.0');
+    expect(versions['cache-manager']).toMatch(/^7\./);
+    expect(versions['@nestjs/cache-manager']).toMatch(/^12\./);
+    // One cache-manager in the tree: ours is the app's, not a nested copy pinned to 5.
+    expect(
+      Object.keys(versions).filter((path) => path.endsWith('node_modules/cache-manager') || path === 'cache-manager'),
+    ).toEqual(['cache-manager']);
+  },
+  300_000,
+);
 
 it('the design card pair: cache-manager 5 + cache-manager-ioredis-yet', async () => {
   const versions = await install('cache-manager-5', [['TARBALL'], ['cache-manager@5', 'cache-manager-ioredis-yet']]);

@@ -8,7 +8,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,7 +26,8 @@ import { join } from 'node:path';
 const FIXTURES = join(process.cwd(), 'test', 'package', 'consumers');
 
 /** Where installs are kept: `RESTFLOW_CONSUMER_CACHE`, else `~/.cache/restflow-throttle/consumers`. */
-export const CONSUMER_CACHE = process.env.RESTFLOW_CONSUMER_CACHE ?? join(homedir(), '.cache', 'restflow-throttle', 'consumers');
+export const CONSUMER_CACHE =
+  process.env.RESTFLOW_CONSUMER_CACHE ?? join(homedir(), '.cache', 'restflow-throttle', 'consumers');
 
 /**
  * Runs a command and returns its stdout; a non-zero exit throws an error carrying both outputs, so a
@@ -24,9 +35,20 @@ export const CONSUMER_CACHE = process.env.RESTFLOW_CONSUMER_CACHE ?? join(homedi
  */
 export function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): string {
   try {
-    return execFileSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', stdio: 'pipe', maxBuffer: 64 << 20 });
+    return execFileSync(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      encoding: 'utf8',
+      stdio: 'pipe',
+      maxBuffer: 64 << 20,
+    });
   } catch (error) {
-    const { stdout, stderr, status, code } = error as { stdout?: string; stderr?: string; status?: number | null; code?: string };
+    const { stdout, stderr, status, code } = error as {
+      stdout?: string;
+      stderr?: string;
+      status?: number | null;
+      code?: string;
+    };
     const line = [command, ...args].join(' ');
     if (code === 'ENOENT') throw new Error(`\`${line}\`: ${command} was not found (cwd ${options.cwd})`);
     throw new Error(`\`${line}\` in ${options.cwd} exited with ${status ?? code}\n${stdout ?? ''}\n${stderr ?? ''}`);
@@ -41,7 +63,11 @@ export function run(command: string, args: string[], options: { cwd: string; env
 export function installedConsumer(consumer: string): string {
   const packageJson = readFileSync(join(FIXTURES, consumer, 'package.json.txt'), 'utf8');
   const lockfile = readFileSync(join(FIXTURES, consumer, 'package-lock.json.txt'), 'utf8');
-  const hash = createHash('sha256').update(packageJson).update(lockfile).update(process.versions.node.split('.')[0]).digest('hex');
+  const hash = createHash('sha256')
+    .update(packageJson)
+    .update(lockfile)
+    .update(process.versions.node.split('.')[0])
+    .digest('hex');
   const dir = join(CONSUMER_CACHE, `${consumer}-${hash.slice(0, 16)}`);
   if (existsSync(join(dir, 'node_modules'))) return dir;
 
@@ -57,9 +83,12 @@ export function installedConsumer(consumer: string): string {
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: staging });
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`Installing the '${consumer}' consumer app from the npm registry failed (needed once, then cached in ${CONSUMER_CACHE}):\n${(error as Error).message}`);
+    throw new Error(
+      `Installing the '${consumer}' consumer app from the npm registry failed (needed once, then cached in ${CONSUMER_CACHE}):\n${(error as Error).message}`,
+    );
   }
-  if (existsSync(dir)) rmSync(staging, { recursive: true, force: true }); // another run finished first
+  if (existsSync(dir))
+    rmSync(staging, { recursive: true, force: true }); // another run finished first
   else renameSync(staging, dir);
   // Installs of this consumer's earlier package.json or lockfile are not used again.
   for (const entry of readdirSync(CONSUMER_CACHE)) {
@@ -92,7 +121,10 @@ export async function lockConsumers(waitMs: number): Promise<{ release(): void }
       rmSync(lock, { recursive: true, force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`The consumer apps in ${CONSUMER_CACHE} are held by process ${holder} (another test run) for more than ${waitMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `The consumer apps in ${CONSUMER_CACHE} are held by process ${holder} (another test run) for more than ${waitMs} ms`,
+      );
     await new Promise((resolveWait) => setTimeout(resolveWait, 100));
   }
 }

@@ -80,94 +80,145 @@ describe('the packed tarball', () => {
     expect(maps.filter((map) => map.endsWith('.d.ts.map')).length).toBeGreaterThan(10);
     const missing = maps.flatMap((map) => {
       const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
-      return sources.map((source) => resolve(dirname(map), source)).filter((source) => !source.startsWith(join(pkg, 'lib')) || !existsSync(source));
+      return sources
+        .map((source) => resolve(dirname(map), source))
+        .filter((source) => !source.startsWith(join(pkg, 'lib')) || !existsSync(source));
     });
     expect(missing).toEqual([]);
   });
 });
 
 describe('a CommonJS app as `nest new --type cjs` generates it', () => {
-  it('compiles with tsc and, run with node, answers 429 with Retry-After after the limit, printing no warning', async () => {
-    const app = newApp('cjs');
-    run(process.execPath, [tscIn(app), '-p', 'tsconfig.build.json'], { cwd: app });
-    // On this Node (20 on CI) and on Node 24.
-    for (const node of [process.execPath, node24()]) {
-      const served = await serve(app, node, [join(app, 'dist', 'main.js')]);
-      expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
-      expect(served.last).toEqual({ retryAfter: '60', body: { detail: 'Request was throttled. Expected available in 60 seconds.' } });
-      expect(served.stderr).toBe('');
-    }
-  }, STEP_TIMEOUT);
+  it(
+    'compiles with tsc and, run with node, answers 429 with Retry-After after the limit, printing no warning',
+    async () => {
+      const app = newApp('cjs');
+      run(process.execPath, [tscIn(app), '-p', 'tsconfig.build.json'], { cwd: app });
+      // On this Node (20 on CI) and on Node 24.
+      for (const node of [process.execPath, node24()]) {
+        const served = await serve(app, node, [join(app, 'dist', 'main.js')]);
+        expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
+        expect(served.last).toEqual({
+          retryAfter: '60',
+          body: { detail: 'Request was throttled. Expected available in 60 seconds.' },
+        });
+        expect(served.stderr).toBe('');
+      }
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('type-checks src/ and test/ with skipLibCheck: false', () => {
-    const app = newApp('cjs');
-    expect(typeCheck(app)).toBe('');
-  }, STEP_TIMEOUT);
+  it(
+    'type-checks src/ and test/ with skipLibCheck: false',
+    () => {
+      const app = newApp('cjs');
+      expect(typeCheck(app)).toBe('');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('gets one copy of the package from require() and import() (no dual-package hazard)', () => {
-    const app = newApp('cjs');
-    const script = [
-      "const required = require('restflow-throttle');",
-      "import('restflow-throttle').then((imported) => console.log(JSON.stringify({",
-      '  same: required.ThrottledException === imported.ThrottledException,',
-      "  file: require.resolve('restflow-throttle'),",
-      '})));',
-    ].join('\n');
-    const output = JSON.parse(run(process.execPath, ['-e', script], { cwd: app })) as { same: boolean; file: string };
-    expect(output).toEqual({ same: true, file: join(installedPackage(consumers.cjs), 'dist', 'index.js') });
-  }, STEP_TIMEOUT);
+  it(
+    'gets one copy of the package from require() and import() (no dual-package hazard)',
+    () => {
+      const app = newApp('cjs');
+      const script = [
+        "const required = require('restflow-throttle');",
+        "import('restflow-throttle').then((imported) => console.log(JSON.stringify({",
+        '  same: required.ThrottledException === imported.ThrottledException,',
+        "  file: require.resolve('restflow-throttle'),",
+        '})));',
+      ].join('\n');
+      const output = JSON.parse(run(process.execPath, ['-e', script], { cwd: app })) as { same: boolean; file: string };
+      expect(output).toEqual({ same: true, file: join(installedPackage(consumers.cjs), 'dist', 'index.js') });
+    },
+    STEP_TIMEOUT,
+  );
 
-  it("names the package's TypeScript sources in stack traces, files that exist", () => {
-    const app = newApp('cjs');
-    // A malformed rate is an ImproperlyConfiguredError thrown from inside the package.
-    const script = "const { AnonRateThrottle } = require('restflow-throttle'); try { new AnonRateThrottle().parseRate('5/y'); } catch (error) { console.log(error.stack); }";
-    const plain = packageFrames(run(process.execPath, ['-e', script], { cwd: app }));
-    const mapped = packageFrames(run(process.execPath, ['--enable-source-maps', '-e', script], { cwd: app }));
-    expect(plain.length).toBeGreaterThan(0);
-    expect(plain.every((file) => file.includes('/restflow-throttle/dist/') && file.endsWith('.js'))).toBe(true);
-    expect(mapped).toEqual(plain.map(() => expect.stringMatching(/\/restflow-throttle\/lib\/.+\.ts$/)));
-    expect([...plain, ...mapped].filter((file) => !existsSync(file))).toEqual([]);
-  }, STEP_TIMEOUT);
+  it(
+    "names the package's TypeScript sources in stack traces, files that exist",
+    () => {
+      const app = newApp('cjs');
+      // A malformed rate is an ImproperlyConfiguredError thrown from inside the package.
+      const script =
+        "const { AnonRateThrottle } = require('restflow-throttle'); try { new AnonRateThrottle().parseRate('5/y'); } catch (error) { console.log(error.stack); }";
+      const plain = packageFrames(run(process.execPath, ['-e', script], { cwd: app }));
+      const mapped = packageFrames(run(process.execPath, ['--enable-source-maps', '-e', script], { cwd: app }));
+      expect(plain.length).toBeGreaterThan(0);
+      expect(plain.every((file) => file.includes('/restflow-throttle/dist/') && file.endsWith('.js'))).toBe(true);
+      expect(mapped).toEqual(plain.map(() => expect.stringMatching(/\/restflow-throttle\/lib\/.+\.ts$/)));
+      expect([...plain, ...mapped].filter((file) => !existsSync(file))).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it("passes its Jest e2e, run as the starter's `test:e2e` script runs it, on Node 24 from the npm registry", () => {
-    const version = run(node24(), ['--version'], { cwd: root }).trim();
-    expect(version).toMatch(/^v24\./);
-    expect(Number(version.split('.')[1])).toBeGreaterThanOrEqual(9);
-    const app = newApp('cjs');
-    // docs/install.md's Jest example runs beside the starter's own e2e test.
-    writeFileSync(join(app, 'test', 'docs-example.e2e-spec.ts'), docsJestExample());
-    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(manifest.scripts['test:e2e']).toBe('node --experimental-vm-modules ./node_modules/jest/bin/jest.js --config ./test/jest-e2e.json');
-    const jest = join(app, '..', 'node_modules', 'jest', 'bin', 'jest.js');
-    const { stdout, stderr } = runBoth(node24(), ['--experimental-vm-modules', jest, '--config', './test/jest-e2e.json', '--ci'], app);
-    expect(`${stdout}${stderr}`).toMatch(/Tests:\s+3 passed, 3 total/);
-    // The only warning is Node's own for the flag the starter passes.
-    expect(warnings(stderr)).toEqual(warnings(stderr).filter((line) => /VM Modules is an experimental feature/.test(line)));
-  }, STEP_TIMEOUT);
+  it(
+    "passes its Jest e2e, run as the starter's `test:e2e` script runs it, on Node 24 from the npm registry",
+    () => {
+      const version = run(node24(), ['--version'], { cwd: root }).trim();
+      expect(version).toMatch(/^v24\./);
+      expect(Number(version.split('.')[1])).toBeGreaterThanOrEqual(9);
+      const app = newApp('cjs');
+      // docs/install.md's Jest example runs beside the starter's own e2e test.
+      writeFileSync(join(app, 'test', 'docs-example.e2e-spec.ts'), docsJestExample());
+      const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      };
+      expect(manifest.scripts['test:e2e']).toBe(
+        'node --experimental-vm-modules ./node_modules/jest/bin/jest.js --config ./test/jest-e2e.json',
+      );
+      const jest = join(app, '..', 'node_modules', 'jest', 'bin', 'jest.js');
+      const { stdout, stderr } = runBoth(
+        node24(),
+        ['--experimental-vm-modules', jest, '--config', './test/jest-e2e.json', '--ci'],
+        app,
+      );
+      expect(`${stdout}${stderr}`).toMatch(/Tests:\s+3 passed, 3 total/);
+      // The only warning is Node's own for the flag the starter passes.
+      expect(warnings(stderr)).toEqual(
+        warnings(stderr).filter((line) => /VM Modules is an experimental feature/.test(line)),
+      );
+    },
+    STEP_TIMEOUT,
+  );
 });
 
 describe('an ESM app as `nest new` generates it ("type": "module")', () => {
-  it('compiles with tsc and, run with node, answers 429 with Retry-After after the limit, printing no warning', async () => {
-    const app = newApp('esm');
-    run(process.execPath, [tscIn(app), '-p', 'tsconfig.build.json'], { cwd: app });
-    const served = await serve(app, process.execPath, [join(app, 'dist', 'main.js')]);
-    expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
-    expect(served.last).toEqual({ retryAfter: '60', body: { detail: 'Request was throttled. Expected available in 60 seconds.' } });
-    expect(served.stderr).toBe('');
-  }, STEP_TIMEOUT);
+  it(
+    'compiles with tsc and, run with node, answers 429 with Retry-After after the limit, printing no warning',
+    async () => {
+      const app = newApp('esm');
+      run(process.execPath, [tscIn(app), '-p', 'tsconfig.build.json'], { cwd: app });
+      const served = await serve(app, process.execPath, [join(app, 'dist', 'main.js')]);
+      expect(served.statuses).toEqual([200, 200, 200, 429, 429]);
+      expect(served.last).toEqual({
+        retryAfter: '60',
+        body: { detail: 'Request was throttled. Expected available in 60 seconds.' },
+      });
+      expect(served.stderr).toBe('');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('type-checks src/ and test/ with skipLibCheck: false', () => {
-    const app = newApp('esm');
-    expect(typeCheck(app)).toBe('');
-  }, STEP_TIMEOUT);
+  it(
+    'type-checks src/ and test/ with skipLibCheck: false',
+    () => {
+      const app = newApp('esm');
+      expect(typeCheck(app)).toBe('');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('passes its Vitest e2e', () => {
-    const app = newApp('esm');
-    const vitest = join(app, '..', 'node_modules', 'vitest', 'vitest.mjs');
-    const { stdout, stderr } = runBoth(process.execPath, [vitest, 'run', '--config', './vitest.config.e2e.ts'], app);
-    expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
-    expect(warnings(stderr)).toEqual([]);
-  }, STEP_TIMEOUT);
+  it(
+    'passes its Vitest e2e',
+    () => {
+      const app = newApp('esm');
+      const vitest = join(app, '..', 'node_modules', 'vitest', 'vitest.mjs');
+      const { stdout, stderr } = runBoth(process.execPath, [vitest, 'run', '--config', './vitest.config.e2e.ts'], app);
+      expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
+      expect(warnings(stderr)).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
 });
 
 /** The ```ts block of docs/install.md that holds a Jest test. */
@@ -181,7 +232,11 @@ function docsJestExample(): string {
 /** `tsc --noEmit` over the whole app (src/ and test/) with skipLibCheck off; returns tsc's output. */
 function typeCheck(app: string): string {
   try {
-    return run(process.execPath, [tscIn(app), '-p', 'tsconfig.json', '--noEmit', '--incremental', 'false', '--skipLibCheck', 'false'], { cwd: app });
+    return run(
+      process.execPath,
+      [tscIn(app), '-p', 'tsconfig.json', '--noEmit', '--incremental', 'false', '--skipLibCheck', 'false'],
+      { cwd: app },
+    );
   } catch (error) {
     return (error as Error).message;
   }
@@ -191,7 +246,10 @@ function typeCheck(app: string): string {
 function runBoth(command: string, args: string[], cwd: string): { stdout: string; stderr: string } {
   const errFile = join(cwd, 'stderr.log');
   try {
-    const stdout = run('sh', ['-c', '"$@" 2>"$0"', errFile, command, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+    const stdout = run('sh', ['-c', '"$@" 2>"$0"', errFile, command, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
     return { stdout, stderr: readFileSync(errFile, 'utf8') };
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${existsSync(errFile) ? readFileSync(errFile, 'utf8') : ''}`);
@@ -199,7 +257,8 @@ function runBoth(command: string, args: string[], cwd: string): { stdout: string
 }
 
 /** Warnings printed by Node (`(node:123) ExperimentalWarning: ...`), npm, Jest, ts-jest or Vitest. */
-const warnings = (stderr: string): string[] => stderr.split('\n').filter((line) => /warn/i.test(line) && !line.includes('--trace-warnings'));
+const warnings = (stderr: string): string[] =>
+  stderr.split('\n').filter((line) => /warn/i.test(line) && !line.includes('--trace-warnings'));
 
 /** The files of the stack frames that are in the package. */
 function packageFrames(stack: string): string[] {
@@ -234,7 +293,9 @@ async function serve(app: string, node: string, args: string[]): Promise<Served>
         const match = /listening on (http:\/\/\S+)/.exec(stdout);
         if (match) resolveUrl(match[1].replace('[::1]', '127.0.0.1'));
       });
-      void exited.then((code) => reject(new Error(`the app exited with ${code} before listening\n${stdout}\n${stderr}`)));
+      void exited.then((code) =>
+        reject(new Error(`the app exited with ${code} before listening\n${stdout}\n${stderr}`)),
+      );
     });
     const statuses: number[] = [];
     let last: Served['last'] = { retryAfter: null, body: null };

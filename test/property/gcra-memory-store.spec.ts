@@ -10,13 +10,16 @@ const timeline = fc.record({
   limit: fc.oneof(fc.nat({ max: 8 }), fc.constantFrom(100, 1000)),
   duration: fc.oneof(fc.integer({ min: 1, max: 120 }), fc.constantFrom(3600, 86400)),
   hits: fc.array(
-    fc.record({ key: fc.constantFrom('a', 'b', 'c'), step: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 30, noNaN: true }), fc.integer({ min: 0, max: 100 })) }),
+    fc.record({
+      key: fc.constantFrom('a', 'b', 'c'),
+      step: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 30, noNaN: true }), fc.integer({ min: 0, max: 100 })),
+    }),
     { minLength: 1, maxLength: 80 },
   ),
 });
 
 describe('GCRA on MemoryThrottleStore against the reference model', () => {
-  it('same decisions, counts and oldest, and DRF\'s wait formula gives the model\'s exact wait, on any timeline', () => {
+  it("same decisions, counts and oldest, and DRF's wait formula gives the model's exact wait, on any timeline", () => {
     fc.assert(
       fc.property(timeline, fc.constantFrom(1000, 1.7e9 + 0.123), ({ limit, duration, hits }, start) => {
         const store = new MemoryThrottleStore();
@@ -44,14 +47,19 @@ describe('GCRA on MemoryThrottleStore against the reference model', () => {
 
   it('a burst of exactly limit at a Unix time is admitted whole, and never one more', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2000 }), fc.constantFrom(1, 60, 3600, 86400), fc.double({ min: 1.6e9, max: 2.1e9, noNaN: true }), (limit, duration, now) => {
-        const store = new MemoryThrottleStore();
-        // Counted, not asserted per hit: an expect() per hit made this the slowest unit test.
-        let admitted = 0;
-        while (admitted < limit && store.hit('k', limit, duration, now, 'gcra').allowed) admitted++;
-        expect(admitted).toBe(limit);
-        expect(store.hit('k', limit, duration, now, 'gcra').allowed).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.constantFrom(1, 60, 3600, 86400),
+        fc.double({ min: 1.6e9, max: 2.1e9, noNaN: true }),
+        (limit, duration, now) => {
+          const store = new MemoryThrottleStore();
+          // Counted, not asserted per hit: an expect() per hit made this the slowest unit test.
+          let admitted = 0;
+          while (admitted < limit && store.hit('k', limit, duration, now, 'gcra').allowed) admitted++;
+          expect(admitted).toBe(limit);
+          expect(store.hit('k', limit, duration, now, 'gcra').allowed).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -72,7 +80,7 @@ describe('GCRA on MemoryThrottleStore against the reference model', () => {
     expect(store.hit('a', 1, 60, 60, 'gcra').allowed).toBe(false); // b holds the only place, at its limit
   });
 
-  it('GCRA\'s bound under a flood: the burst first, and fewer than limit + w / T admissions in any window w', () => {
+  it("GCRA's bound under a flood: the burst first, and fewer than limit + w / T admissions in any window w", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 50 }),
@@ -112,7 +120,8 @@ function heapPerKey(keys: string[], limit: number, hitsPerKey: number, algorithm
   const store = new MemoryThrottleStore(keys.length);
   for (let round = 0; round < hitsPerKey; round++) {
     for (let i = 0; i < keys.length; i++) {
-      if (!store.hit(keys[i], limit, 86400, 1000 + round + i * 1e-6, algorithm).allowed) throw new Error('a hit was denied');
+      if (!store.hit(keys[i], limit, 86400, 1000 + round + i * 1e-6, algorithm).allowed)
+        throw new Error('a hit was denied');
     }
   }
   gc();

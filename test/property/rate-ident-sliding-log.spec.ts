@@ -3,7 +3,14 @@
  * against plain reference models, over inputs a hostile client could send.
  */
 import fc from 'fast-check';
-import { ImproperlyConfiguredError, MemoryThrottleStore, computeWait, parseRate, type ThrottleCache, type ThrottleRequest } from 'restflow-throttle';
+import {
+  ImproperlyConfiguredError,
+  MemoryThrottleStore,
+  computeWait,
+  parseRate,
+  type ThrottleCache,
+  type ThrottleRequest,
+} from 'restflow-throttle';
 import { CacheManagerStore } from '../../lib/stores/get-set/cache-manager.store';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { ClientAddressUnknownError, clientIdent } from '../../lib/identity/client-ident';
@@ -14,7 +21,12 @@ describe('parseRate, any string', () => {
   it('parses to the documented value or throws ImproperlyConfiguredError naming the rate', () => {
     const rateLike = fc.oneof(
       fc.string(),
-      fc.tuple(fc.oneof(fc.nat(), fc.integer(), fc.double()), fc.constantFrom('', '1', '5', '0', '-2', '1.5'), fc.constantFrom('s', 'sec', 'm', 'min', 'h', 'hour', 'd', 'day', 'y', '', 'S', 'M x'))
+      fc
+        .tuple(
+          fc.oneof(fc.nat(), fc.integer(), fc.double()),
+          fc.constantFrom('', '1', '5', '0', '-2', '1.5'),
+          fc.constantFrom('s', 'sec', 'm', 'min', 'h', 'hour', 'd', 'day', 'y', '', 'S', 'M x'),
+        )
         .map(([n, k, p]) => `${n}/${k}${p}`),
     );
     fc.assert(
@@ -45,7 +57,12 @@ describe('parseRate, any string', () => {
 function referenceAddress(entry: string, subnet: number | false): string | undefined {
   const bracketed = /^\[([^\]]*)\](:\d{1,5})?$/.exec(entry);
   const withPort = /^([\d.]+):\d{1,5}$/.exec(entry);
-  const host = bracketed !== null && isIPv6(bracketed[1]) ? bracketed[1] : withPort !== null && isIPv4(withPort[1]) ? withPort[1] : entry;
+  const host =
+    bracketed !== null && isIPv6(bracketed[1])
+      ? bracketed[1]
+      : withPort !== null && isIPv4(withPort[1])
+        ? withPort[1]
+        : entry;
   if (isIPv4(host)) return host;
   if (!isIPv6(host)) return undefined;
   const canonical = new URL(`http://[${host}]`).hostname.slice(1, -1);
@@ -70,7 +87,9 @@ function toBigInt(address: string): bigint {
   const [left, right = ''] = canonical.split('::');
   const leftPieces = left === '' ? [] : left.split(':');
   const rightPieces = right === '' ? [] : right.split(':');
-  const pieces = canonical.includes('::') ? [...leftPieces, ...Array(8 - leftPieces.length - rightPieces.length).fill('0'), ...rightPieces] : leftPieces;
+  const pieces = canonical.includes('::')
+    ? [...leftPieces, ...Array(8 - leftPieces.length - rightPieces.length).fill('0'), ...rightPieces]
+    : leftPieces;
   return pieces.reduce((acc, piece) => (acc << 16n) | BigInt(parseInt(piece, 16)), 0n);
 }
 
@@ -93,9 +112,11 @@ describe('client identity, any X-Forwarded-For', () => {
     fc.ipV6().map((ip) => ip.toUpperCase()),
     fc.ipV4().map((ip) => `::ffff:${ip}`),
     fc.ipV4().map((ip) => `::FFFF:${ip}`),
-    fc.tuple(fc.constantFrom('::', '64:ff9b::', '64:FF9B:1:2::', '2002:0:0:1::', '2001::1:'), fc.ipV4())
+    fc
+      .tuple(fc.constantFrom('::', '64:ff9b::', '64:FF9B:1:2::', '2002:0:0:1::', '2001::1:'), fc.ipV4())
       .map(([prefix, ip]) => prefix + ip),
-    fc.array(fc.nat({ max: 0xffff }), { minLength: 4, maxLength: 4 })
+    fc
+      .array(fc.nat({ max: 0xffff }), { minLength: 4, maxLength: 4 })
       .map((h) => `FE80::${h.map((x) => x.toString(16)).join(':')}`),
   );
   const entry = fc.oneof(
@@ -114,24 +135,34 @@ describe('client identity, any X-Forwarded-For', () => {
   );
   const subnet = fc.oneof(fc.constant(64), fc.integer({ min: 1, max: 128 }), fc.constant(false as const));
 
-  it('gives a bounded printable ident: DRF\'s entry, normalised, grouped by IPv6 prefix; never a throw', () => {
+  it("gives a bounded printable ident: DRF's entry, normalised, grouped by IPv6 prefix; never a throw", () => {
     fc.assert(
-      fc.property(xff, fc.option(fc.nat({ max: 10 }), { nil: undefined }), address, subnet, (header, numProxies, remote, ipv6Subnet) => {
-        const request: ThrottleRequest = { headers: { 'x-forwarded-for': header }, socket: { remoteAddress: remote }, ip: remote };
-        const ident = clientIdent(request, numProxies, ipv6Subnet);
-        expect(ident.length).toBeGreaterThan(0);
-        expect(ident.length).toBeLessThanOrEqual(64);
-        expect(ident).toMatch(/^[\x21-\x7e]+$/);
-        if (numProxies === undefined || numProxies === 0) {
-          expect(ident).toBe(referenceAddress(remote, ipv6Subnet));
-          return;
-        }
-        // DRF's rule, as a plain reference.
-        const addrs = header.split(',');
-        const chosen = addrs[addrs.length - Math.min(numProxies, addrs.length)].trim();
-        if (chosen === '') expect(ident).toBe(referenceAddress(remote, ipv6Subnet));
-        else expectIdentOf(ident, chosen, ipv6Subnet);
-      }),
+      fc.property(
+        xff,
+        fc.option(fc.nat({ max: 10 }), { nil: undefined }),
+        address,
+        subnet,
+        (header, numProxies, remote, ipv6Subnet) => {
+          const request: ThrottleRequest = {
+            headers: { 'x-forwarded-for': header },
+            socket: { remoteAddress: remote },
+            ip: remote,
+          };
+          const ident = clientIdent(request, numProxies, ipv6Subnet);
+          expect(ident.length).toBeGreaterThan(0);
+          expect(ident.length).toBeLessThanOrEqual(64);
+          expect(ident).toMatch(/^[\x21-\x7e]+$/);
+          if (numProxies === undefined || numProxies === 0) {
+            expect(ident).toBe(referenceAddress(remote, ipv6Subnet));
+            return;
+          }
+          // DRF's rule, as a plain reference.
+          const addrs = header.split(',');
+          const chosen = addrs[addrs.length - Math.min(numProxies, addrs.length)].trim();
+          if (chosen === '') expect(ident).toBe(referenceAddress(remote, ipv6Subnet));
+          else expectIdentOf(ident, chosen, ipv6Subnet);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -175,11 +206,15 @@ function mapCache(): ThrottleCache {
 /** DRF's SimpleRateThrottle, literally: a newest-first list, popped from the end. */
 class ReferenceLog {
   private history: number[] = [];
-  constructor(private readonly limit: number, private readonly duration: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly duration: number,
+  ) {}
   hit(now: number): { allowed: boolean; wait: number | null } {
     while (this.history.length > 0 && this.history[this.history.length - 1] <= now - this.duration) this.history.pop();
     if (this.history.length >= this.limit) {
-      const remaining = this.history.length > 0 ? this.duration - (now - this.history[this.history.length - 1]) : this.duration;
+      const remaining =
+        this.history.length > 0 ? this.duration - (now - this.history[this.history.length - 1]) : this.duration;
       const available = this.limit - this.history.length + 1;
       return { allowed: false, wait: available <= 0 ? null : remaining / available };
     }
@@ -191,7 +226,10 @@ class ReferenceLog {
 const timeline = fc.record({
   limit: fc.nat({ max: 6 }),
   duration: fc.integer({ min: 1, max: 20 }),
-  steps: fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0, max: 8, noNaN: true })), { minLength: 1, maxLength: 60 }),
+  steps: fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0, max: 8, noNaN: true })), {
+    minLength: 1,
+    maxLength: 60,
+  }),
 });
 
 describe('the sliding log against the reference model', () => {

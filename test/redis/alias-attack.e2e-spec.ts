@@ -55,8 +55,13 @@ function othersNow(store: RedisThrottleStore, run: string): Array<Promise<Timed>
   for (let k = 0; k < OTHERS; k++) {
     const key = `other-${run}-${k}`;
     for (let i = 0; i < OTHER_HITS; i++) {
-      hits.push(Promise.allSettled([store.hit(key, OTHER_LIMIT, 3600, undefined)])
-        .then(([outcome]) => ({ key, outcome, ms: performance.now() - issuedAt })));
+      hits.push(
+        Promise.allSettled([store.hit(key, OTHER_LIMIT, 3600, undefined)]).then(([outcome]) => ({
+          key,
+          outcome,
+          ms: performance.now() - issuedAt,
+        })),
+      );
     }
   }
   return hits;

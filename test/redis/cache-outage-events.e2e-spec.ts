@@ -13,7 +13,9 @@ import { until } from '../helpers/until';
 
 @Controller('o')
 class OutageController {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 describe.each(PLATFORMS)('cache outage events on %s', (platform) => {
@@ -51,7 +53,9 @@ describe.each(PLATFORMS)('cache outage events on %s', (platform) => {
   });
 
   const cacheUp = async (): Promise<number | undefined> =>
-    (await metrics.registry.getSingleMetric('restflow_throttle_cache_up')!.get()).values.find((v) => v.labels.cache === 'default')?.value;
+    (await metrics.registry.getSingleMetric('restflow_throttle_cache_up')!.get()).values.find(
+      (v) => v.labels.cache === 'default',
+    )?.value;
 
   it('reports one down when Redis goes away and one up when it is back, as the warnings do', async () => {
     expect((await t.request('/o')).status).toBe(200);
@@ -63,10 +67,14 @@ describe.each(PLATFORMS)('cache outage events on %s', (platform) => {
     expect(await cacheUp()).toBe(0);
 
     await server.restart();
-    await until('the cache is reported back', async () => {
-      await t.request('/o');
-      return outages.length > 1;
-    }, 15_000);
+    await until(
+      'the cache is reported back',
+      async () => {
+        await t.request('/o');
+        return outages.length > 1;
+      },
+      15_000,
+    );
     expect(outages.map((e) => e.state)).toEqual(['down', 'up']);
     expect(outages[1]).toEqual({ cache: 'default', state: 'up' });
     expect(await cacheUp()).toBe(1);

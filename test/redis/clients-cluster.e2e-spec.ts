@@ -28,7 +28,9 @@ const forms: Form[] = [
     name: 'a node-redis cluster given directly',
     library: 'node-redis',
     open: async (cluster) => {
-      const client = await createCluster({ rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) })
+      const client = await createCluster({
+        rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+      })
         .on('error', () => undefined)
         .connect();
       return { cache: client, close: () => client.destroy() };
@@ -38,7 +40,9 @@ const forms: Form[] = [
     name: 'a node-redis 4 cluster given directly',
     library: 'node-redis',
     open: async (cluster) => {
-      const client = createClusterV4({ rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) }).on('error', () => undefined);
+      const client = createClusterV4({
+        rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+      }).on('error', () => undefined);
       await client.connect();
       return { cache: client, close: () => client.disconnect() };
     },
@@ -48,7 +52,9 @@ const forms: Form[] = [
     library: 'node-redis',
     open: async (cluster) => {
       // @keyv/redis re-exports the createCluster of the node-redis it is built on.
-      const client = createKeyvCluster({ rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })) }).on('error', () => undefined);
+      const client = createKeyvCluster({
+        rootNodes: cluster.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+      }).on('error', () => undefined);
       const store = new KeyvRedis(client);
       return { cache: new Keyv({ store }).on('error', () => undefined), close: () => store.disconnect() };
     },

@@ -66,7 +66,17 @@ describe.each(PLATFORMS)('on %s', (platform) => {
       logger = new CapturingLogger();
       t = await startApp(
         platform,
-        { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '3/min' }, numProxies: 1, cacheTimeoutMs: 500, cache: opened.cache })], controllers: [View] },
+        {
+          imports: [
+            RestflowThrottleModule.forRoot({
+              rates: { anon: '3/min' },
+              numProxies: 1,
+              cacheTimeoutMs: 500,
+              cache: opened.cache,
+            }),
+          ],
+          controllers: [View],
+        },
         logger,
       );
     });
@@ -79,7 +89,8 @@ describe.each(PLATFORMS)('on %s', (platform) => {
     const statusesOf = async (count: number) => {
       const client = `${platform}-${form.name.length}-${++run}`;
       const statuses: number[] = [];
-      for (let i = 0; i < count; i++) statuses.push((await t.request('/', { headers: { 'x-forwarded-for': client } })).status);
+      for (let i = 0; i < count; i++)
+        statuses.push((await t.request('/', { headers: { 'x-forwarded-for': client } })).status);
       return statuses;
     };
 

@@ -15,22 +15,36 @@ beforeAll(async () => {
 });
 afterAll(() => server?.dispose());
 
-it.each(CLIENT_FAMILIES)('%s: the 4 processes admit exactly 100 of 400 between them', async (client) => {
-  const before = await server.commandCalls();
-  const result = await runClientFamily({ client, redisUrl: server.url, processes: 4, requests: 400, rate: '100/min' });
-  expect(result.statuses).toEqual({ 200: 100, 429: 300 });
-  // Decided by the Lua script on the server, one per batch of requests (each process's first one may be an EVAL), never by get/set.
-  const after = await server.commandCalls();
-  const calls = (command: string) => (after.get(command) ?? 0) - (before.get(command) ?? 0);
-  expect(calls('evalsha') + calls('eval')).toBeGreaterThanOrEqual(4);
-  expect(calls('get') + calls('set')).toBe(0);
-}, 120_000);
+it.each(CLIENT_FAMILIES)(
+  '%s: the 4 processes admit exactly 100 of 400 between them',
+  async (client) => {
+    const before = await server.commandCalls();
+    const result = await runClientFamily({
+      client,
+      redisUrl: server.url,
+      processes: 4,
+      requests: 400,
+      rate: '100/min',
+    });
+    expect(result.statuses).toEqual({ 200: 100, 429: 300 });
+    // Decided by the Lua script on the server, one per batch of requests (each process's first one may be an EVAL), never by get/set.
+    const after = await server.commandCalls();
+    const calls = (command: string) => (after.get(command) ?? 0) - (before.get(command) ?? 0);
+    expect(calls('evalsha') + calls('eval')).toBeGreaterThanOrEqual(4);
+    expect(calls('get') + calls('set')).toBe(0);
+  },
+  120_000,
+);
 
 it('node-redis on a 3-master Cluster: the 4 processes admit exactly 100 of 400', async () => {
   const cluster = await RedisCluster.start(3);
   try {
     const [node] = cluster.nodes;
-    const result = await runClientFamily({ client: 'node-redis-cluster', redisUrl: `redis://${node.host}:${node.port}`, requests: 400 });
+    const result = await runClientFamily({
+      client: 'node-redis-cluster',
+      redisUrl: `redis://${node.host}:${node.port}`,
+      requests: 400,
+    });
     expect(result.statuses).toEqual({ 200: 100, 429: 300 });
   } finally {
     await cluster.dispose();

@@ -78,7 +78,13 @@ const forms: Form[] = [
       const client = await createClient({ url })
         .on('error', () => undefined)
         .connect();
-      const store = { name: 'redis', client, get: async () => undefined, set: async () => undefined, del: async () => undefined };
+      const store = {
+        name: 'redis',
+        client,
+        get: async () => undefined,
+        set: async () => undefined,
+        del: async () => undefined,
+      };
       return { cache: await caching(store as never), close: () => client.destroy() };
     },
   },
@@ -113,7 +119,10 @@ const forms: Form[] = [
     library: 'node-redis',
     open: async (url) => {
       const store = new KeyvRedis(url);
-      return { cache: createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store })] }), close: () => store.disconnect() };
+      return {
+        cache: createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store })] }),
+        close: () => store.disconnect(),
+      };
     },
   },
   {
@@ -172,7 +181,9 @@ describe.each(forms)('$name', (form) => {
     await connection.send([['EVAL', SCRIPT, '1', 'warm', 'x']]);
     const reads = async () => Number((await server.info('stats')).get('total_reads_processed'));
     const before = await reads();
-    const replies = await connection.send(Array.from({ length: 200 }, (_, i) => ['EVALSHA', SHA, '1', `batch:${i % 7}`, String(i)]));
+    const replies = await connection.send(
+      Array.from({ length: 200 }, (_, i) => ['EVALSHA', SHA, '1', `batch:${i % 7}`, String(i)]),
+    );
     const after = await reads();
     expect(replies.filter((reply) => Array.isArray(reply))).toHaveLength(200);
     // The INFO calls themselves are two reads; a command-by-command client would need 200 more.
@@ -227,8 +238,24 @@ describe('the public type of a directly given client', () => {
       createClientV4({ url }),
       createClusterV4({ rootNodes }),
     ];
-    expect(clients.map((client) => findRedisConnection(client)?.library)).toEqual(['ioredis', 'ioredis', 'ioredis', 'node-redis', 'node-redis', 'node-redis', 'node-redis']);
-    expect(clients.map((client) => findRedisConnection(client)?.cluster)).toEqual([false, true, false, false, true, false, true]);
+    expect(clients.map((client) => findRedisConnection(client)?.library)).toEqual([
+      'ioredis',
+      'ioredis',
+      'ioredis',
+      'node-redis',
+      'node-redis',
+      'node-redis',
+      'node-redis',
+    ]);
+    expect(clients.map((client) => findRedisConnection(client)?.cluster)).toEqual([
+      false,
+      true,
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
   });
 });
 

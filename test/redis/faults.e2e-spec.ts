@@ -34,7 +34,14 @@ describe.each<[Policy, 'express' | 'fastify']>([
 
   beforeAll(async () => {
     server = await RedisServer.start();
-    app = await AppProcess.start({ redisUrl: server.url, rate: '3/min', platform, onCacheError: policy, cacheTimeoutMs: TIMEOUT_MS, numProxies: 1 });
+    app = await AppProcess.start({
+      redisUrl: server.url,
+      rate: '3/min',
+      platform,
+      onCacheError: policy,
+      cacheTimeoutMs: TIMEOUT_MS,
+      numProxies: 1,
+    });
   });
   afterAll(async () => {
     await app?.stop();

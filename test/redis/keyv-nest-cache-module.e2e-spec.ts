@@ -63,7 +63,10 @@ async function burst(t: TestApp, client: string, requests = 200): Promise<Record
 
 describe.each(PLATFORMS)('Nest CacheModule as the throttle cache, on %s', (platform) => {
   it('in-memory default (CacheModule.register()): exactly 50 of 200 concurrent requests', async () => {
-    const t = await startApp(platform, { imports: [CacheModule.register({ isGlobal: true }), throttles], controllers: [View] });
+    const t = await startApp(platform, {
+      imports: [CacheModule.register({ isGlobal: true }), throttles],
+      controllers: [View],
+    });
     try {
       expect(await burst(t, '203.0.113.1')).toEqual({ 200: 50, 429: 150 });
       const denied = await t.request('/', { headers: { 'x-forwarded-for': '203.0.113.1' } });

@@ -67,10 +67,14 @@ describe.each(PLATFORMS)("onCacheError 'local' on %s", (platform) => {
 
     await server.restart(); // an empty dataset: what was counted locally is not written back
     let probe = 0;
-    await until('the app reports the cache back', async () => {
-      await hit(`10.0.1.${++probe % 250}`);
-      return count(OUTAGE_ENDS) === 1;
-    }, 15_000);
+    await until(
+      'the app reports the cache back',
+      async () => {
+        await hit(`10.0.1.${++probe % 250}`);
+        return count(OUTAGE_ENDS) === 1;
+      },
+      15_000,
+    );
     // The probes that found Redis back are counted there; the client counted locally is not.
     expect(((await server.command('KEYS', '*')) as string[]).filter((key) => key.includes('10.0.0.2'))).toEqual([]);
 

@@ -11,7 +11,12 @@ import { AnonRateThrottle, SimpleRateThrottle } from 'restflow-throttle';
 import { CapturingLogger, FakeClock } from '../helpers/http-app';
 import { RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
-import { MathController, startMicroservice, type RpcTransport, type TestMicroservice } from '../helpers/contexts/microservice-app';
+import {
+  MathController,
+  startMicroservice,
+  type RpcTransport,
+  type TestMicroservice,
+} from '../helpers/contexts/microservice-app';
 
 const throttled = (seconds: number) => ({
   status: 'error',
@@ -21,7 +26,11 @@ const throttled = (seconds: number) => ({
 });
 
 /** The reply, or the error the client received. */
-const outcome = (promise: Promise<unknown>) => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+const outcome = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 
 describe.each<RpcTransport>(['tcp', 'redis'])('microservices over %s', (transport) => {
   const clock = new FakeClock();
@@ -66,7 +75,9 @@ describe.each<RpcTransport>(['tcp', 'redis'])('microservices over %s', (transpor
       expect(await outcome(m.send(first, 'sum', [1]))).toEqual({ value: 1 });
       expect(await outcome(m.send(second, 'sum', [2]))).toEqual({ value: 2 });
       expect(await outcome(m.send(first, 'sum', [3]))).toEqual({ error: throttled(60) });
-      expect(idents.mock.results.map((r) => r.value)).toEqual(Array(3).fill(transport === 'tcp' ? '127.0.0.1' : 'redis'));
+      expect(idents.mock.results.map((r) => r.value)).toEqual(
+        Array(3).fill(transport === 'tcp' ? '127.0.0.1' : 'redis'),
+      );
     } finally {
       idents.mockRestore();
     }
@@ -85,7 +96,8 @@ describe.each<RpcTransport>(['tcp', 'redis'])('microservices over %s', (transpor
     m = await startMicroservice(transport, {}, redis?.port, logger);
     const client = await m.client();
     const controller = m.app.get(MathController);
-    for (const entry of ['a', 'b', 'c']) await outcome(m.send(client, 'health', {})).then(() => client.emit('audit', entry).subscribe());
+    for (const entry of ['a', 'b', 'c'])
+      await outcome(m.send(client, 'health', {})).then(() => client.emit('audit', entry).subscribe());
     // A message after the events, on the same connection: once it is answered, the events before it were dispatched.
     await until('the first two events are handled', () => controller.audited.length === 2);
     expect(await outcome(m.send(client, 'health', {}))).toEqual({ value: 'ok' });

@@ -15,7 +15,13 @@ afterAll(() => server?.dispose());
 
 it('with Redis, the 4 processes admit exactly 100 of 400 between them, whatever their clocks say', async () => {
   // Clocks a minute and more apart: only the server's TIME keeps the processes in agreement.
-  const result = await runMultiProcess({ redisUrl: server.url, processes: 4, requests: 400, rate: '100/min', clockSkews: [0, 90, -90, 180] });
+  const result = await runMultiProcess({
+    redisUrl: server.url,
+    processes: 4,
+    requests: 400,
+    rate: '100/min',
+    clockSkews: [0, 90, -90, 180],
+  });
   expect(result.statuses).toEqual({ 200: 100, 429: 300 });
   expect(result.admittedPerProcess.reduce((a, b) => a + b, 0)).toBe(100);
 }, 120_000);

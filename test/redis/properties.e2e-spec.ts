@@ -36,7 +36,10 @@ const logTimeline = fc.record({
   limit: fc.nat({ max: 10 }),
   duration: fc.integer({ min: 1, max: 20 }),
   steps: fc.array(
-    fc.record({ dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 8 }), fc.double({ min: 0, max: 8, noNaN: true })), key: fc.constantFrom('a', 'b') }),
+    fc.record({
+      dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 8 }), fc.double({ min: 0, max: 8, noNaN: true })),
+      key: fc.constantFrom('a', 'b'),
+    }),
     { minLength: 1, maxLength: 60 },
   ),
 });
@@ -45,13 +48,21 @@ const logTimeline = fc.record({
 const gcraTimeline = fc.record({
   limit: fc.integer({ min: 0, max: 6 }),
   interval: fc.constantFrom(0.25, 0.5, 1, 2),
-  steps: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 24 }).map((n) => n / 8), key: fc.constantFrom('a', 'b') }), { minLength: 1, maxLength: 60 }),
+  steps: fc.array(
+    fc.record({ dt: fc.integer({ min: 0, max: 24 }).map((n) => n / 8), key: fc.constantFrom('a', 'b') }),
+    { minLength: 1, maxLength: 60 },
+  ),
 });
 
 let runs = 0;
 
 /** Sends the hits one by one, or all in one turn (one batch); answers in order. */
-async function play(store: RedisThrottleStore, hits: ReadonlyArray<{ key: string; limit: number; duration: number; now: number }>, algorithm: 'sliding-log' | 'gcra', together: boolean): Promise<HitResult[]> {
+async function play(
+  store: RedisThrottleStore,
+  hits: ReadonlyArray<{ key: string; limit: number; duration: number; now: number }>,
+  algorithm: 'sliding-log' | 'gcra',
+  together: boolean,
+): Promise<HitResult[]> {
   const prefix = `{run${++runs}}`;
   const results: Array<HitResult | Promise<HitResult>> = [];
   for (const hit of hits) {
@@ -61,14 +72,21 @@ async function play(store: RedisThrottleStore, hits: ReadonlyArray<{ key: string
   return Promise.all(results);
 }
 
-function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster; close(): Promise<void> }>, numRuns: number): void {
+function describeOn(
+  name: string,
+  open: () => Promise<{ client: Redis | Cluster; close(): Promise<void> }>,
+  numRuns: number,
+): void {
   describe(name, () => {
     let env: { client: Redis | Cluster; close(): Promise<void> };
     let store: RedisThrottleStore;
 
     beforeAll(async () => {
       env = await open();
-      store = new RedisThrottleStore(new IoredisConnection(env.client), new CacheFaults({ name, policy: 'deny', timeoutMs: 60_000 }));
+      store = new RedisThrottleStore(
+        new IoredisConnection(env.client),
+        new CacheFaults({ name, policy: 'deny', timeoutMs: 60_000 }),
+      );
     }, 60_000);
     afterAll(async () => env?.close());
 
@@ -82,7 +100,8 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
           const actual = await play(store, hits, 'sliding-log', together);
           actual.forEach((result, i) => {
             expect(result.allowed).toBe(expected[i].allowed);
-            if (!result.allowed) expect(computeWait({ ...result, numRequests: limit, duration })).toBe(expected[i].wait);
+            if (!result.allowed)
+              expect(computeWait({ ...result, numRequests: limit, duration })).toBe(expected[i].wait);
           });
         }),
         { numRuns },
@@ -116,11 +135,15 @@ function describeOn(name: string, open: () => Promise<{ client: Redis | Cluster;
           // In turns of at most 500: a key's share of one batch is 512 hits. The same instant all the same.
           const results: HitResult[] = [];
           for (let sent = 0; sent < limit + 2; sent += 500) {
-            const turn = Array.from({ length: Math.min(500, limit + 2 - sent) }, () => store.hit(key, limit, duration, now, 'gcra'));
+            const turn = Array.from({ length: Math.min(500, limit + 2 - sent) }, () =>
+              store.hit(key, limit, duration, now, 'gcra'),
+            );
             results.push(...(await Promise.all(turn)));
           }
           expect(results.filter((r) => r.allowed)).toHaveLength(limit);
-          expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(Array.from({ length: limit }, (_, i) => i + 1));
+          expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(
+            Array.from({ length: limit }, (_, i) => i + 1),
+          );
         }
       }
     }, 120_000);

@@ -57,7 +57,13 @@ it('a batch with bad hits beside good ones: the good ones decided, each bad one 
     store.hit('good-1', 5, 60, undefined),
   ]);
   expect(outcomes.map((o) => (o.status === 'fulfilled' ? [o.value.allowed, o.value.count] : o.status))).toEqual([
-    [true, 1], 'rejected', [true, 1], 'rejected', 'rejected', 'rejected', [true, 2],
+    [true, 1],
+    'rejected',
+    [true, 1],
+    'rejected',
+    'rejected',
+    'rejected',
+    [true, 2],
   ]);
   const reasons = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error).message)] : []));
   expect(reasons).toEqual([
@@ -99,8 +105,10 @@ it('the script answers `e <what>` per hit for settings out of range, and writes 
 it('at the longest period parseRate() accepts, both algorithms write their key with an expiry', async () => {
   const store = storeWith('deny');
   expect(await store.hit('longest-log', 1, 4_503_599_627_370, undefined)).toMatchObject({ allowed: true, count: 1 });
-  expect(await store.hit('longest-gcra', 1, 4_503_599_627_370, undefined, 'gcra'))
-    .toMatchObject({ allowed: true, count: 1 });
+  expect(await store.hit('longest-gcra', 1, 4_503_599_627_370, undefined, 'gcra')).toMatchObject({
+    allowed: true,
+    count: 1,
+  });
   for (const key of ['longest-log', 'longest-gcra']) {
     expect(Number(await server.command('PTTL', key))).toBeGreaterThan(4e15);
   }

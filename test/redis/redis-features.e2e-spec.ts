@@ -27,8 +27,12 @@ class Cell extends ClientHeaderThrottle {
 
 @Controller('rf')
 class RedisFeaturesController {
-  @Get('log') @Throttle([Log]) log() { return 'ok'; }
-  @Get('cell') @Throttle([Cell]) cell() { return 'ok'; }
+  @Get('log') @Throttle([Log]) log() {
+    return 'ok';
+  }
+  @Get('cell') @Throttle([Cell]) cell() {
+    return 'ok';
+  }
 }
 
 let server: RedisServer;
@@ -58,7 +62,14 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
   });
   const start = async (options: Partial<RestflowThrottleOptions>): Promise<TestApp> => {
     const t = await startApp(platform, {
-      imports: [RestflowThrottleModule.forRoot({ rates: { log: '5/min', cell: '4/min' }, cache: client, clock: clock.read, ...options })],
+      imports: [
+        RestflowThrottleModule.forRoot({
+          rates: { log: '5/min', cell: '4/min' },
+          cache: client,
+          clock: clock.read,
+          ...options,
+        }),
+      ],
       controllers: [RedisFeaturesController],
     });
     apps.push(t);
@@ -83,7 +94,15 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
     // One script call per hit but the last, a refusal this process already knows (the refusal cache); nothing else.
     expect(withHeaders.scripts).toBe(6);
     const seen = withHeaders.seen;
-    expect(seen).toEqual(['"log";r=4;t=60', '"log";r=3;t=60', '"log";r=2;t=60', '"log";r=1;t=60', '"log";r=0;t=60', '"log";r=0;t=60', '"log";r=0;t=60']);
+    expect(seen).toEqual([
+      '"log";r=4;t=60',
+      '"log";r=3;t=60',
+      '"log";r=2;t=60',
+      '"log";r=1;t=60',
+      '"log";r=0;t=60',
+      '"log";r=0;t=60',
+      '"log";r=0;t=60',
+    ]);
   });
 
   it('gcra on Redis gives the same headers as in memory, and its events', async () => {
@@ -102,7 +121,10 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
       [200, '"cell";r=0;t=15', null],
       [429, '"cell";r=0;t=15', '15'],
     ]);
-    expect(events.map((e) => [e.algorithm, e.allowed, e.wait])).toEqual([...Array(4).fill(['gcra', true, null]), ['gcra', false, 15]]);
+    expect(events.map((e) => [e.algorithm, e.allowed, e.wait])).toEqual([
+      ...Array(4).fill(['gcra', true, null]),
+      ['gcra', false, 15],
+    ]);
   });
 
   it('decision events name the Redis cache and count 5 allowed, 2 denied', async () => {
@@ -110,7 +132,9 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
     const t = await start({ events: { decision: (e) => void events.push(e) } });
     for (let i = 0; i < 7; i++) await as(t, '/rf/log', `${platform}-events`);
     expect(events.map((e) => e.allowed)).toEqual([true, true, true, true, true, false, false]);
-    expect(new Set(events.map((e) => `${e.cache} ${e.scope} ${e.algorithm}`))).toEqual(new Set(['default log sliding-log']));
+    expect(new Set(events.map((e) => `${e.cache} ${e.scope} ${e.algorithm}`))).toEqual(
+      new Set(['default log sliding-log']),
+    );
     expect(events[6].wait).toBe(60);
   });
 
@@ -126,7 +150,7 @@ describe.each(PLATFORMS)('Redis: headers, events and the clock on %s', (platform
     expect((await as(t, '/rf/log', `${platform}-clock`)).status).toBe(200);
   });
 
-  it('resetThrottles(app) forgets the counts on Redis, and only the throttles\' keys', async () => {
+  it("resetThrottles(app) forgets the counts on Redis, and only the throttles' keys", async () => {
     const t = await start({});
     await client.set('app:session', 'kept');
     for (let i = 0; i < 5; i++) await as(t, '/rf/log', `${platform}-reset`);

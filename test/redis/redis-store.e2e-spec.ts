@@ -23,14 +23,22 @@ class Aliased extends ClientHeaderThrottle {
 
 @Controller()
 class Views {
-  @Get('small') @Throttle([Small]) small() { return 'ok'; }
-  @Get('big') @Throttle([Big]) big() { return 'ok'; }
-  @Get('aliased') @Throttle([Aliased]) aliased() { return 'ok'; }
+  @Get('small') @Throttle([Small]) small() {
+    return 'ok';
+  }
+  @Get('big') @Throttle([Big]) big() {
+    return 'ok';
+  }
+  @Get('aliased') @Throttle([Aliased]) aliased() {
+    return 'ok';
+  }
 }
 
 @Controller()
 class SmallOnly {
-  @Get('small') @Throttle([Small]) small() { return 'ok'; }
+  @Get('small') @Throttle([Small]) small() {
+    return 'ok';
+  }
 }
 
 const RATES = { small: '10/min', big: '100000/hour', aliased: '2/min' };

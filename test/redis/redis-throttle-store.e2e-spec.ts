@@ -31,12 +31,22 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-function storeOn(options: { policy?: 'allow' | 'deny'; timeoutMs?: number } = {}): { store: RedisThrottleStore; faults: CacheFaults; warnings: Warnings; client: Redis } {
+function storeOn(options: { policy?: 'allow' | 'deny'; timeoutMs?: number } = {}): {
+  store: RedisThrottleStore;
+  faults: CacheFaults;
+  warnings: Warnings;
+  client: Redis;
+} {
   const client = new Redis({ host: '127.0.0.1', port: server.port });
   client.on('error', () => undefined);
   clients.push(client);
   const warnings = new Warnings();
-  const faults = new CacheFaults({ name: 'redis', policy: options.policy ?? 'allow', timeoutMs: options.timeoutMs ?? 200, logger: warnings });
+  const faults = new CacheFaults({
+    name: 'redis',
+    policy: options.policy ?? 'allow',
+    timeoutMs: options.timeoutMs ?? 200,
+    logger: warnings,
+  });
   return { store: new RedisThrottleStore(new IoredisConnection(client), faults), faults, warnings, client };
 }
 
@@ -117,7 +127,9 @@ it('the two batches out when the server froze leave no trace either once it resu
 
 it('a script reached after its expiry (server clock) changes nothing and answers x', async () => {
   for (const algorithm of ['s', 'g']) {
-    const reply = String(await server.command('EVAL', THROTTLE_SCRIPT, '2', 'late', 'late2', '1000', `2 5 60 - ${algorithm}`));
+    const reply = String(
+      await server.command('EVAL', THROTTLE_SCRIPT, '2', 'late', 'late2', '1000', `2 5 60 - ${algorithm}`),
+    );
     expect(reply).toMatch(/^x \d+\.\d{6}$/);
     expect(await server.command('EXISTS', 'late', 'late2')).toBe(0);
   }
@@ -158,15 +170,24 @@ it('a log of 300000 stamps expiring at once is dropped with one LLEN, a few LIND
 it('one script decides a whole batch in arrival order: several keys, both algorithms, a key hit twice', async () => {
   const { store } = storeOn({ timeoutMs: 5000 });
   await store.hit('warm', 1, 60, undefined);
-  const { result: results, calls } = await server.callsDuring(() => Promise.all([
-    store.hit('batch-log', 2, 60, undefined),
-    store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
-    store.hit('batch-log', 2, 60, undefined),
-    store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
-    store.hit('batch-log', 2, 60, undefined),
-    store.hit('batch-clock', 1, 60, 1000.25),
-  ]));
-  expect(results.map((r) => [r.allowed, r.count])).toEqual([[true, 1], [true, 1], [true, 2], [false, 1], [false, 2], [true, 1]]);
+  const { result: results, calls } = await server.callsDuring(() =>
+    Promise.all([
+      store.hit('batch-log', 2, 60, undefined),
+      store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
+      store.hit('batch-log', 2, 60, undefined),
+      store.hit('batch-gcra', 1, 60, undefined, 'gcra'),
+      store.hit('batch-log', 2, 60, undefined),
+      store.hit('batch-clock', 1, 60, 1000.25),
+    ]),
+  );
+  expect(results.map((r) => [r.allowed, r.count])).toEqual([
+    [true, 1],
+    [true, 1],
+    [true, 2],
+    [false, 1],
+    [false, 2],
+    [true, 1],
+  ]);
   expect(results[5]).toEqual({ allowed: true, now: 1000.25, count: 1, oldest: 1000.25 });
   expect(calls('evalsha')).toBe(1);
   expect(await server.command('LLEN', 'batch-log')).toBe(2);
@@ -177,7 +198,8 @@ it('a key hit again in the same batch is not read again: one LPUSH per hit after
   await store.hit('warm', 1, 60, undefined);
   for (let i = 0; i < 20; i++) await server.command('LPUSH', 'hot', String(1000 + i)); // read once: its length, oldest stamp and head
   const { result: results, calls: delta } = await server.callsDuring(() =>
-    Promise.all(Array.from({ length: 30 }, (_, i) => store.hit('hot', 45, 60, 1030 + i / 100))));
+    Promise.all(Array.from({ length: 30 }, (_, i) => store.hit('hot', 45, 60, 1030 + i / 100))),
+  );
   expect(results.map((r) => r.count)).toEqual([...Array.from({ length: 25 }, (_, i) => 21 + i), 45, 45, 45, 45, 45]);
   expect(results.every((r) => r.oldest === 1000)).toBe(true);
   expect([delta('evalsha'), delta('lrange'), delta('llen'), delta('lindex'), delta('lpush')]).toEqual([1, 0, 1, 2, 25]);
@@ -189,7 +211,13 @@ it("a key hit again in the same batch is read again once its oldest stamp expire
   await store.hit('warm', 1, 60, undefined);
   const results = await Promise.all([100, 100.5, 160, 160.5, 161].map((now) => store.hit('expiring', 10, 60, now)));
   // At 160 the stamp of 100 is exactly a duration old: gone, as DRF's `<=` says; at 160.5 so is 100.5.
-  expect(results.map((r) => [r.count, r.oldest])).toEqual([[1, 100], [2, 100], [2, 100.5], [2, 160], [3, 160]]);
+  expect(results.map((r) => [r.count, r.oldest])).toEqual([
+    [1, 100],
+    [2, 100],
+    [2, 100.5],
+    [2, 160],
+    [3, 160],
+  ]);
   expect(await server.command('LRANGE', 'expiring', '0', '-1')).toEqual(['161', '160.5', '160']);
 });
 
@@ -203,8 +231,16 @@ it('drops one expired stamp with one LINDEX -2 and one LTRIM, a longer expired t
   expect(['llen', 'lindex', 'ltrim', 'lrange'].map(calls)).toEqual([1, 3, 1, 0]);
   // At 163.5, 101 to 103 are: found by probing, still one LTRIM.
   expect(await store.hit('sliding', 20, 60, 163.5)).toMatchObject({ count: 8, oldest: 104 });
-  expect(await server.command('LRANGE', 'sliding', '0', '-1'))
-    .toEqual(['163.5', '160', '109', '108', '107', '106', '105', '104']);
+  expect(await server.command('LRANGE', 'sliding', '0', '-1')).toEqual([
+    '163.5',
+    '160',
+    '109',
+    '108',
+    '107',
+    '106',
+    '105',
+    '104',
+  ]);
 });
 
 it('the expiry is written when a stamp starts a new eighth of the duration, and never falls short of the newest stamp', async () => {
@@ -227,7 +263,10 @@ it('a batch of more hits than one script takes goes as several scripts in one wr
   await store.hit('warm', 1, 60, undefined);
   // Two keys of 300 hits: a key's share of a batch is 512 hits.
   const { result: results, calls } = await server.callsDuring(() =>
-    Promise.all(Array.from({ length: 600 }, (_, i) => store.hit(i < 300 ? 'batch-big' : 'batch-big-2', 250, 60, undefined))));
+    Promise.all(
+      Array.from({ length: 600 }, (_, i) => store.hit(i < 300 ? 'batch-big' : 'batch-big-2', 250, 60, undefined)),
+    ),
+  );
   const perKey = [...Array.from({ length: 250 }, (_, i) => i + 1), ...Array.from({ length: 50 }, () => 250)];
   expect(results.map((r) => r.count)).toEqual([...perKey, ...perKey]);
   expect(results.filter((r) => r.allowed)).toHaveLength(500);
@@ -247,7 +286,12 @@ it('a connection that is down answers at once with the policy, one warning', asy
 
 it('the binary search drops a stamp equal to the cutoff wherever it lies in the log', async () => {
   const { store } = storeOn({ timeoutMs: 5000 });
-  for (const [count, cutoff] of [[10, 5], [10, 2], [7, 3], [2, 0]]) {
+  for (const [count, cutoff] of [
+    [10, 5],
+    [10, 2],
+    [7, 3],
+    [2, 0],
+  ]) {
     const key = `cut-${count}-${cutoff}`;
     for (let t = 0; t < count; t++) await store.hit(key, 100, 20, 1000 + t);
     const result = await store.hit(key, 100, 20, 1020 + cutoff); // stamps <= 1000 + cutoff expire

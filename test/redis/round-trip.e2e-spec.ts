@@ -7,7 +7,15 @@ import { Controller, Get } from '@nestjs/common';
 import { caching } from 'cache-manager';
 import { redisInsStore } from 'cache-manager-ioredis-yet';
 import { Redis } from 'ioredis';
-import { AnonRateThrottle, RestflowThrottleModule, ScopedRateThrottle, SimpleRateThrottle, Throttle, ThrottleScope, type ThrottleRequest } from 'restflow-throttle';
+import {
+  AnonRateThrottle,
+  RestflowThrottleModule,
+  ScopedRateThrottle,
+  SimpleRateThrottle,
+  Throttle,
+  ThrottleScope,
+  type ThrottleRequest,
+} from 'restflow-throttle';
 import { PLATFORMS, startApp, type TestApp } from '../helpers/http-app';
 import { parseCommandCalls, parseInfo, RedisServer } from '../helpers/redis-server';
 import { ClientHeaderThrottle } from '../helpers/store-contract';
@@ -88,7 +96,9 @@ describe.each(PLATFORMS)('one Redis round trip per request on %s', (platform) =>
   it('needs no more round trips than requests when requests arrive together', async () => {
     const requests = 20;
     const counted = await measure(() =>
-      Promise.all(Array.from({ length: requests }, (_, i) => t.request('/stacked', { headers: { 'x-client': `together-${i}` } }))),
+      Promise.all(
+        Array.from({ length: requests }, (_, i) => t.request('/stacked', { headers: { 'x-client': `together-${i}` } })),
+      ),
     );
     // One script per batch: the hits of requests that arrive together share scripts.
     expect(counted.evalsha).toBeGreaterThanOrEqual(1);

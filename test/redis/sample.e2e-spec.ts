@@ -43,7 +43,10 @@ describe('the sample with REDIS_URL', () => {
   });
 
   it('opens one connection per cache and closes them when the app closes', async () => {
-    const clients = async () => String(await redis.command('CLIENT', 'LIST')).trim().split('\n').length;
+    const clients = async () =>
+      String(await redis.command('CLIENT', 'LIST'))
+        .trim()
+        .split('\n').length;
     const before = await clients();
     const app = await createSampleApp({ ...settingsFromEnv({ REDIS_URL: redis.url }), platform: 'express' }, false);
     await app.init();

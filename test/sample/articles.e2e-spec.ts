@@ -36,7 +36,10 @@ describe.each(PLATFORMS)('ArticleView on %s', (platform) => {
 
   it('refuses an unknown token with 401 before any throttle counts it', async () => {
     const response = await t.request('/articles', { headers: { authorization: 'Token nope' } });
-    expect({ status: response.status, body: response.body }).toEqual({ status: 401, body: { detail: 'Invalid token.' } });
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 401,
+      body: { detail: 'Invalid token.' },
+    });
     expect(await statuses(t, 3, '/articles')).toEqual([200, 200, 200]);
   });
 });

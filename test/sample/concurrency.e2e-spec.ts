@@ -55,7 +55,10 @@ describe.each(PLATFORMS)('ConcurrencyThrottle on %s', (platform) => {
       ...Array.from({ length: 5 }, () => t.request('/renders/pdf', signedIn('alice'))),
       ...Array.from({ length: 5 }, () => t.request('/renders/pdf')),
     ];
-    await until('10 renders are in flight', () => inFlight.count(ALICE) === 5 && inFlight.count('concurrency:ip:127.0.0.1') === 5);
+    await until(
+      '10 renders are in flight',
+      () => inFlight.count(ALICE) === 5 && inFlight.count('concurrency:ip:127.0.0.1') === 5,
+    );
     expectThrottled(await t.request('/renders/pdf'), 1);
     const bob = t.request('/renders/pdf', signedIn('bob'));
     await until("bob's render is in flight", () => inFlight.count('concurrency:user:2') === 1);

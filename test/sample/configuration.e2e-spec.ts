@@ -76,7 +76,9 @@ describe('startup checks on the sample', () => {
     const { tenant: _, ...withoutTenant } = SAMPLE_RATES;
     const failure = initWith(withoutTenant);
     await expect(failure).rejects.toThrow(ImproperlyConfiguredError);
-    await expect(failure).rejects.toThrow("No default throttle rate set for 'tenant' scope (on TenantProjectsController.list)");
+    await expect(failure).rejects.toThrow(
+      "No default throttle rate set for 'tenant' scope (on TenantProjectsController.list)",
+    );
   });
 
   it('prints the handler too: the stack Node and `npm start` show begins with the full message', async () => {
@@ -89,6 +91,8 @@ describe('startup checks on the sample', () => {
 
   it('refuses to start when a ScopedRateThrottle scope has no rate', async () => {
     const { exports: _, ...withoutExports } = SAMPLE_RATES;
-    await expect(initWith(withoutExports)).rejects.toThrow("No default throttle rate set for 'exports' scope (on ReportViewSet.export)");
+    await expect(initWith(withoutExports)).rejects.toThrow(
+      "No default throttle rate set for 'exports' scope (on ReportViewSet.export)",
+    );
   });
 });

@@ -59,7 +59,10 @@ describe.each(PLATFORMS)('the sample chat gateway on %s', (platform) => {
     const refused = await connect('socket.io', t.url, {}, '/chat');
     clients.push(refused);
     expect(await refused.next()).toEqual(
-      throttled(60, 'connection', undefined, { RateLimit: '"connections";r=0;t=60', 'RateLimit-Policy': '"connections";q=5;w=60' }),
+      throttled(60, 'connection', undefined, {
+        RateLimit: '"connections";r=0;t=60',
+        'RateLimit-Policy': '"connections";q=5;w=60',
+      }),
     );
     expect(await refused.closed).toBe('io server disconnect');
   });

@@ -13,12 +13,24 @@ const alice = { authorization: 'Token alice-token' };
 function throttledAt(response: GraphQLResponse): unknown {
   return {
     retryAfter: response.retryAfter,
-    errors: response.errors.map((e) => ({ message: e.message, path: e.path, code: e.extensions?.code, retryAfter: e.extensions?.retryAfter })),
+    errors: response.errors.map((e) => ({
+      message: e.message,
+      path: e.path,
+      code: e.extensions?.code,
+      retryAfter: e.extensions?.retryAfter,
+    })),
   };
 }
 const throttled = (path: string[], seconds: number) => ({
   retryAfter: String(seconds),
-  errors: [{ message: `Request was throttled. Expected available in ${seconds} seconds.`, path, code: 'THROTTLED', retryAfter: seconds }],
+  errors: [
+    {
+      message: `Request was throttled. Expected available in ${seconds} seconds.`,
+      path,
+      code: 'THROTTLED',
+      retryAfter: seconds,
+    },
+  ],
 });
 
 describe.each(PLATFORMS)('the sample GraphQL API on %s', (platform) => {
@@ -29,7 +41,9 @@ describe.each(PLATFORMS)('the sample GraphQL API on %s', (platform) => {
     const fourth = await gql(t.url, '{ articles { id title } }');
     expect(throttledAt(fourth)).toEqual(throttled(['articles'], 60));
     t.clock.advance(60);
-    expect((await gql(t.url, '{ article(id: 1) { title } }')).data).toEqual({ article: { title: 'Throttling in DRF' } });
+    expect((await gql(t.url, '{ article(id: 1) { title } }')).data).toEqual({
+      article: { title: 'Throttling in DRF' },
+    });
   });
 
   it('a field resolver with @SkipThrottle costs nothing, however many items the list has', async () => {
@@ -50,7 +64,9 @@ describe.each(PLATFORMS)('the sample GraphQL API on %s', (platform) => {
     const like = () => gql(t.url, 'mutation { likeArticle(id: 2) { id } }', alice);
     expect([(await like()).errors, (await like()).errors]).toEqual([[], []]);
     expect(throttledAt(await like())).toEqual(throttled(['likeArticle'], 60));
-    expect((await gql(t.url, 'mutation { likeArticle(id: 2) { id } }', { authorization: 'Token bob-token' })).errors).toEqual([]);
+    expect(
+      (await gql(t.url, 'mutation { likeArticle(id: 2) { id } }', { authorization: 'Token bob-token' })).errors,
+    ).toEqual([]);
   });
 
   it('an unknown token is refused before any throttle counts it', async () => {

@@ -48,7 +48,10 @@ describe.each(PLATFORMS)('sample per-plan rates and metrics on %s', (platform) =
   it('GET /metrics counts the decisions in Prometheus text format', async () => {
     const counter = async (outcome: string): Promise<number> => {
       const text = (await t.request('/metrics')).text;
-      const match = new RegExp(`^restflow_throttle_decisions_total\\{scope="contract",outcome="${outcome}",cache="default"\\} (\\d+)$`, 'm').exec(text);
+      const match = new RegExp(
+        `^restflow_throttle_decisions_total\\{scope="contract",outcome="${outcome}",cache="default"\\} (\\d+)$`,
+        'm',
+      ).exec(text);
       return match === null ? 0 : Number(match[1]);
     };
     const [allowed, denied] = [await counter('allowed'), await counter('denied')];

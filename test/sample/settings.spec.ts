@@ -23,11 +23,22 @@ describe('settingsFromEnv', () => {
         NUM_PROXIES: '2',
         MAINTENANCE: 'on',
       }),
-    ).toEqual({ platform: 'fastify', port: 8080, host: '127.0.0.1', redisUrl: 'redis://localhost:6379/0', numProxies: 2, maintenance: true });
+    ).toEqual({
+      platform: 'fastify',
+      port: 8080,
+      host: '127.0.0.1',
+      redisUrl: 'redis://localhost:6379/0',
+      numProxies: 2,
+      maintenance: true,
+    });
   });
 
   it('treats empty variables as unset', () => {
-    expect(settingsFromEnv({ PORT: '', REDIS_URL: '', NUM_PROXIES: '' })).toMatchObject({ port: 3000, redisUrl: undefined, numProxies: undefined });
+    expect(settingsFromEnv({ PORT: '', REDIS_URL: '', NUM_PROXIES: '' })).toMatchObject({
+      port: 3000,
+      redisUrl: undefined,
+      numProxies: undefined,
+    });
   });
 
   it('refuses a PORT that is not a port', () => {

@@ -18,7 +18,10 @@ describe.each(PLATFORMS)('TenantRateThrottle on %s', (platform) => {
   it('keeps tenants apart', async () => {
     expect(await statuses(t, 6, '/tenant/projects', signedIn('alice'))).toEqual([200, 200, 200, 200, 200, 429]);
     const carol = await t.request('/tenant/projects', signedIn('carol'));
-    expect({ status: carol.status, body: carol.body }).toEqual({ status: 200, body: { tenant: 'globex', projects: ['website', 'mobile-app'] } });
+    expect({ status: carol.status, body: carol.body }).toEqual({
+      status: 200,
+      body: { tenant: 'globex', projects: ['website', 'mobile-app'] },
+    });
   });
 
   it('skips requests without a tenant: a user outside any tenant, and anonymous clients', async () => {

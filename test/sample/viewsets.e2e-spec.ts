@@ -50,7 +50,9 @@ describe('ArticleViewSet.list on express', () => {
 
   it('has the list scope rate: 1000 an hour', async () => {
     for (let batch = 0; batch < 20; batch++) {
-      const replies = await Promise.all(Array.from({ length: 50 }, () => t.request('/viewsets/articles', signedIn('alice'))));
+      const replies = await Promise.all(
+        Array.from({ length: 50 }, () => t.request('/viewsets/articles', signedIn('alice'))),
+      );
       expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200));
     }
     expectThrottled(await t.request('/viewsets/articles', signedIn('alice')), 3600);

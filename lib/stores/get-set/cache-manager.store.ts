@@ -80,12 +80,15 @@ export class CacheManagerStore implements ThrottleStore {
   private async round(key: string, rounds: KeyRounds): Promise<void> {
     const startedAt = this.faults.now();
     let taken: WaitingHit[] = [];
-    const deadline = this.faults.deadline(() => {
-      this.answerWithout(key, [...taken, ...rounds.waiting]);
-      rounds.waiting = [];
-      // The key is free again, but CacheFaults lets only one probe a second through while this call hangs.
-      if (this.rounds.get(key) === rounds) this.rounds.delete(key);
-    }, rounds.waiting[0].arrivedAt + this.faults.timeoutMs - performance.now());
+    const deadline = this.faults.deadline(
+      () => {
+        this.answerWithout(key, [...taken, ...rounds.waiting]);
+        rounds.waiting = [];
+        // The key is free again, but CacheFaults lets only one probe a second through while this call hangs.
+        if (this.rounds.get(key) === rounds) this.rounds.delete(key);
+      },
+      rounds.waiting[0].arrivedAt + this.faults.timeoutMs - performance.now(),
+    );
     try {
       const stored = await this.cache.get<unknown>(key);
       if (deadline.expired) return this.faults.lateAnswer();

@@ -34,7 +34,8 @@ export function findRedisConnection(cacheOrClient: unknown): RedisConnection | u
   // A cache-manager 5 cache on a node-redis based store (cache-manager-redis-yet).
   if (typeof cacheOrClient === 'object' && cacheOrClient !== null && 'store' in cacheOrClient) {
     const store: unknown = cacheOrClient.store;
-    if (typeof store === 'object' && store !== null && 'client' in store && isNodeRedisClient(store.client)) return new NodeRedisConnection(store.client);
+    if (typeof store === 'object' && store !== null && 'client' in store && isNodeRedisClient(store.client))
+      return new NodeRedisConnection(store.client);
   }
   return undefined;
 }

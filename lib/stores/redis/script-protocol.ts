@@ -21,7 +21,8 @@ export const HITS_PER_SCRIPT = 256;
 /** A batch's commands: one script per {@link HITS_PER_SCRIPT} hits. */
 export function scriptCommands(hits: readonly ScriptHit[], expiry: string): string[][] {
   const commands: string[][] = [];
-  for (let from = 0; from < hits.length; from += HITS_PER_SCRIPT) commands.push(scriptCommand(hits, from, Math.min(from + HITS_PER_SCRIPT, hits.length), expiry));
+  for (let from = 0; from < hits.length; from += HITS_PER_SCRIPT)
+    commands.push(scriptCommand(hits, from, Math.min(from + HITS_PER_SCRIPT, hits.length), expiry));
   return commands;
 }
 
@@ -56,7 +57,8 @@ export function scriptCommand(hits: readonly ScriptHit[], from: number, to: numb
 const sameSettings = (a: ScriptHit, b: ScriptHit): boolean =>
   a.limit === b.limit && a.duration === b.duration && a.now === b.now && a.algorithm === b.algorithm;
 
-const group = (run: number, hit: ScriptHit): string => `${run} ${hit.limit} ${hit.duration} ${hit.now ?? '-'} ${hit.algorithm}`;
+const group = (run: number, hit: ScriptHit): string =>
+  `${run} ${hit.limit} ${hit.duration} ${hit.now ?? '-'} ${hit.algorithm}`;
 
 /** A hit the script could not count (`e <what>`): its settings, or the expiry they give, are out of range. */
 export class UncountableHitError extends Error {
@@ -102,11 +104,13 @@ function parseHit(text: string, start: number, end: number, reply: unknown): Hit
   const a = start + 1;
   const b = text.indexOf(' ', a + 1);
   const c = text.indexOf(' ', b + 1);
-  if (text.charCodeAt(a) !== SPACE || b < 0 || c < 0 || c >= end || (first !== ZERO && first !== ONE)) throw unexpected(reply);
+  if (text.charCodeAt(a) !== SPACE || b < 0 || c < 0 || c >= end || (first !== ZERO && first !== ONE))
+    throw unexpected(reply);
   const now = Number(text.slice(a + 1, b));
   const count = Number(text.slice(b + 1, c));
   const oldest = text.charCodeAt(c + 1) === DASH && end === c + 2 ? null : Number(text.slice(c + 1, end));
-  if (!Number.isFinite(now) || !Number.isInteger(count) || (oldest !== null && !Number.isFinite(oldest))) throw unexpected(reply);
+  if (!Number.isFinite(now) || !Number.isInteger(count) || (oldest !== null && !Number.isFinite(oldest)))
+    throw unexpected(reply);
   return { allowed: first === ONE, now, count, oldest };
 }
 

@@ -11,7 +11,12 @@ import { connect } from '../../helpers/contexts/ws-clients';
 
 const down = { get: () => Promise.reject(new Error('cache down')), set: () => Promise.reject(new Error('cache down')) };
 const options = { cache: down, onCacheError: 'deny' as const };
-const unavailable = { status: 'error', message: 'Rate limiting is temporarily unavailable. Try again later.', code: 'SERVICE_UNAVAILABLE', statusCode: 503 };
+const unavailable = {
+  status: 'error',
+  message: 'Rate limiting is temporarily unavailable. Try again later.',
+  code: 'SERVICE_UNAVAILABLE',
+  statusCode: 503,
+};
 
 describe.each(PLATFORMS)('the cache down, deny, on %s', (platform) => {
   it('GraphQL: a SERVICE_UNAVAILABLE error with the detail', async () => {
@@ -34,7 +39,10 @@ describe.each(PLATFORMS)('the cache down, deny, on %s', (platform) => {
     const t = await startGatewayApp(platform, transport, options, logger, MessagesGateway);
     const client = await connect(transport, t.url);
     try {
-      expect(await client.send('chat', 'x')).toEqual({ event: 'exception', data: { ...unavailable, cause: { pattern: 'chat', data: 'x' } } });
+      expect(await client.send('chat', 'x')).toEqual({
+        event: 'exception',
+        data: { ...unavailable, cause: { pattern: 'chat', data: 'x' } },
+      });
       expect(logger.errors).toEqual([]);
     } finally {
       client.close();
@@ -48,10 +56,12 @@ it('microservices: the RPC error with the detail', async () => {
   const m = await startMicroservice('tcp', options, undefined, logger);
   try {
     const client = await m.client();
-    expect(await m.send(client, 'sum', [1]).then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    )).toEqual({ error: unavailable });
+    expect(
+      await m.send(client, 'sum', [1]).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+    ).toEqual({ error: unavailable });
     expect(logger.errors).toEqual([]);
   } finally {
     await m.close();

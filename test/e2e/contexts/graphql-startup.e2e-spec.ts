@@ -28,7 +28,12 @@ class BooksResolver {
 }
 
 it.each([
-  [undefined, ["BooksResolver.pages is a throttled field resolver, but Nest runs no guards on field resolvers: add fieldResolverEnhancers: ['guards'] to GraphQLModule.forRoot(), or its throttles never run."]],
+  [
+    undefined,
+    [
+      "BooksResolver.pages is a throttled field resolver, but Nest runs no guards on field resolvers: add fieldResolverEnhancers: ['guards'] to GraphQLModule.forRoot(), or its throttles never run.",
+    ],
+  ],
   [['guards' as const], []],
 ])('fieldResolverEnhancers %j: the startup warnings', async (fieldResolverEnhancers, expected) => {
   const logger = new CapturingLogger();
@@ -36,7 +41,11 @@ it.each([
     'express',
     {
       imports: [
-        GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, ...(fieldResolverEnhancers ? { fieldResolverEnhancers } : {}) }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          ...(fieldResolverEnhancers ? { fieldResolverEnhancers } : {}),
+        }),
         RestflowThrottleModule.forRoot({ rates: { anon: '5/min' } }),
       ],
       providers: [BooksResolver],

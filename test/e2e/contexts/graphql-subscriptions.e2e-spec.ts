@@ -118,11 +118,14 @@ function subscriber(url: string, headers: Record<string, string> = {}, token?: s
 function subscribe(client: Client, field: 'ticks' | 'alerts' = 'ticks'): Promise<ExecutionResult[]> {
   return new Promise((resolve, reject) => {
     const results: ExecutionResult[] = [];
-    client.subscribe({ query: `subscription { ${field} }` }, {
-      next: (result) => void results.push(result),
-      error: (error) => (Array.isArray(error) ? resolve([...results, { errors: error }]) : reject(error)),
-      complete: () => resolve(results),
-    });
+    client.subscribe(
+      { query: `subscription { ${field} }` },
+      {
+        next: (result) => void results.push(result),
+        error: (error) => (Array.isArray(error) ? resolve([...results, { errors: error }]) : reject(error)),
+        complete: () => resolve(results),
+      },
+    );
   });
 }
 
@@ -159,7 +162,7 @@ describe.each(SETUPS)('GraphQL subscriptions, %s on %s', (driver, platform) => {
     await t.close();
   });
 
-  it('numProxies 1: the upgrade request\'s X-Forwarded-For is the client; its third subscribe is refused', async () => {
+  it("numProxies 1: the upgrade request's X-Forwarded-For is the client; its third subscribe is refused", async () => {
     await start({ numProxies: 1 });
     const first = client({ 'x-forwarded-for': '198.51.100.1, 203.0.113.7' });
     expect(await subscribe(first)).toEqual([{ data: { ticks: 'tick' } }]);
@@ -173,7 +176,7 @@ describe.each(SETUPS)('GraphQL subscriptions, %s on %s', (driver, platform) => {
     expect(logger.errors).toEqual([]);
   });
 
-  it('numProxies unset: keyed on the connection\'s peer address, whatever the client writes', async () => {
+  it("numProxies unset: keyed on the connection's peer address, whatever the client writes", async () => {
     await start({});
     expect(await subscribe(client({ 'x-forwarded-for': '203.0.113.1' }))).toEqual([{ data: { ticks: 'tick' } }]);
     expect(await subscribe(client({ 'x-forwarded-for': '203.0.113.2' }))).toEqual([{ data: { ticks: 'tick' } }]);

@@ -10,13 +10,19 @@ import { SimpleRateThrottle } from 'restflow-throttle';
 import { CapturingLogger, FakeClock, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 import { gql, graphqlApp, type GraphQLResponse } from '../../helpers/contexts/graphql-app';
 
-const detail = (seconds: number) => `Request was throttled. Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
+const detail = (seconds: number) =>
+  `Request was throttled. Expected available in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`;
 
 /** The error of a throttled field, as a client sees it. */
 function expectThrottled(response: GraphQLResponse, path: string[], seconds: number): void {
-  expect(response.errors.map((e) => ({ message: e.message, path: e.path, code: e.extensions?.code, retryAfter: e.extensions?.retryAfter }))).toEqual([
-    { message: detail(seconds), path, code: 'THROTTLED', retryAfter: seconds },
-  ]);
+  expect(
+    response.errors.map((e) => ({
+      message: e.message,
+      path: e.path,
+      code: e.extensions?.code,
+      retryAfter: e.extensions?.retryAfter,
+    })),
+  ).toEqual([{ message: detail(seconds), path, code: 'THROTTLED', retryAfter: seconds }]);
   expect(response.retryAfter).toBe(String(seconds));
 }
 
@@ -99,6 +105,9 @@ describe.each(PLATFORMS)('GraphQL on %s', (platform) => {
     t = await startApp(platform, graphqlApp(platform, { headers: 'legacy' }));
     const response = await gql(t.url, '{ article { id } }');
     expect(response.errors).toEqual([]);
-    expect([response.headers.get('x-ratelimit-limit'), response.headers.get('x-ratelimit-remaining')]).toEqual(['3', '2']);
+    expect([response.headers.get('x-ratelimit-limit'), response.headers.get('x-ratelimit-remaining')]).toEqual([
+      '3',
+      '2',
+    ]);
   });
 });

@@ -128,7 +128,7 @@ async function outcomes(pattern: string, data: (i: number) => object, n: number)
   return result;
 }
 
-it('the field alone: a fresh tenant id per message is never limited; naming acme spends acme\'s quota', async () => {
+it("the field alone: a fresh tenant id per message is never limited; naming acme spends acme's quota", async () => {
   expect(await outcomes('named', (i) => ({ tenantId: `fresh-${i}` }), 10)).toEqual(Array(10).fill('ok'));
   expect(await outcome('named', { tenantId: 'acme' })).toBe('ok'); // someone else's name
   expect(await outcome('named', { tenantId: 'acme' })).toBe('THROTTLED'); // the real acme, refused
@@ -136,11 +136,14 @@ it('the field alone: a fresh tenant id per message is never limited; naming acme
 
 it('the tenant per sender, and the sender throttle: fresh tenant ids buy no fresh quota', async () => {
   expect(await outcomes('per-sender', (i) => ({ tenantId: `fresh-${i}` }), 10)).toEqual([
-    'ok', 'ok', 'ok', ...Array(7).fill('THROTTLED'),
+    'ok',
+    'ok',
+    'ok',
+    ...Array(7).fill('THROTTLED'),
   ]);
 });
 
-it('a verified token: a message naming acme without acme\'s token counts for its sender, never for acme', async () => {
+it("a verified token: a message naming acme without acme's token counts for its sender, never for acme", async () => {
   expect(await outcome('verified', { token: 'acme.forged' })).toBe('ok');
   expect(await outcome('verified', { token: 'acme.forged' })).toBe('THROTTLED');
   expect(await outcome('verified', { token: sign('acme') })).toBe('ok');

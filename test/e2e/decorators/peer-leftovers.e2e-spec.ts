@@ -5,14 +5,21 @@
  * throttle, never a TypeError on a request.
  */
 import { Controller, Get, type Type } from '@nestjs/common';
-import { AnonRateThrottle, ImproperlyConfiguredError, RestflowThrottleModule, SkipThrottle, Throttle } from 'restflow-throttle';
+import {
+  AnonRateThrottle,
+  ImproperlyConfiguredError,
+  RestflowThrottleModule,
+  SkipThrottle,
+  Throttle,
+} from 'restflow-throttle';
 import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 /** What a transpile-only build hands the decorators: no type check stops the peer's arguments. */
 const LeftoverThrottle = Throttle as unknown as (options: unknown) => MethodDecorator & ClassDecorator;
 const LeftoverSkip = SkipThrottle as unknown as (options: unknown) => MethodDecorator & ClassDecorator;
 
-const throttling = () => RestflowThrottleModule.forRoot({ defaultThrottles: [AnonRateThrottle], rates: { anon: '1/s' } });
+const throttling = () =>
+  RestflowThrottleModule.forRoot({ defaultThrottles: [AnonRateThrottle], rates: { anon: '1/s' } });
 
 async function startError(platform: (typeof PLATFORMS)[number], controller: Type): Promise<unknown> {
   try {
@@ -28,19 +35,25 @@ describe.each(PLATFORMS)('leftover @nestjs/throttler decorators on %s', (platfor
   it('@SkipThrottle({ short: true }) on a handler: refused at startup, naming it', async () => {
     @Controller('a')
     class SkipController {
-      @Get() @LeftoverSkip({ short: true }) get() { return 'ok'; }
+      @Get() @LeftoverSkip({ short: true }) get() {
+        return 'ok';
+      }
     }
     const error = await startError(platform, SkipController);
     expect(error).toBeInstanceOf(ImproperlyConfiguredError);
     expect((error as ImproperlyConfiguredError).code).toBe('RFT_PEER_DECORATOR');
-    expect((error as Error).message).toMatch(/^@SkipThrottle\(\{"short":true\}\) on SkipController\.get is @nestjs\/throttler's form/);
+    expect((error as Error).message).toMatch(
+      /^@SkipThrottle\(\{"short":true\}\) on SkipController\.get is @nestjs\/throttler's form/,
+    );
     expect((error as Error).message).toMatch(/List the throttles that stay/);
   });
 
   it('@Throttle({ default: { limit, ttl } }) on a handler: refused at startup, with the rate to write', async () => {
     @Controller('b')
     class NamedController {
-      @Get() @LeftoverThrottle({ default: { limit: 5, ttl: 60_000 } }) get() { return 'ok'; }
+      @Get() @LeftoverThrottle({ default: { limit: 5, ttl: 60_000 } }) get() {
+        return 'ok';
+      }
     }
     const error = await startError(platform, NamedController);
     expect((error as ImproperlyConfiguredError).code).toBe('RFT_PEER_DECORATOR');
@@ -52,7 +65,9 @@ describe.each(PLATFORMS)('leftover @nestjs/throttler decorators on %s', (platfor
     @Controller('c')
     @LeftoverThrottle({ limit: 3, ttl: 1000 })
     class OldController {
-      @Get() get() { return 'ok'; }
+      @Get() get() {
+        return 'ok';
+      }
     }
     const error = await startError(platform, OldController);
     expect((error as ImproperlyConfiguredError).code).toBe('RFT_PEER_DECORATOR');

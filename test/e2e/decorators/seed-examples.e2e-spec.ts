@@ -41,31 +41,51 @@ class IsolatedThrottle extends SimpleRateThrottle {
 @Controller('articles')
 @Throttle([AnonRateThrottle])
 class ArticleView {
-  @Get() list() { return []; }
-  @Get('open') @Throttle([]) open() { return 'open'; }
-  @Get('skip') @SkipThrottle() skip() { return 'skip'; }
+  @Get() list() {
+    return [];
+  }
+  @Get('open') @Throttle([]) open() {
+    return 'open';
+  }
+  @Get('skip') @SkipThrottle() skip() {
+    return 'skip';
+  }
 }
 
 @Controller('viewset')
 @Throttle([UserRateThrottle])
 @ActionConfig({ list: { throttles: [ScopedRateThrottle], throttleScope: 'list' } })
 class ArticleViewSet {
-  @Get() list() { return []; }
-  @Delete(':id') @ActionConfig({ throttles: [ScopedRateThrottle], throttleScope: 'destroy' }) destroy() { return 'gone'; }
-  @Get(':id') retrieve() { return {}; }
+  @Get() list() {
+    return [];
+  }
+  @Delete(':id') @ActionConfig({ throttles: [ScopedRateThrottle], throttleScope: 'destroy' }) destroy() {
+    return 'gone';
+  }
+  @Get(':id') retrieve() {
+    return {};
+  }
 }
 
 @Controller('reports')
 @Throttle([ScopedRateThrottle])
 class ReportViewSet {
-  @Post('export') @ThrottleScope('exports') export() { return { ok: true }; }
-  @Get() list() { return []; }
+  @Post('export') @ThrottleScope('exports') export() {
+    return { ok: true };
+  }
+  @Get() list() {
+    return [];
+  }
 }
 
 @Controller('misc')
 class MiscView {
-  @Get('maintenance') @Throttle([MaintenanceThrottle]) maintenance() { return 'ok'; }
-  @Get('isolated') @Throttle([IsolatedThrottle]) isolated() { return 'ok'; }
+  @Get('maintenance') @Throttle([MaintenanceThrottle]) maintenance() {
+    return 'ok';
+  }
+  @Get('isolated') @Throttle([IsolatedThrottle]) isolated() {
+    return 'ok';
+  }
 }
 
 describe.each(PLATFORMS)('seed examples on %s', (platform) => {

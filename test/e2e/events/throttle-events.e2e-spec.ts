@@ -42,11 +42,18 @@ class EventsController {
   }
 }
 
-function start(platform: Platform, options: Partial<RestflowThrottleOptions>, logger?: CapturingLogger): Promise<TestApp> {
+function start(
+  platform: Platform,
+  options: Partial<RestflowThrottleOptions>,
+  logger?: CapturingLogger,
+): Promise<TestApp> {
   const clock = new ManualClock(1_000_000);
   return startApp(
     platform,
-    { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, clock: clock.read, ...options })], controllers: [EventsController] },
+    {
+      imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, clock: clock.read, ...options })],
+      controllers: [EventsController],
+    },
     logger ?? false,
   );
 }
@@ -62,18 +69,29 @@ describe.each(PLATFORMS)('throttle events on %s', (platform) => {
     const prometheus = new PrometheusThrottleMetrics();
     const added: Array<[string, number, Attributes]> = [];
     const meter = createNoopMeter();
-    meter.createCounter = (name: string) => ({ add: (value: number, attributes?: Attributes) => void added.push([name, value, attributes ?? {}]) });
+    meter.createCounter = (name: string) => ({
+      add: (value: number, attributes?: Attributes) => void added.push([name, value, attributes ?? {}]),
+    });
     const t = await start(platform, { events: [prometheus, new OpenTelemetryThrottleMetrics(meter)] });
     try {
       expect(await hit(t, '/e/anon', 7)).toEqual([200, 200, 200, 200, 200, 429, 429]);
       const counted = await prometheus.registry.getSingleMetric('restflow_throttle_decisions_total')!.get();
-      const values = Object.fromEntries(counted.values.map((v) => [`${v.labels.scope}/${v.labels.outcome}/${v.labels.cache}`, v.value]));
+      const values = Object.fromEntries(
+        counted.values.map((v) => [`${v.labels.scope}/${v.labels.outcome}/${v.labels.cache}`, v.value]),
+      );
       expect(values).toEqual({ 'anon/allowed/default': 5, 'anon/denied/default': 2 });
       const latency = await prometheus.registry.getSingleMetric('restflow_throttle_decision_seconds')!.get();
-      expect(latency.values.find((v) => (v as { metricName?: string }).metricName === 'restflow_throttle_decision_seconds_count')?.value).toBe(7);
+      expect(
+        latency.values.find(
+          (v) => (v as { metricName?: string }).metricName === 'restflow_throttle_decision_seconds_count',
+        )?.value,
+      ).toBe(7);
 
       const decisions = added.filter(([name]) => name === 'restflow.throttle.decisions');
-      const outcomes = decisions.map(([, value, attributes]) => `${value} ${String(attributes['throttle.outcome'])} ${String(attributes['throttle.scope'])}`);
+      const outcomes = decisions.map(
+        ([, value, attributes]) =>
+          `${value} ${String(attributes['throttle.outcome'])} ${String(attributes['throttle.scope'])}`,
+      );
       expect(outcomes).toEqual([...Array(5).fill('1 allowed anon'), '1 denied anon', '1 denied anon']);
     } finally {
       await t.close();
@@ -82,11 +100,17 @@ describe.each(PLATFORMS)('throttle events on %s', (platform) => {
 
   it('an event names scope, key hash, outcome, wait, cache and latency, never the raw key', async () => {
     const events: ThrottleDecisionEvent[] = [];
-    const t = await start(platform, { events: { decision: (e) => void events.push(e) }, eventKeySecret: 'metrics-secret' });
+    const t = await start(platform, {
+      events: { decision: (e) => void events.push(e) },
+      eventKeySecret: 'metrics-secret',
+    });
     try {
       await hit(t, '/e/anon', 6);
       expect(events).toHaveLength(6);
-      const expectedHash = createHmac('sha256', 'metrics-secret').update('throttle_anon_ip:127.0.0.1').digest('base64url').slice(0, 22);
+      const expectedHash = createHmac('sha256', 'metrics-secret')
+        .update('throttle_anon_ip:127.0.0.1')
+        .digest('base64url')
+        .slice(0, 22);
       for (const [i, e] of events.entries()) {
         expect(e).toEqual({
           route: 'EventsController.anon',
@@ -108,7 +132,14 @@ describe.each(PLATFORMS)('throttle events on %s', (platform) => {
       await hit(t, '/e/closed', 1);
       // A route whose only throttle is a plain BaseThrottle is reported too.
       expect(events.slice(6).map((e) => [e.throttle, e.allowed, e.wait])).toEqual([['Closed', false, 3]]);
-      expect(events[6]).toMatchObject({ route: 'EventsController.closed', keyHash: null, cache: null, algorithm: null, limit: null, duration: null });
+      expect(events[6]).toMatchObject({
+        route: 'EventsController.closed',
+        keyHash: null,
+        cache: null,
+        algorithm: null,
+        limit: null,
+        duration: null,
+      });
     } finally {
       await t.close();
     }
@@ -145,7 +176,17 @@ describe.each(PLATFORMS)('throttle events on %s', (platform) => {
 
   it('a listener that throws never fails a request, and is logged once', async () => {
     const logger = new CapturingLogger();
-    const t = await start(platform, { events: { decision: () => { throw new Error('exporter down'); } } }, logger);
+    const t = await start(
+      platform,
+      {
+        events: {
+          decision: () => {
+            throw new Error('exporter down');
+          },
+        },
+      },
+      logger,
+    );
     try {
       expect(await hit(t, '/e/anon', 3)).toEqual([200, 200, 200]);
       expect(logger.errors.filter((m) => m.includes('exporter down'))).toHaveLength(1);
@@ -161,6 +202,8 @@ describe('events option validation', () => {
     [{ events: [{ decision: 1 }] }, 'events[0] must be an object with a decision() and/or cacheOutage() method.'],
     [{ eventKeySecret: '' }, 'eventKeySecret must be a non-empty string.'],
   ])('%j is refused', (options, message) => {
-    expect(() => RestflowThrottleModule.forRoot(options as RestflowThrottleOptions)).toThrow(`RestflowThrottleModule: ${message}`);
+    expect(() => RestflowThrottleModule.forRoot(options as RestflowThrottleOptions)).toThrow(
+      `RestflowThrottleModule: ${message}`,
+    );
   });
 });

@@ -5,7 +5,16 @@
  * `HttpException`, or for everything. `Retry-After` is still sent when the
  * app's filter renders the response itself.
  */
-import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Module, UseFilters } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  Controller,
+  type ExceptionFilter,
+  Get,
+  HttpException,
+  Module,
+  UseFilters,
+} from '@nestjs/common';
 import { APP_FILTER, BaseExceptionFilter } from '@nestjs/core';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle, ThrottledException } from 'restflow-throttle';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -55,13 +64,17 @@ class ReportingFilter extends BaseExceptionFilter {
 
 @Controller('limited')
 class LimitedController {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 @Controller('own')
 @UseFilters(new PeerBodyFilter())
 class OwnFilterController {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 const throttling = () => RestflowThrottleModule.forRoot({ rates: { anon: '1/min' } });
@@ -71,16 +84,24 @@ async function refused(t: TestApp, path = '/limited') {
   return t.request(path);
 }
 
-describe.each(PLATFORMS)('the app\'s own exception filter on %s', (platform: Platform) => {
+describe.each(PLATFORMS)("the app's own exception filter on %s", (platform: Platform) => {
   let t: TestApp;
   afterEach(() => t?.close());
 
   it.each([
-    ['for ThrottledException', PeerBodyFilter, { statusCode: 429, message: 'ThrottlerException: Too Many Requests', wait: 60 }],
+    [
+      'for ThrottledException',
+      PeerBodyFilter,
+      { statusCode: 429, message: 'ThrottlerException: Too Many Requests', wait: 60 },
+    ],
     ['for HttpException', HttpFilter, { error: 'http', status: 429 }],
     ['for everything', EverythingFilter, { error: 'everything' }],
   ] as const)('%s, as APP_FILTER of the root module', async (_, filter, body) => {
-    t = await startApp(platform, { imports: [throttling()], controllers: [LimitedController], providers: [{ provide: APP_FILTER, useClass: filter }] });
+    t = await startApp(platform, {
+      imports: [throttling()],
+      controllers: [LimitedController],
+      providers: [{ provide: APP_FILTER, useClass: filter }],
+    });
     const response = await refused(t);
     expect(response.status).toBe(429);
     expect(response.body).toEqual(body);
@@ -91,7 +112,10 @@ describe.each(PLATFORMS)('the app\'s own exception filter on %s', (platform: Pla
     @Module({ providers: [{ provide: APP_FILTER, useClass: PeerBodyFilter }] })
     class ErrorsModule {}
     t = await startApp(platform, { imports: [ErrorsModule, throttling()], controllers: [LimitedController] });
-    expect((await refused(t)).body).toMatchObject({ statusCode: 429, message: 'ThrottlerException: Too Many Requests' });
+    expect((await refused(t)).body).toMatchObject({
+      statusCode: 429,
+      message: 'ThrottlerException: Too Many Requests',
+    });
   });
 
   it('with @UseFilters on the controller', async () => {
@@ -100,7 +124,10 @@ describe.each(PLATFORMS)('the app\'s own exception filter on %s', (platform: Pla
   });
 
   it('with useGlobalFilters', async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [throttling()], controllers: [LimitedController] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [throttling()],
+      controllers: [LimitedController],
+    }).compile();
     const app =
       platform === 'fastify'
         ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
@@ -110,9 +137,13 @@ describe.each(PLATFORMS)('the app\'s own exception filter on %s', (platform: Pla
     expect((await refused(t)).body).toMatchObject({ statusCode: 429 });
   });
 
-  it('an error tracker\'s catch-all that lets Nest render: reported, DRF\'s body and Retry-After kept', async () => {
+  it("an error tracker's catch-all that lets Nest render: reported, DRF's body and Retry-After kept", async () => {
     ReportingFilter.reported = 0;
-    t = await startApp(platform, { imports: [throttling()], controllers: [LimitedController], providers: [{ provide: APP_FILTER, useClass: ReportingFilter }] });
+    t = await startApp(platform, {
+      imports: [throttling()],
+      controllers: [LimitedController],
+      providers: [{ provide: APP_FILTER, useClass: ReportingFilter }],
+    });
     const response = await refused(t);
     expect(ReportingFilter.reported).toBe(1);
     expect(response.status).toBe(429);
@@ -120,7 +151,7 @@ describe.each(PLATFORMS)('the app\'s own exception filter on %s', (platform: Pla
     expect(response.headers.get('retry-after')).toBe('60');
   });
 
-  it('no filter of the app: the module renders DRF\'s 429', async () => {
+  it("no filter of the app: the module renders DRF's 429", async () => {
     t = await startApp(platform, { imports: [throttling()], controllers: [LimitedController] });
     const response = await refused(t);
     expect(response.body).toEqual({ detail: 'Request was throttled. Expected available in 60 seconds.' });

@@ -6,8 +6,12 @@ import { PLATFORMS, startApp } from '../../helpers/http-app';
 @Controller()
 @UseFilters(new ThrottledExceptionFilter())
 class View {
-  @Get('wait') wait() { throw new ThrottledException(41.5); }
-  @Get('nowait') nowait() { throw new ThrottledException(0, 'Slow down!'); }
+  @Get('wait') wait() {
+    throw new ThrottledException(41.5);
+  }
+  @Get('nowait') nowait() {
+    throw new ThrottledException(0, 'Slow down!');
+  }
 }
 
 describe.each(PLATFORMS)('a hand-built ThrottledExceptionFilter on %s', (platform) => {

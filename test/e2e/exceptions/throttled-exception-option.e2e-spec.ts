@@ -36,8 +36,12 @@ class ClosedThrottle extends BaseThrottle {
 
 @Controller('te')
 class RefusedController {
-  @Get('one') @Throttle([AnonRateThrottle]) one() { return 'one'; }
-  @Get('two') @Throttle([AnonRateThrottle, ClosedThrottle]) two() { return 'two'; }
+  @Get('one') @Throttle([AnonRateThrottle]) one() {
+    return 'one';
+  }
+  @Get('two') @Throttle([AnonRateThrottle, ClosedThrottle]) two() {
+    return 'two';
+  }
 }
 
 /** The peer's body, as the docs write it. */
@@ -57,16 +61,19 @@ describe.each(PLATFORMS)('throttledException over HTTP on %s', (platform: Platfo
   };
   const get = (path: string, headers: Record<string, string> = {}) => (t as TestApp).request(path, { headers });
 
-  it.each(['/te/one', '/te/two'])("the documented one-liner keeps @nestjs/throttler's body, with Retry-After (%s)", async (path) => {
-    await start({ throttledException: peerBody });
-    await get(path);
-    clock.advance(15);
-    await get(path);
-    const refused = await get(path);
-    expect(refused.status).toBe(429);
-    expect(refused.body).toEqual({ statusCode: 429, message: 'ThrottlerException: Too Many Requests' });
-    expect(refused.headers.get('retry-after')).toBe('45');
-  });
+  it.each(['/te/one', '/te/two'])(
+    "the documented one-liner keeps @nestjs/throttler's body, with Retry-After (%s)",
+    async (path) => {
+      await start({ throttledException: peerBody });
+      await get(path);
+      clock.advance(15);
+      await get(path);
+      const refused = await get(path);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({ statusCode: 429, message: 'ThrottlerException: Too Many Requests' });
+      expect(refused.headers.get('retry-after')).toBe('45');
+    },
+  );
 
   it('a ThrottledException with its own detail: DRF body shape, the app words, the same wait', async () => {
     await start({ throttledException: ({ wait }) => new ThrottledException(wait, 'Too many login attempts.') });
@@ -109,7 +116,15 @@ describe.each(PLATFORMS)('throttledException over HTTP on %s', (platform: Platfo
           duration: 60,
           wait: 59.5,
         },
-        { throttle: 'ClosedThrottle', scope: undefined, keyHash: null, hits: null, limit: null, duration: null, wait: 30 },
+        {
+          throttle: 'ClosedThrottle',
+          scope: undefined,
+          keyHash: null,
+          hits: null,
+          limit: null,
+          duration: null,
+          wait: 30,
+        },
       ],
     });
     expect(info.throttles[0].keyHash).toMatch(/^[\w-]{22}$/);

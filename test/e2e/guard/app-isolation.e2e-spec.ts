@@ -14,7 +14,13 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo, Server } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { Test } from '@nestjs/testing';
-import { AnonRateThrottle, RestflowThrottleModule, ThrottledException, Throttle, ThrottleGuard } from 'restflow-throttle';
+import {
+  AnonRateThrottle,
+  RestflowThrottleModule,
+  ThrottledException,
+  Throttle,
+  ThrottleGuard,
+} from 'restflow-throttle';
 import { PLATFORMS, type Platform, serve, type TestApp } from '../../helpers/http-app';
 
 class AuthGuard {
@@ -66,7 +72,10 @@ describe.each(PLATFORMS)('apps in one process on %s', (platform) => {
   });
 
   it('two apps created at once from modules sharing a controller each enforce their own rate and store', async () => {
-    const [appA, appB] = await Promise.all([create(platform, moduleWith('2/min')), create(platform, moduleWith('5/min'))]);
+    const [appA, appB] = await Promise.all([
+      create(platform, moduleWith('2/min')),
+      create(platform, moduleWith('5/min')),
+    ]);
     const [a, b] = await Promise.all([serve(appA), serve(appB)]);
     open.push(a, b);
     expect(await statuses(a, 1)).toEqual([200]);
@@ -106,7 +115,10 @@ describe.each(PLATFORMS)('apps in one process on %s', (platform) => {
   it('an app without the module, alive beside one with it, is not throttled by it', async () => {
     @Module({ controllers: [SharedController] })
     class PlainModule {}
-    const [throttledApp, plainApp] = await Promise.all([create(platform, moduleWith('1/min')), create(platform, PlainModule)]);
+    const [throttledApp, plainApp] = await Promise.all([
+      create(platform, moduleWith('1/min')),
+      create(platform, PlainModule),
+    ]);
     const [throttled, plain] = await Promise.all([serve(throttledApp), serve(plainApp)]);
     open.push(throttled, plain);
     expect(await statuses(throttled, 2)).toEqual([200, 429]);
@@ -133,7 +145,11 @@ describe('app.get(ThrottleGuard)', () => {
       expect(thrown).toBeInstanceOf(ThrottledException);
       expect((thrown as ThrottledException).getStatus()).toBe(429);
       // A route without throttles is let through.
-      expect(await guard.canActivate(new ExecutionContextHost([request, {}], SharedController, SharedController.prototype.free))).toBe(true);
+      expect(
+        await guard.canActivate(
+          new ExecutionContextHost([request, {}], SharedController, SharedController.prototype.free),
+        ),
+      ).toBe(true);
     } finally {
       await app.close();
     }
@@ -146,7 +162,11 @@ describe('app.get(ThrottleGuard)', () => {
       class Elsewhere {
         handle() {}
       }
-      const context = new ExecutionContextHost([{ ip: '203.0.113.7', headers: {} }, {}], Elsewhere, Elsewhere.prototype.handle);
+      const context = new ExecutionContextHost(
+        [{ ip: '203.0.113.7', headers: {} }, {}],
+        Elsewhere,
+        Elsewhere.prototype.handle,
+      );
       expect(() => app.get(ThrottleGuard).canActivate(context)).toThrow(/Elsewhere\.handle/);
     } finally {
       await app.close();
@@ -156,8 +176,12 @@ describe('app.get(ThrottleGuard)', () => {
 
 @Controller('dual')
 class DualController {
-  @Get() @Throttle([AnonRateThrottle]) http() { return 'http'; }
-  @MessagePattern('dual') @Throttle([AnonRateThrottle]) rpc() { return 'rpc'; }
+  @Get() @Throttle([AnonRateThrottle]) http() {
+    return 'http';
+  }
+  @MessagePattern('dual') @Throttle([AnonRateThrottle]) rpc() {
+    return 'rpc';
+  }
 }
 
 @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min' } })], controllers: [DualController] })
@@ -167,7 +191,11 @@ describe('an HTTP app and a microservice app made from the same module, created 
   it('each counts on its own store: one client at one address gets its limit on each', async () => {
     const [http, micro] = await Promise.all([
       NestFactory.create(DualModule, { logger: false }),
-      NestFactory.createMicroservice(DualModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false }),
+      NestFactory.createMicroservice(DualModule, {
+        transport: Transport.TCP,
+        options: { host: '127.0.0.1', port: 0 },
+        logger: false,
+      }),
     ]);
     await micro.listen();
     const t = await serve(http);
@@ -175,7 +203,11 @@ describe('an HTTP app and a microservice app made from the same module, created 
     const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
     try {
       await client.connect();
-      const call = () => firstValueFrom(client.send('dual', {})).then(() => 'ok', () => 'throttled');
+      const call = () =>
+        firstValueFrom(client.send('dual', {})).then(
+          () => 'ok',
+          () => 'throttled',
+        );
       expect(await statuses(t, 1, '/dual')).toEqual([200]);
       expect(await call()).toBe('ok');
       expect(await statuses(t, 2, '/dual')).toEqual([200, 429]);

@@ -5,9 +5,24 @@
  * after ours, an auth guard bound on the controller or on the handler, and
  * routes with no auth at all. Nobody writes `@UseGuards(Auth, ThrottleGuard)`.
  */
-import { Controller, Get, Injectable, Module, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { MemoryThrottleStore, RestflowThrottleModule, Throttle, UserRateThrottle, type ThrottleRequest, type ThrottleStore } from 'restflow-throttle';
+import {
+  MemoryThrottleStore,
+  RestflowThrottleModule,
+  Throttle,
+  UserRateThrottle,
+  type ThrottleRequest,
+  type ThrottleStore,
+} from 'restflow-throttle';
 import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** `Authorization: Token <user id>`. */
@@ -26,19 +41,27 @@ class AuthModule {}
 
 @Controller('plain')
 class PlainController {
-  @Get() get() { return 'ok'; }
+  @Get() get() {
+    return 'ok';
+  }
 }
 
 @Controller('bound')
 @UseGuards(TokenAuthGuard)
 class ControllerBound {
-  @Get() get() { return 'ok'; }
+  @Get() get() {
+    return 'ok';
+  }
 }
 
 @Controller('handler')
 class HandlerBound {
-  @Get() @UseGuards(TokenAuthGuard) get() { return 'ok'; }
-  @Get('open') open() { return 'ok'; }
+  @Get() @UseGuards(TokenAuthGuard) get() {
+    return 'ok';
+  }
+  @Get('open') open() {
+    return 'ok';
+  }
 }
 
 /** A store that remembers every key it was asked about. */
@@ -49,7 +72,8 @@ function recordingStore(): ThrottleStore & { keys: Set<string> } {
 }
 
 const token = (id: string) => ({ headers: { authorization: `Token ${id}` } });
-const throttling = (cache: ThrottleStore) => RestflowThrottleModule.forRoot({ defaultThrottles: [UserRateThrottle], rates: { user: '2/min' }, cache });
+const throttling = (cache: ThrottleStore) =>
+  RestflowThrottleModule.forRoot({ defaultThrottles: [UserRateThrottle], rates: { user: '2/min' }, cache });
 
 describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) => {
   let t: TestApp;
@@ -66,7 +90,11 @@ describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) 
 
   it('a global auth guard in the root module', async () => {
     const store = recordingStore();
-    t = await startApp(platform, { imports: [throttling(store)], providers: [{ provide: APP_GUARD, useClass: TokenAuthGuard }], controllers: [PlainController] });
+    t = await startApp(platform, {
+      imports: [throttling(store)],
+      providers: [{ provide: APP_GUARD, useClass: TokenAuthGuard }],
+      controllers: [PlainController],
+    });
     await expectUserBuckets('/plain', store);
   });
 
@@ -96,7 +124,11 @@ describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) 
     expect((await t.request('/handler/open', token('carol'))).status).toBe(200);
     expect((await t.request('/handler/open', token('dave'))).status).toBe(200);
     expect((await t.request('/handler/open', token('erin'))).status).toBe(429);
-    expect([...store.keys].filter((k) => !k.startsWith('throttle_user_user:alice') && !k.startsWith('throttle_user_user:bob'))).toEqual(['throttle_user_ip:127.0.0.1']);
+    expect(
+      [...store.keys].filter(
+        (k) => !k.startsWith('throttle_user_user:alice') && !k.startsWith('throttle_user_user:bob'),
+      ),
+    ).toEqual(['throttle_user_ip:127.0.0.1']);
   });
 
   it('a route with no auth at all is keyed on the address', async () => {
@@ -118,7 +150,9 @@ describe.each(PLATFORMS)('throttles run after authentication on %s', (platform) 
     @Controller('guarded')
     @UseGuards(Refuse)
     class Guarded {
-      @Get() @Throttle([UserRateThrottle]) get() { return 'ok'; }
+      @Get() @Throttle([UserRateThrottle]) get() {
+        return 'ok';
+      }
     }
     const store = recordingStore();
     t = await startApp(platform, { imports: [throttling(store)], controllers: [Guarded] });

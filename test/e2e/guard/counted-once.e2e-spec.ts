@@ -14,7 +14,9 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 @Controller('limited')
 @UseGuards(ThrottleGuard)
 class LimitedController {
-  @Get() @UseGuards(ThrottleGuard) @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @UseGuards(ThrottleGuard) @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 const throttling = () => RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } });
@@ -35,7 +37,10 @@ describe.each(PLATFORMS)('counted once on %s', (platform) => {
       providers: [{ provide: APP_GUARD, useClass: ThrottleGuard }],
       controllers: [LimitedController],
     }).compile();
-    const app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+    const app =
+      platform === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+        : moduleRef.createNestApplication({ logger: false });
     app.useGlobalGuards(app.get(ThrottleGuard));
     t = await serve(app);
     expect(await statuses(t, 6)).toEqual([200, 200, 200, 200, 429, 429]);
@@ -55,7 +60,14 @@ describe.each(PLATFORMS)('the module imported twice on %s', (platform) => {
     @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } })] })
     class FeatureModule {}
     const logger = new CapturingLogger();
-    const t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } }), FeatureModule], controllers: [LimitedController] }, logger);
+    const t = await startApp(
+      platform,
+      {
+        imports: [RestflowThrottleModule.forRoot({ rates: { anon: '4/min' } }), FeatureModule],
+        controllers: [LimitedController],
+      },
+      logger,
+    );
     try {
       expect(await statuses(t, 6)).toEqual([200, 200, 200, 200, 429, 429]);
     } finally {

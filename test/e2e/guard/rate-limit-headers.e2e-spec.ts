@@ -57,7 +57,8 @@ function fields(r: HttpResponse) {
 
 describe.each(PLATFORMS)('rate-limit headers on %s', (platform) => {
   const clock = new ManualClock(1_000_000);
-  const get = (t: TestApp, path: string, client: string) => t.request(path, { headers: { 'x-client': client } }).then(fields);
+  const get = (t: TestApp, path: string, client: string) =>
+    t.request(path, { headers: { 'x-client': client } }).then(fields);
 
   it('sends none by default, as DRF', async () => {
     const t = await start(platform, clock, {});
@@ -74,15 +75,30 @@ describe.each(PLATFORMS)('rate-limit headers on %s', (platform) => {
     const policy = '"burst";q=3;w=10, "sustained";q=5;w=60';
     try {
       clock.set(1_000_000);
-      expect(await get(t, '/h/two', 'a')).toMatchObject({ status: 200, policy, limit: '"burst";r=2;t=10', retryAfter: null });
+      expect(await get(t, '/h/two', 'a')).toMatchObject({
+        status: 200,
+        policy,
+        limit: '"burst";r=2;t=10',
+        retryAfter: null,
+      });
       clock.advance(4);
       expect(await get(t, '/h/two', 'a')).toMatchObject({ status: 200, policy, limit: '"burst";r=1;t=6' });
       expect(await get(t, '/h/two', 'a')).toMatchObject({ status: 200, policy, limit: '"burst";r=0;t=6' });
       // Denied by burst; sustained still records the hit (DRF: no early exit): 4 of 5 used.
-      expect(await get(t, '/h/two', 'a')).toMatchObject({ status: 429, policy, limit: '"burst";r=0;t=6', retryAfter: '6' });
+      expect(await get(t, '/h/two', 'a')).toMatchObject({
+        status: 429,
+        policy,
+        limit: '"burst";r=0;t=6',
+        retryAfter: '6',
+      });
       clock.advance(6); // the first hit leaves burst's window; sustained is now the one out of quota for longer
       expect(await get(t, '/h/two', 'a')).toMatchObject({ status: 200, policy, limit: '"sustained";r=0;t=50' });
-      expect(await get(t, '/h/two', 'a')).toMatchObject({ status: 429, policy, limit: '"sustained";r=0;t=50', retryAfter: '50' });
+      expect(await get(t, '/h/two', 'a')).toMatchObject({
+        status: 429,
+        policy,
+        limit: '"sustained";r=0;t=50',
+        retryAfter: '50',
+      });
       // Another client has its own service limit; the policy is the same on every response.
       expect(await get(t, '/h/two', 'b')).toMatchObject({ status: 200, policy, limit: '"burst";r=2;t=10' });
       // An unthrottled route carries no rate-limit field.
@@ -121,7 +137,12 @@ describe.each(PLATFORMS)('rate-limit headers on %s', (platform) => {
     const t = await start(platform, clock, { headers: 'legacy' });
     try {
       clock.set(3_000_000);
-      expect(await get(t, '/h/two', 'l')).toMatchObject({ status: 200, policy: null, limit: null, legacy: ['3', '2', '10'] });
+      expect(await get(t, '/h/two', 'l')).toMatchObject({
+        status: 200,
+        policy: null,
+        limit: null,
+        legacy: ['3', '2', '10'],
+      });
       await get(t, '/h/two', 'l');
       clock.advance(2);
       expect(await get(t, '/h/two', 'l')).toMatchObject({ status: 200, legacy: ['3', '0', '8'] });

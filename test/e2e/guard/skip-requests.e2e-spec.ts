@@ -24,8 +24,12 @@ import { startMicroservice } from '../../helpers/contexts/microservice-app';
 
 @Controller('sk')
 class SkipController {
-  @Get('two') @Throttle([AnonRateThrottle, UserRateThrottle]) two() { return 'two'; }
-  @Get('health') @Throttle([AnonRateThrottle]) health() { return 'ok'; }
+  @Get('two') @Throttle([AnonRateThrottle, UserRateThrottle]) two() {
+    return 'two';
+  }
+  @Get('health') @Throttle([AnonRateThrottle]) health() {
+    return 'ok';
+  }
 }
 
 /** The memory store, remembering every key it was asked about. */

@@ -8,11 +8,20 @@
  */
 import { Controller, Get, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { BaseThrottle, RestflowThrottleModule, SimpleRateThrottle, Throttle, UserRateThrottle, type ThrottleRequest } from 'restflow-throttle';
+import {
+  BaseThrottle,
+  RestflowThrottleModule,
+  SimpleRateThrottle,
+  Throttle,
+  UserRateThrottle,
+  type ThrottleRequest,
+} from 'restflow-throttle';
 import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** A thenable that is not a native promise (another realm, Bluebird, a library's own). */
-const thenable = <T>(value: T): PromiseLike<T> => ({ then: ((resolve: (v: T) => void) => resolve(value)) as PromiseLike<T>['then'] });
+const thenable = <T>(value: T): PromiseLike<T> => ({
+  then: ((resolve: (v: T) => void) => resolve(value)) as PromiseLike<T>['then'],
+});
 
 class RejectsLater extends BaseThrottle {
   allowRequest(): Promise<boolean> {
@@ -60,13 +69,27 @@ const Five = denyWaiting(5);
 
 @Controller()
 class ErrorsController {
-  @Get('crash') @Throttle([RejectsLater, KeyThrows]) crash() { return 'ran'; }
-  @Get('thenable-alone') @Throttle([DeniesWithThenable]) alone() { return 'ran'; }
-  @Get('thenable-stacked') @Throttle([Allows, DeniesWithThenable]) stacked() { return 'ran'; }
-  @Get('thenable-key') @Throttle([ThenableKey]) key() { return 'ran'; }
-  @Get('bad-waits') @Throttle([Infinite, NotANumber, Negative]) badWaits() { return 'ran'; }
-  @Get('nan-and-five') @Throttle([NotANumber, Five, Infinite]) nanAndFive() { return 'ran'; }
-  @Get('users') @Throttle([UserRateThrottle]) users() { return 'ran'; }
+  @Get('crash') @Throttle([RejectsLater, KeyThrows]) crash() {
+    return 'ran';
+  }
+  @Get('thenable-alone') @Throttle([DeniesWithThenable]) alone() {
+    return 'ran';
+  }
+  @Get('thenable-stacked') @Throttle([Allows, DeniesWithThenable]) stacked() {
+    return 'ran';
+  }
+  @Get('thenable-key') @Throttle([ThenableKey]) key() {
+    return 'ran';
+  }
+  @Get('bad-waits') @Throttle([Infinite, NotANumber, Negative]) badWaits() {
+    return 'ran';
+  }
+  @Get('nan-and-five') @Throttle([NotANumber, Five, Infinite]) nanAndFive() {
+    return 'ran';
+  }
+  @Get('users') @Throttle([UserRateThrottle]) users() {
+    return 'ran';
+  }
 }
 
 /** `x-user: buffer:<text>` or `x-user: object` sets request.user's id to such a value. */
@@ -89,11 +112,15 @@ describe.each(PLATFORMS)('throttle errors and odd values on %s', (platform) => {
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
-    t = await startApp(platform, {
-      imports: [RestflowThrottleModule.forRoot({ rates: { user: '1/min' } })],
-      providers: [{ provide: APP_GUARD, useClass: OddIdentities }],
-      controllers: [ErrorsController],
-    }, logger);
+    t = await startApp(
+      platform,
+      {
+        imports: [RestflowThrottleModule.forRoot({ rates: { user: '1/min' } })],
+        providers: [{ provide: APP_GUARD, useClass: OddIdentities }],
+        controllers: [ErrorsController],
+      },
+      logger,
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -153,6 +180,8 @@ describe.each(PLATFORMS)('throttle errors and odd values on %s', (platform) => {
 
 describe('bad numbers at startup', () => {
   it.each([2 ** 31, 1.5, 0, -1, Infinity])('cacheTimeoutMs %p is refused', (cacheTimeoutMs) => {
-    expect(() => RestflowThrottleModule.forRoot({ cacheTimeoutMs })).toThrow(/cacheTimeoutMs must be a whole number of milliseconds from 1 to 2147483647/);
+    expect(() => RestflowThrottleModule.forRoot({ cacheTimeoutMs })).toThrow(
+      /cacheTimeoutMs must be a whole number of milliseconds from 1 to 2147483647/,
+    );
   });
 });

@@ -5,7 +5,9 @@ import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 @Controller()
 class View {
-  @Get() @Throttle([AnonRateThrottle]) get() { return { ok: true }; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return { ok: true };
+  }
 }
 
 describe.each(PLATFORMS)('client identity on %s', (platform) => {

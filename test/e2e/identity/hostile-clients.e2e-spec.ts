@@ -28,8 +28,12 @@ class ApiKeyRateThrottle extends SimpleRateThrottle {
 
 @Controller()
 class View {
-  @Get('anon') @Throttle([AnonRateThrottle]) anon() { return 'ok'; }
-  @Get('key') @Throttle([ApiKeyRateThrottle, AnonRateThrottle]) key() { return 'ok'; }
+  @Get('anon') @Throttle([AnonRateThrottle]) anon() {
+    return 'ok';
+  }
+  @Get('key') @Throttle([ApiKeyRateThrottle, AnonRateThrottle]) key() {
+    return 'ok';
+  }
 }
 
 const LONG_KEY = 'sk_live_' + 'A1b2C3d4'.repeat(1024); // 8 KB
@@ -63,7 +67,13 @@ describe.each(PLATFORMS)('hostile clients on %s', (platform) => {
       const recording = recordingStore();
       keys = recording.keys;
       t = await startApp(platform, {
-        imports: [RestflowThrottleModule.forRoot({ rates: { anon: '100000/min', api_key: '1000/min' }, numProxies, cache: recording.store })],
+        imports: [
+          RestflowThrottleModule.forRoot({
+            rates: { anon: '100000/min', api_key: '1000/min' },
+            numProxies,
+            cache: recording.store,
+          }),
+        ],
         controllers: [View],
       });
       port = Number(new URL(t.url).port);
@@ -114,7 +124,10 @@ describe.each(PLATFORMS)('hostile clients on %s', (platform) => {
           Array.from({ length: 100 }, (_, i) => {
             const n = batch * 100 + i;
             return t.request('/key', {
-              headers: { 'x-forwarded-for': `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}, ${'z'.repeat(n % 300)}`, 'x-api-key': `key-${n}-${'q'.repeat(n % 500)}` },
+              headers: {
+                'x-forwarded-for': `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}, ${'z'.repeat(n % 300)}`,
+                'x-api-key': `key-${n}-${'q'.repeat(n % 500)}`,
+              },
             });
           }),
         );
@@ -134,7 +147,10 @@ describe.each(PLATFORMS)('hostile clients on %s', (platform) => {
 describe.each(PLATFORMS)('forged identity forms behind one proxy, on %s', (platform) => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min', api_key: null }, numProxies: 1 })], controllers: [View] });
+    t = await startApp(platform, {
+      imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min', api_key: null }, numProxies: 1 })],
+      controllers: [View],
+    });
   });
   afterEach(() => t.close());
 
@@ -153,6 +169,10 @@ describe.each(PLATFORMS)('forged identity forms behind one proxy, on %s', (platf
   });
 
   it('a fresh port per request, or the IPv4-mapped form, is one client', async () => {
-    expect(await admitted((i) => (i % 3 === 0 ? `203.0.113.9:${1000 + i}` : i % 3 === 1 ? '::FFFF:203.0.113.9' : `[::ffff:203.0.113.9]:${i}`))).toBe(5);
+    expect(
+      await admitted((i) =>
+        i % 3 === 0 ? `203.0.113.9:${1000 + i}` : i % 3 === 1 ? '::FFFF:203.0.113.9' : `[::ffff:203.0.113.9]:${i}`,
+      ),
+    ).toBe(5);
   });
 });

@@ -9,12 +9,20 @@ import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { jest } from '@jest/globals';
-import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle, type RestflowThrottleOptions } from 'restflow-throttle';
+import {
+  AnonRateThrottle,
+  MemoryThrottleStore,
+  RestflowThrottleModule,
+  Throttle,
+  type RestflowThrottleOptions,
+} from 'restflow-throttle';
 import { PLATFORMS, type Platform } from '../../helpers/http-app';
 
 @Controller()
 class View {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 interface DualStackApp {
@@ -36,12 +44,19 @@ async function startDualStack(platform: Platform, options: RestflowThrottleOptio
     imports: [RestflowThrottleModule.forRoot({ ...options, cache: store })],
     controllers: [View],
   }).compile();
-  const app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+  const app =
+    platform === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+      : moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '::');
   return { app, port: (app.getHttpServer().address() as { port: number }).port, keys };
 }
 
-async function statuses(url: string, n: number, headers: (i: number) => Record<string, string> = () => ({})): Promise<number[]> {
+async function statuses(
+  url: string,
+  n: number,
+  headers: (i: number) => Record<string, string> = () => ({}),
+): Promise<number[]> {
   const result: number[] = [];
   for (let i = 0; i < n; i++) result.push((await fetch(url, { headers: headers(i) })).status);
   return result;
@@ -73,25 +88,39 @@ describe.each(PLATFORMS)('IPv6 clients on %s', (platform) => {
     expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_ip:192.0.2.1', 'throttle_anon_ip:192.0.2.2']));
   });
 
-  const rotating = (hextet: (i: number) => number) => (i: number) => ({ 'x-forwarded-for': `2001:db8:7:${hextet(i).toString(16)}::${(i + 1).toString(16)}` });
+  const rotating = (hextet: (i: number) => number) => (i: number) => ({
+    'x-forwarded-for': `2001:db8:7:${hextet(i).toString(16)}::${(i + 1).toString(16)}`,
+  });
 
   it('ipv6Subnet 48: rotating across the /64s of one /48 is one client', async () => {
     server = await startDualStack(platform, { rates: { anon: '5/min' }, numProxies: 1, ipv6Subnet: 48 });
-    const result = await statuses(`http://127.0.0.1:${server.port}/`, 12, rotating((i) => i));
+    const result = await statuses(
+      `http://127.0.0.1:${server.port}/`,
+      12,
+      rotating((i) => i),
+    );
     expect(result.filter((s) => s === 200)).toHaveLength(5);
     expect(new Set(server.keys)).toEqual(new Set(['throttle_anon_ip:2001:db8:7::/48']));
   });
 
   it('the default /64 tells those /64s apart', async () => {
     server = await startDualStack(platform, { rates: { anon: '5/min' }, numProxies: 1 });
-    const result = await statuses(`http://127.0.0.1:${server.port}/`, 12, rotating((i) => i));
+    const result = await statuses(
+      `http://127.0.0.1:${server.port}/`,
+      12,
+      rotating((i) => i),
+    );
     expect(result).toEqual(Array(12).fill(200));
     expect(server.keys[3]).toBe('throttle_anon_ip:2001:db8:7:3::/64');
   });
 
   it('ipv6Subnet false: every address is its own client', async () => {
     server = await startDualStack(platform, { rates: { anon: '5/min' }, numProxies: 1, ipv6Subnet: false });
-    const result = await statuses(`http://127.0.0.1:${server.port}/`, 12, rotating(() => 1));
+    const result = await statuses(
+      `http://127.0.0.1:${server.port}/`,
+      12,
+      rotating(() => 1),
+    );
     expect(result).toEqual(Array(12).fill(200));
     expect(server.keys[0]).toBe('throttle_anon_ip:2001:db8:7:1::1');
   });

@@ -32,7 +32,9 @@ class TokenAuthGuard implements CanActivate {
 
 @Controller('search')
 class SearchController {
-  @Get() @ThrottleScope('search') @Throttle([ScopedRateThrottle]) get() { return 'ok'; }
+  @Get() @ThrottleScope('search') @Throttle([ScopedRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 /** The memory store, remembering every key it was asked about. */
@@ -70,13 +72,13 @@ describe.each(PLATFORMS)('key spaces on %s', (platform) => {
     expect(store.keys).toEqual(new Set(['throttle_search_ip:127.0.0.1', 'throttle_search_user:127.0.0.1']));
   });
 
-  it('a user whose id is the hashed form of another user\'s long id has a bucket of its own', async () => {
+  it("a user whose id is the hashed form of another user's long id has a bucket of its own", async () => {
     const long = 'a'.repeat(65);
     expect(await statuses(3, as(long))).toEqual([200, 200, 429]);
     expect(await statuses(1, as(hashIdent(long)))).toEqual([200]);
   });
 
-  it('a user whose id is the hashed form of a forged address does not share that client\'s bucket', async () => {
+  it("a user whose id is the hashed form of a forged address does not share that client's bucket", async () => {
     const forged = 'f'.repeat(65);
     expect(await statuses(3, { 'x-forwarded-for': forged })).toEqual([200, 200, 429]);
     expect(await statuses(1, as(hashIdent(forged)))).toEqual([200]);

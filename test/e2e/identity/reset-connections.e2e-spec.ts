@@ -27,7 +27,9 @@ let handled = 0;
 @Injectable()
 class AfterTheReset implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; socket?: Socket; raw?: { socket: Socket } }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, unknown>; socket?: Socket; raw?: { socket: Socket } }>();
     if (request.headers['x-test-reset'] === undefined) return true;
     const socket = request.raw?.socket ?? request.socket!;
     // Not events.once(): the reset also emits 'error' (ECONNRESET), which would reject it.
@@ -53,7 +55,9 @@ async function postThenReset(port: number): Promise<void> {
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => {});
   const arrived = once(arrivals, 'arrived');
-  socket.write(`POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test-Reset: 1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  socket.write(
+    `POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test-Reset: 1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
   await arrived;
   socket.resetAndDestroy();
 }
@@ -81,7 +85,7 @@ describe.each(PLATFORMS)('connections reset right after sending, on %s', (platfo
   });
   afterEach(() => t.close());
 
-  it('50 aborted POSTs at anon 5/min: the handler runs 5 times, all counted in the client\'s own bucket', async () => {
+  it("50 aborted POSTs at anon 5/min: the handler runs 5 times, all counted in the client's own bucket", async () => {
     const port = Number(new URL(t.url).port);
     for (let i = 0; i < 50; i++) {
       await postThenReset(port);
@@ -90,7 +94,11 @@ describe.each(PLATFORMS)('connections reset right after sending, on %s', (platfo
     expect(new Set(keys)).toEqual(new Set(['throttle_anon_ip:127.0.0.1']));
     expect(handled).toBe(5);
     // The same client, on a connection that stays: its own bucket is full.
-    const response = await fetch(`${t.url}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":2}' });
+    const response = await fetch(`${t.url}/submit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":2}',
+    });
     expect(response.status).toBe(429);
     expect(handled).toBe(5);
   });
@@ -108,12 +116,16 @@ describe.each(PLATFORMS)('a connection reset before the server accepts it, on %s
     const hit = jest.spyOn(store, 'hit');
     const logger = new CapturingLogger();
     let arrived = 0;
-    const t = await startApp(platform, {
-      imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, cache: store })],
-      controllers: [Submit],
-      // Runs before the throttles (theirs is always the last guard): the request reached Nest.
-      providers: [{ provide: APP_GUARD, useValue: { canActivate: () => ++arrived > 0 } }],
-    }, logger);
+    const t = await startApp(
+      platform,
+      {
+        imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, cache: store })],
+        controllers: [Submit],
+        // Runs before the throttles (theirs is always the last guard): the request reached Nest.
+        providers: [{ provide: APP_GUARD, useValue: { canActivate: () => ++arrived > 0 } }],
+      },
+      logger,
+    );
     try {
       handled = 0;
       const port = new URL(t.url).port;

@@ -16,7 +16,9 @@ class ConfigModule {}
 
 @Controller()
 class View {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 describe.each(PLATFORMS)('forRootAsync on %s', (platform) => {

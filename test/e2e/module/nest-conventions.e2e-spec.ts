@@ -1,6 +1,14 @@
 /** Nest conventions: forRootAsync's three ways, and the module's log lines going through the app's logger. */
 import { jest } from '@jest/globals';
-import { ConsoleLogger, Controller, Get, Injectable, Module, type DynamicModule, type LoggerService } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type LoggerService,
+} from '@nestjs/common';
 import {
   AnonRateThrottle,
   RestflowThrottleModule,
@@ -42,20 +50,34 @@ class SharedConfigModule {}
 
 @Controller()
 class View {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
   /** No scope on the route: the module warns at startup. */
-  @Get('unscoped') @Throttle([ScopedRateThrottle]) unscoped() { return 'ok'; }
+  @Get('unscoped') @Throttle([ScopedRateThrottle]) unscoped() {
+    return 'ok';
+  }
 }
 
 const WAYS: Array<[string, RestflowThrottleAsyncOptions]> = [
-  ['useFactory', { imports: [AppConfigModule], inject: [AppConfig], useFactory: (config: AppConfig) => ({ rates: { anon: config.anonRate } }) }],
+  [
+    'useFactory',
+    {
+      imports: [AppConfigModule],
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ rates: { anon: config.anonRate } }),
+    },
+  ],
   ['useClass', { imports: [AppConfigModule], useClass: ThrottleConfigFromClass }],
   ['useExisting', { imports: [SharedConfigModule], useExisting: SharedThrottleConfig }],
 ];
 
 describe.each(PLATFORMS)('Nest conventions on %s', (platform) => {
   it.each(WAYS)('forRootAsync with %s', async (_, options) => {
-    const t = await startApp(platform, { imports: [RestflowThrottleModule.forRootAsync(options)], controllers: [View] });
+    const t = await startApp(platform, {
+      imports: [RestflowThrottleModule.forRootAsync(options)],
+      controllers: [View],
+    });
     try {
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await t.request('/')).status);
@@ -67,9 +89,15 @@ describe.each(PLATFORMS)('Nest conventions on %s', (platform) => {
 
   it("routes the module's log lines through the app's logger", async () => {
     const logger = new CapturingLogger();
-    const t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min' } })], controllers: [View] }, logger);
+    const t = await startApp(
+      platform,
+      { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min' } })], controllers: [View] },
+      logger,
+    );
     await t.close();
-    expect(logger.warnings.filter((m) => m.includes('View.unscoped uses ScopedRateThrottle but has no throttle scope'))).toHaveLength(1);
+    expect(
+      logger.warnings.filter((m) => m.includes('View.unscoped uses ScopedRateThrottle but has no throttle scope')),
+    ).toHaveLength(1);
   });
 
   /** What the app prints to stdout and stderr while it starts, serves one request and stops. */
@@ -83,7 +111,11 @@ describe.each(PLATFORMS)('Nest conventions on %s', (platform) => {
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
     let t: TestApp | undefined;
     try {
-      t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min' } })], controllers: [View] }, logger);
+      t = await startApp(
+        platform,
+        { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min' } })], controllers: [View] },
+        logger,
+      );
       await t.request('/unscoped');
     } finally {
       stdout.mockRestore();

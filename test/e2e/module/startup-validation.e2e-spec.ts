@@ -27,12 +27,16 @@ async function init(options: RestflowThrottleOptions, controllers: Function[]): 
 
 @Controller('articles')
 class ArticlesController {
-  @Get() @Throttle([AnonRateThrottle]) list() { return []; }
+  @Get() @Throttle([AnonRateThrottle]) list() {
+    return [];
+  }
 }
 
 @Controller('uploads')
 class UploadsController {
-  @Get() @Throttle([ScopedRateThrottle]) @ThrottleScope('uploads') upload() { return 'ok'; }
+  @Get() @Throttle([ScopedRateThrottle]) @ThrottleScope('uploads') upload() {
+    return 'ok';
+  }
 }
 
 class NoScopeThrottle extends SimpleRateThrottle {
@@ -43,7 +47,9 @@ class NoScopeThrottle extends SimpleRateThrottle {
 
 @Controller('custom')
 class CustomController {
-  @Get() @Throttle([NoScopeThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([NoScopeThrottle]) get() {
+    return 'ok';
+  }
 }
 
 describe('startup validation', () => {
@@ -74,13 +80,17 @@ describe('startup validation', () => {
   });
 
   it('null rates are allowed and mean unthrottled', async () => {
-    await expect(init({ rates: { anon: null, uploads: null } }, [ArticlesController, UploadsController])).resolves.toBeUndefined();
+    await expect(
+      init({ rates: { anon: null, uploads: null } }, [ArticlesController, UploadsController]),
+    ).resolves.toBeUndefined();
   });
 
   it('a default throttle is checked on every route that uses it', async () => {
     @Controller('plain')
     class PlainController {
-      @Get() get() { return 'ok'; }
+      @Get() get() {
+        return 'ok';
+      }
     }
     await expect(init({ defaultThrottles: [AnonRateThrottle], rates: {} }, [PlainController])).rejects.toThrow(
       "No default throttle rate set for 'anon' scope (on PlainController.get)",
@@ -97,7 +107,9 @@ describe('startup validation', () => {
     }
     @Controller('iso')
     class IsoController {
-      @Get() @Throttle([Isolated]) get() { return 'ok'; }
+      @Get() @Throttle([Isolated]) get() {
+        return 'ok';
+      }
     }
     await expect(init({ rates: { isolated: '1/s' } }, [IsoController])).rejects.toThrow(
       "Unknown throttle cache alias 'throttling'; the caches configured are: default. (on IsoController.get)",
@@ -108,7 +120,9 @@ describe('startup validation', () => {
     class NotAThrottle {}
     @Controller('bad')
     class BadController {
-      @Get() @Throttle([NotAThrottle as never]) get() { return 'ok'; }
+      @Get() @Throttle([NotAThrottle as never]) get() {
+        return 'ok';
+      }
     }
     await expect(init({}, [BadController])).rejects.toThrow(/'NotAThrottle' is not a throttle class/);
   });
@@ -126,7 +140,9 @@ describe('startup validation', () => {
     }
     @Controller('not-injectable')
     class NotInjectableController {
-      @Get() @Throttle([NotInjectable]) get() { return 'ok'; }
+      @Get() @Throttle([NotInjectable]) get() {
+        return 'ok';
+      }
     }
     await expect(init({}, [NotInjectableController])).rejects.toThrow(
       /The throttle 'NotInjectable' has constructor parameters but no @Injectable\(\).*\(on NotInjectableController.get\)/,
@@ -148,18 +164,27 @@ describe('startup validation', () => {
     }
     @Controller('unresolved')
     class UnresolvedController {
-      @Get() @Throttle([NeedsService]) get() { return 'ok'; }
+      @Get() @Throttle([NeedsService]) get() {
+        return 'ok';
+      }
     }
-    await expect(init({}, [UnresolvedController])).rejects.toThrow(/Nest cannot build the throttle 'NeedsService'.*MissingService.*\(on UnresolvedController.get\)/s);
+    await expect(init({}, [UnresolvedController])).rejects.toThrow(
+      /Nest cannot build the throttle 'NeedsService'.*MissingService.*\(on UnresolvedController.get\)/s,
+    );
   });
 
   it('@Throttle([ScopedRateThrottle]) on a handler with no scope logs one warning naming it', async () => {
     @Controller('no-scope')
     class NoScopeController {
-      @Get() @Throttle([ScopedRateThrottle]) get() { return 'ok'; }
+      @Get() @Throttle([ScopedRateThrottle]) get() {
+        return 'ok';
+      }
     }
     const logger = new CapturingLogger();
-    const moduleRef = await Test.createTestingModule({ imports: [RestflowThrottleModule.forRoot({})], controllers: [NoScopeController] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [RestflowThrottleModule.forRoot({})],
+      controllers: [NoScopeController],
+    }).compile();
     const app = moduleRef.createNestApplication({ logger });
     await app.init();
     await app.close();
@@ -171,7 +196,9 @@ describe('startup validation', () => {
   it('throttle decorators on a method that is no handler of a known kind are refused, naming it', async () => {
     @Injectable()
     class ReportsService {
-      @Throttle([AnonRateThrottle]) build() { return 'report'; }
+      @Throttle([AnonRateThrottle]) build() {
+        return 'report';
+      }
     }
     @Module({ imports: [RestflowThrottleModule.forRoot({ rates: { anon: '1/s' } })], providers: [ReportsService] })
     class AppModule {}

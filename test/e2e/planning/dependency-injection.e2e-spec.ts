@@ -55,10 +55,18 @@ class ClientThrottle extends SimpleRateThrottle {
 
 @Controller()
 class Views {
-  @Get('tenant') @Throttle([TenantThrottle]) tenant() { return 'ok'; }
-  @Get('tenant2') @Throttle([TenantThrottle]) tenant2() { return 'ok'; }
-  @Get('unregistered') @Throttle([UnregisteredThrottle]) unregistered() { return 'ok'; }
-  @Get('client') @Throttle([ClientThrottle]) client() { return 'ok'; }
+  @Get('tenant') @Throttle([TenantThrottle]) tenant() {
+    return 'ok';
+  }
+  @Get('tenant2') @Throttle([TenantThrottle]) tenant2() {
+    return 'ok';
+  }
+  @Get('unregistered') @Throttle([UnregisteredThrottle]) unregistered() {
+    return 'ok';
+  }
+  @Get('client') @Throttle([ClientThrottle]) client() {
+    return 'ok';
+  }
 }
 
 @Module({ providers: [TenantDirectory, TenantThrottle], exports: [TenantDirectory] })

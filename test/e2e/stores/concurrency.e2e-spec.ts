@@ -1,12 +1,20 @@
 /** Atomic counting in one process: N concurrent requests on one key admit exactly the limit, whatever the cache. */
 import { Controller, Get } from '@nestjs/common';
 import { caching } from 'cache-manager';
-import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle, type ThrottleCacheLike } from 'restflow-throttle';
+import {
+  AnonRateThrottle,
+  MemoryThrottleStore,
+  RestflowThrottleModule,
+  Throttle,
+  type ThrottleCacheLike,
+} from 'restflow-throttle';
 import { PLATFORMS, startApp } from '../../helpers/http-app';
 
 @Controller()
 class View {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 /** A cache-manager memory cache whose every call yields, so concurrent requests really interleave. */

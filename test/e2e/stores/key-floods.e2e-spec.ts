@@ -29,9 +29,15 @@ class PasswordResetThrottle extends SimpleRateThrottle {
 
 @Controller()
 class AccountController {
-  @Post('login') @HttpCode(200) @Throttle([AnonRateThrottle]) login() { return 'ok'; }
-  @Post('password-reset') @HttpCode(200) @Throttle([AnonRateThrottle, PasswordResetThrottle])
-  reset(@Body() body: { email: string }) { return body.email; }
+  @Post('login') @HttpCode(200) @Throttle([AnonRateThrottle]) login() {
+    return 'ok';
+  }
+  @Post('password-reset')
+  @HttpCode(200)
+  @Throttle([AnonRateThrottle, PasswordResetThrottle])
+  reset(@Body() body: { email: string }) {
+    return body.email;
+  }
 }
 
 /** The default store's bound, small so that the flood is five times it. */

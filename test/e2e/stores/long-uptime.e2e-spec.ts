@@ -3,7 +3,14 @@
  * key or per hit, requests are not kept alive, the app closes cleanly, and
  * wall-clock jumps change nothing.
  */
-import { Controller, Get, Injectable, type NestInterceptor, type ExecutionContext, type CallHandler } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  type NestInterceptor,
+  type ExecutionContext,
+  type CallHandler,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AnonRateThrottle, MemoryThrottleStore, RestflowThrottleModule, Throttle } from 'restflow-throttle';
 import { jest } from '@jest/globals';
@@ -20,25 +27,39 @@ async function collect(): Promise<void> {
 }
 
 describe('the memory store under 200 000 distinct clients', () => {
-  it.each(['sliding-log', 'gcra'] as const)('%s: stays at its bound, evicting the least recently used first, with bounded heap growth', async (algorithm) => {
-    await collect();
-    const before = process.memoryUsage().heapUsed;
-    const store = new MemoryThrottleStore(100_000);
-    for (let i = 0; i < 200_000; i++) store.hit(`throttle_anon_10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 100, 3600, 1000 + i * 1e-4, algorithm);
-    expect(store.size).toBe(100_000);
-    await collect();
-    const growth = process.memoryUsage().heapUsed - before;
-    // Stated cap: 600 bytes a key at the bound (60 MB for 100 000 keys), key strings included.
-    expect(growth).toBeLessThan(100_000 * 600);
-    // The first 100 000 are gone (a fresh key: one slot of 100 in use), the last 100 000 kept their count.
-    expect(store.hit('throttle_anon_10.0.0.0', 100, 3600, 1030, algorithm).count).toBe(1);
-    expect(store.hit(`throttle_anon_10.3.13.63`, 100, 3600, 1030, algorithm).count).toBe(2); // i = 199 999
-    void store;
-  });
+  it.each(['sliding-log', 'gcra'] as const)(
+    '%s: stays at its bound, evicting the least recently used first, with bounded heap growth',
+    async (algorithm) => {
+      await collect();
+      const before = process.memoryUsage().heapUsed;
+      const store = new MemoryThrottleStore(100_000);
+      for (let i = 0; i < 200_000; i++)
+        store.hit(
+          `throttle_anon_10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          100,
+          3600,
+          1000 + i * 1e-4,
+          algorithm,
+        );
+      expect(store.size).toBe(100_000);
+      await collect();
+      const growth = process.memoryUsage().heapUsed - before;
+      // Stated cap: 600 bytes a key at the bound (60 MB for 100 000 keys), key strings included.
+      expect(growth).toBeLessThan(100_000 * 600);
+      // The first 100 000 are gone (a fresh key: one slot of 100 in use), the last 100 000 kept their count.
+      expect(store.hit('throttle_anon_10.0.0.0', 100, 3600, 1030, algorithm).count).toBe(1);
+      expect(store.hit(`throttle_anon_10.3.13.63`, 100, 3600, 1030, algorithm).count).toBe(2); // i = 199 999
+      void store;
+    },
+  );
 
   it('schedules no timer for keys or hits', () => {
     const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
-    const spies = [jest.spyOn(globalThis, 'setTimeout'), jest.spyOn(globalThis, 'setInterval'), jest.spyOn(globalThis, 'setImmediate')];
+    const spies = [
+      jest.spyOn(globalThis, 'setTimeout'),
+      jest.spyOn(globalThis, 'setInterval'),
+      jest.spyOn(globalThis, 'setImmediate'),
+    ];
     try {
       const store = new MemoryThrottleStore(1000);
       for (let i = 0; i < 20_000; i++) store.hit(`k${i % 3000}`, 5, 1, i * 0.01, i % 2 === 0 ? 'gcra' : 'sliding-log');
@@ -64,7 +85,9 @@ class WatchRequests implements NestInterceptor {
 
 @Controller()
 class View {
-  @Get() @Throttle([AnonRateThrottle]) get() { return 'ok'; }
+  @Get() @Throttle([AnonRateThrottle]) get() {
+    return 'ok';
+  }
 }
 
 describe.each(PLATFORMS)('an app on %s', (platform) => {
@@ -89,9 +112,13 @@ describe.each(PLATFORMS)('an app on %s', (platform) => {
   });
 
   it('closes without leaving a handle open', async () => {
-    const count = (list: string[]) => list.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
+    const count = (list: string[]) =>
+      list.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
     const before = count(process.getActiveResourcesInfo());
-    const t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' } })], controllers: [View] });
+    const t = await startApp(platform, {
+      imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' } })],
+      controllers: [View],
+    });
     for (let i = 0; i < 10; i++) await t.request('/');
     await t.close();
     const leaked = () =>
@@ -103,7 +130,10 @@ describe.each(PLATFORMS)('an app on %s', (platform) => {
   });
 
   it('a wall clock jumping backwards or forwards neither blocks nor frees a client', async () => {
-    const t = await startApp(platform, { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '3/min' } })], controllers: [View] });
+    const t = await startApp(platform, {
+      imports: [RestflowThrottleModule.forRoot({ rates: { anon: '3/min' } })],
+      controllers: [View],
+    });
     const realNow = Date.now.bind(Date);
     try {
       for (let i = 0; i < 3; i++) expect((await t.request('/')).status).toBe(200);

@@ -24,8 +24,12 @@ class Reports extends SimpleRateThrottle {
 
 @Controller('th')
 class HelpersController {
-  @Get('anon') @Throttle([AnonRateThrottle]) anon() { return 'ok'; }
-  @Get('reports') @Throttle([Reports]) reports() { return 'ok'; }
+  @Get('anon') @Throttle([AnonRateThrottle]) anon() {
+    return 'ok';
+  }
+  @Get('reports') @Throttle([Reports]) reports() {
+    return 'ok';
+  }
 }
 
 /** A store that cannot forget (no reset()). */
@@ -74,11 +78,18 @@ describe.each(PLATFORMS)('testing helpers on %s', (platform) => {
 
   it('resetThrottles(app) rejects, naming the cache, when a store cannot be reset', async () => {
     const t = await startApp(platform, {
-      imports: [RestflowThrottleModule.forRoot({ rates: { anon: '2/min', reports: '1/hour' }, caches: { reports: new Forgetful() } })],
+      imports: [
+        RestflowThrottleModule.forRoot({
+          rates: { anon: '2/min', reports: '1/hour' },
+          caches: { reports: new Forgetful() },
+        }),
+      ],
       controllers: [HelpersController],
     });
     try {
-      await expect(resetThrottles(t.app)).rejects.toThrow("Cannot reset the throttle counts: the store of cache 'reports' (Forgetful) has no reset().");
+      await expect(resetThrottles(t.app)).rejects.toThrow(
+        "Cannot reset the throttle counts: the store of cache 'reports' (Forgetful) has no reset().",
+      );
     } finally {
       await t.close();
     }

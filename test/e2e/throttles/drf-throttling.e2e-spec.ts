@@ -62,13 +62,27 @@ class HeaderAuth implements CanActivate {
 
 @Controller()
 class MockViews {
-  @Get('sec') @Throttle([User3Sec]) sec() { return 'foo'; }
-  @Get('min') @Throttle([User3Min]) min() { return 'foo'; }
-  @Get('double') @Throttle([User3Sec, User6Min]) double() { return 'foo'; }
-  @Get('nontime') @Throttle([NonTimeThrottle]) nontime() { return 'foo'; }
-  @Get('x') @Throttle([ClockedScoped]) @ThrottleScope('x') x() { return 'x'; }
-  @Get('y') @Throttle([ClockedScoped]) @ThrottleScope('y') y() { return 'y'; }
-  @Get('unscoped') @Throttle([ClockedScoped]) unscoped() { return 'u'; }
+  @Get('sec') @Throttle([User3Sec]) sec() {
+    return 'foo';
+  }
+  @Get('min') @Throttle([User3Min]) min() {
+    return 'foo';
+  }
+  @Get('double') @Throttle([User3Sec, User6Min]) double() {
+    return 'foo';
+  }
+  @Get('nontime') @Throttle([NonTimeThrottle]) nontime() {
+    return 'foo';
+  }
+  @Get('x') @Throttle([ClockedScoped]) @ThrottleScope('x') x() {
+    return 'x';
+  }
+  @Get('y') @Throttle([ClockedScoped]) @ThrottleScope('y') y() {
+    return 'y';
+  }
+  @Get('unscoped') @Throttle([ClockedScoped]) unscoped() {
+    return 'u';
+  }
 }
 
 describe.each(PLATFORMS)('DRF throttling tests on %s', (platform) => {

@@ -1,5 +1,12 @@
 import { Controller, Get, Injectable } from '@nestjs/common';
-import { ManualClock, resetThrottles, RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleRequest } from 'restflow-throttle';
+import {
+  ManualClock,
+  resetThrottles,
+  RestflowThrottleModule,
+  SimpleRateThrottle,
+  Throttle,
+  type ThrottleRequest,
+} from 'restflow-throttle';
 import { CapturingLogger, PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** The rates a customer signed for, behind an async service. */

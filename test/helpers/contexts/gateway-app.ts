@@ -1,4 +1,11 @@
-import { Injectable, UseGuards, type CanActivate, type ExecutionContext, type INestApplication, type LoggerService } from '@nestjs/common';
+import {
+  Injectable,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+  type LoggerService,
+} from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
@@ -120,7 +127,9 @@ export async function startGatewayApp(
     providers: [gateway as new () => object],
   }).compile();
   const app: INestApplication =
-    platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger }) : moduleRef.createNestApplication({ logger });
+    platform === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), { logger })
+      : moduleRef.createNestApplication({ logger });
   app.useWebSocketAdapter(transport === 'ws' ? new WsAdapter(app) : new IoAdapter(app));
   return serve(app);
 }

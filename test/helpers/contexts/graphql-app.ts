@@ -21,7 +21,11 @@ import type { Platform } from '../http-app';
 @Injectable()
 export class TokenAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = (context.getType<string>() === 'graphql' ? context.getArgByIndex<{ req: ThrottleRequest }>(2).req : context.getArgByIndex(0)) as ThrottleRequest;
+    const request = (
+      context.getType<string>() === 'graphql'
+        ? context.getArgByIndex<{ req: ThrottleRequest }>(2).req
+        : context.getArgByIndex(0)
+    ) as ThrottleRequest;
     const auth = request?.headers?.authorization;
     if (typeof auth === 'string' && auth.startsWith('Token ')) request.user = { id: auth.slice(6) };
     return true;
@@ -89,8 +93,16 @@ export const RATES = { anon: '3/min', user: '2/min', views: '1/min', search: '2/
 export function graphqlApp(platform: Platform, options: RestflowThrottleOptions = {}): ModuleMetadata {
   const graphql =
     platform === 'express'
-      ? GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] })
-      : GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] });
+      ? GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          fieldResolverEnhancers: ['guards'],
+        })
+      : GraphQLModule.forRoot<MercuriusDriverConfig>({
+          driver: MercuriusDriver,
+          autoSchemaFile: true,
+          fieldResolverEnhancers: ['guards'],
+        });
   return {
     imports: [graphql, RestflowThrottleModule.forRoot({ rates: RATES, ...options })],
     providers: [ArticleResolver, { provide: APP_GUARD, useClass: TokenAuthGuard }],
@@ -114,5 +126,11 @@ export async function gql(url: string, query: string, headers: Record<string, st
     body: JSON.stringify({ query }),
   });
   const body = (await response.json()) as { data?: Record<string, unknown> | null; errors?: GraphQLResponse['errors'] };
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), headers: response.headers, data: body.data ?? null, errors: body.errors ?? [] };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    headers: response.headers,
+    data: body.data ?? null,
+    errors: body.errors ?? [],
+  };
 }

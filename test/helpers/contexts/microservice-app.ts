@@ -1,5 +1,12 @@
 import { Controller, type INestMicroservice, type LoggerService } from '@nestjs/common';
-import { ClientProxyFactory, EventPattern, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
+import {
+  ClientProxyFactory,
+  EventPattern,
+  MessagePattern,
+  Payload,
+  Transport,
+  type ClientProxy,
+} from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo, Server } from 'node:net';
 import { firstValueFrom } from 'rxjs';
@@ -87,7 +94,10 @@ export async function startMicroservice(
   await app.listen();
   const clientOptions =
     transport === 'tcp'
-      ? ({ transport: Transport.TCP, options: { host: '127.0.0.1', port: (app.unwrap<Server>().address() as AddressInfo).port } } as const)
+      ? ({
+          transport: Transport.TCP,
+          options: { host: '127.0.0.1', port: (app.unwrap<Server>().address() as AddressInfo).port },
+        } as const)
       : settings;
   const clients: ClientProxy[] = [];
   return {

@@ -17,10 +17,20 @@ export interface GatewayClient {
 }
 
 /** Connects to the app at `url` (socket.io: to `namespace`) and resolves once connected. */
-export async function connect(transport: WsTransport, url: string, headers: Record<string, string> = {}, namespace = '/'): Promise<GatewayClient> {
+export async function connect(
+  transport: WsTransport,
+  url: string,
+  headers: Record<string, string> = {},
+  namespace = '/',
+): Promise<GatewayClient> {
   const inbox = new Inbox();
   if (transport === 'socket.io') {
-    const socket: Socket = io(new URL(namespace, url).href, { transports: ['websocket'], extraHeaders: headers, reconnection: false, forceNew: true });
+    const socket: Socket = io(new URL(namespace, url).href, {
+      transports: ['websocket'],
+      extraHeaders: headers,
+      reconnection: false,
+      forceNew: true,
+    });
     socket.onAny((event: string, data: unknown) => inbox.push({ event, data }));
     const closed = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
     await new Promise<void>((resolve, reject) => {

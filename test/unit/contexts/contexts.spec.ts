@@ -43,7 +43,12 @@ class PlainGateway {
 }
 
 /** A context of `type` whose arguments are `args`. */
-function contextOf(type: string, args: unknown[], classRef: Function = ThingsController, handler: Function = ThingsController.prototype.list): ExecutionContext {
+function contextOf(
+  type: string,
+  args: unknown[],
+  classRef: Function = ThingsController,
+  handler: Function = ThingsController.prototype.list,
+): ExecutionContext {
   return {
     getType: () => type,
     getArgs: () => args,
@@ -62,7 +67,12 @@ describe('handlerKind', () => {
     ['a mutation', ThingsResolver, ThingsResolver.prototype.rename, 'graphql'],
     ['a field resolver', ThingsResolver, ThingsResolver.prototype.label, 'graphql'],
     ['a gateway message handler', ThingsGateway, ThingsGateway.prototype.watch, 'ws'],
-    ['a gateway handleConnection with its own @Throttle', ThingsGateway, ThingsGateway.prototype.handleConnection, 'ws'],
+    [
+      'a gateway handleConnection with its own @Throttle',
+      ThingsGateway,
+      ThingsGateway.prototype.handleConnection,
+      'ws',
+    ],
     ['a gateway handleConnection without one', PlainGateway, PlainGateway.prototype.handleConnection, undefined],
     ['a plain method', ThingsController, ThingsController.prototype.helper, undefined],
   ])('%s', (_name, classRef, handler, kind) => {
@@ -93,7 +103,9 @@ describe('targetFor', () => {
   });
 
   it('says what to do when a GraphQL context keeps no request', () => {
-    expect(() => targetFor(contextOf('graphql', [{}, {}, { user: 'x' }, {}]))).toThrow(/the GraphQL context has no request to throttle on/);
+    expect(() => targetFor(contextOf('graphql', [{}, {}, { user: 'x' }, {}]))).toThrow(
+      /the GraphQL context has no request to throttle on/,
+    );
   });
 
   it("a throttled WS message is the WsException Nest's filter expects, carrying Nest's payload, the code and the wait", () => {
@@ -121,28 +133,53 @@ describe('targetFor', () => {
     });
   });
 
-  it.each(['ws', 'rpc', 'graphql'])("failed(): on %s, an HttpException raised while throttling (the 503 of onCacheError: 'deny') in the transport's form", (type) => {
-    const args = type === 'graphql' ? [{}, {}, { req: { headers: {} } }, {}] : type === 'ws' ? [{ handshake: { headers: {} } }, 'hi', 'chat'] : [{ n: 1 }, {}];
-    const target = targetFor(contextOf(type, args));
-    const failed = target.failed?.(new CacheUnavailableException());
-    const expected = { status: 'error', message: 'Rate limiting is temporarily unavailable. Try again later.', code: 'SERVICE_UNAVAILABLE', statusCode: 503 };
-    if (type === 'ws') expect([failed instanceof WsException, (failed as WsException).getError()]).toEqual([true, { ...expected, cause: { pattern: 'chat', data: 'hi' } }]);
-    if (type === 'rpc') expect([failed instanceof RpcException, (failed as RpcException).getError()]).toEqual([true, expected]);
-    if (type === 'graphql') {
-      expect([failed instanceof IntrinsicException, (failed as Error).message, (failed as { extensions?: unknown }).extensions]).toEqual([
-        true,
-        expected.message,
-        { code: 'SERVICE_UNAVAILABLE', statusCode: 503 },
-      ]);
-    }
-    const bug = new TypeError('a bug in a throttle');
-    expect(target.failed?.(bug)).toBe(bug);
-  });
+  it.each(['ws', 'rpc', 'graphql'])(
+    "failed(): on %s, an HttpException raised while throttling (the 503 of onCacheError: 'deny') in the transport's form",
+    (type) => {
+      const args =
+        type === 'graphql'
+          ? [{}, {}, { req: { headers: {} } }, {}]
+          : type === 'ws'
+            ? [{ handshake: { headers: {} } }, 'hi', 'chat']
+            : [{ n: 1 }, {}];
+      const target = targetFor(contextOf(type, args));
+      const failed = target.failed?.(new CacheUnavailableException());
+      const expected = {
+        status: 'error',
+        message: 'Rate limiting is temporarily unavailable. Try again later.',
+        code: 'SERVICE_UNAVAILABLE',
+        statusCode: 503,
+      };
+      if (type === 'ws')
+        expect([failed instanceof WsException, (failed as WsException).getError()]).toEqual([
+          true,
+          { ...expected, cause: { pattern: 'chat', data: 'hi' } },
+        ]);
+      if (type === 'rpc')
+        expect([failed instanceof RpcException, (failed as RpcException).getError()]).toEqual([true, expected]);
+      if (type === 'graphql') {
+        expect([
+          failed instanceof IntrinsicException,
+          (failed as Error).message,
+          (failed as { extensions?: unknown }).extensions,
+        ]).toEqual([true, expected.message, { code: 'SERVICE_UNAVAILABLE', statusCode: 503 }]);
+      }
+      const bug = new TypeError('a bug in a throttle');
+      expect(target.failed?.(bug)).toBe(bug);
+    },
+  );
 
   it('a WS request: the handshake address and headers, and the user an auth guard left on the client', () => {
-    const client = { handshake: { address: '10.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } }, data: { user: { id: 7 } } };
+    const client = {
+      handshake: { address: '10.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } },
+      data: { user: { id: 7 } },
+    };
     const request = targetFor(contextOf('ws', [client, 'payload', 'chat'])).request;
-    expect([request.socket?.remoteAddress, request.headers['x-forwarded-for'], request.user]).toEqual(['10.0.0.1', '203.0.113.9', { id: 7 }]);
+    expect([request.socket?.remoteAddress, request.headers['x-forwarded-for'], request.user]).toEqual([
+      '10.0.0.1',
+      '203.0.113.9',
+      { id: 7 },
+    ]);
   });
 });
 
@@ -151,7 +188,18 @@ describe('the CommonJS build', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'restflow-contexts-cjs-'));
     // lib/contexts and what it imports, compiled as the package's build does (CommonJS).
-    const flags = ['--ignoreConfig', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'ES2022', '--experimentalDecorators', '--emitDecoratorMetadata'];
+    const flags = [
+      '--ignoreConfig',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'ES2022',
+      '--experimentalDecorators',
+      '--emitDecoratorMetadata',
+    ];
     const files = ['--skipLibCheck', '--types', 'node', '--rootDir', 'lib', '--outDir', dir, 'lib/contexts/index.ts'];
     execFileSync(join(process.cwd(), 'node_modules', '.bin', 'tsc'), [...flags, ...files], { stdio: 'pipe' });
   });
@@ -209,7 +257,10 @@ describe('the published build (ES modules)', () => {
       }
       `,
     );
-    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register('./hook.mjs', import.meta.url);`);
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module'; register('./hook.mjs', import.meta.url);`,
+    );
     writeFileSync(
       join(dir, 'check.mjs'),
       `
@@ -241,7 +292,17 @@ describe('the published build (ES modules)', () => {
       }));
       `,
     );
-    const output = execFileSync(process.execPath, ['--import', './register.mjs', 'check.mjs'], { cwd: dir, encoding: 'utf8' });
-    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ library: 'function', loadedWithLibrary: [], kinds: ['ws', 'rpc'], ws: true, rpc: true, hookSawTheAppsImports: true });
+    const output = execFileSync(process.execPath, ['--import', './register.mjs', 'check.mjs'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({
+      library: 'function',
+      loadedWithLibrary: [],
+      kinds: ['ws', 'rpc'],
+      ws: true,
+      rpc: true,
+      hookSawTheAppsImports: true,
+    });
   });
 });

@@ -165,7 +165,7 @@ describe('real mistakes raise their code', () => {
     expect((await thrown(run)).code).toBe(code);
   });
 
-  it('a throttle with neither scope nor rate: RFT_MISSING_SCOPE_OR_RATE, DRF\'s message unchanged', async () => {
+  it("a throttle with neither scope nor rate: RFT_MISSING_SCOPE_OR_RATE, DRF's message unchanged", async () => {
     class NoScope extends SimpleRateThrottle {
       getCacheKey(request: ThrottleRequest): string {
         return this.formatKey(this.getIdent(request));

@@ -3,7 +3,17 @@ import type { RateDecision } from 'restflow-throttle';
 
 /** A decision as a store would return it, at now = 100. */
 function decision(part: Partial<RateDecision>): RateDecision {
-  return { allowed: true, now: 100, count: 1, oldest: 100, numRequests: 5, duration: 60, scope: 'user', key: 'k', ...part };
+  return {
+    allowed: true,
+    now: 100,
+    count: 1,
+    oldest: 100,
+    numRequests: 5,
+    duration: 60,
+    scope: 'user',
+    key: 'k',
+    ...part,
+  };
 }
 
 describe('rateLimitHeaders', () => {
@@ -14,22 +24,43 @@ describe('rateLimitHeaders', () => {
 
   it('never gives two different scope names one policy name (non-ASCII names, and % itself)', () => {
     const names = ['café', 'cafè', 'caf??', 'caf%C3%A9', 'данные', '数据'];
-    const h = rateLimitHeaders('ietf', names.map((scope) => decision({ scope })));
+    const h = rateLimitHeaders(
+      'ietf',
+      names.map((scope) => decision({ scope })),
+    );
     const policies = h['RateLimit-Policy'].split(', ').map((p) => p.split(';')[0]);
     expect(new Set(policies).size).toBe(names.length);
     expect(policies.every((p) => /^"[\x20-\x7e]*"$/.test(p))).toBe(true);
   });
 
   it('gives every policy of a route its own name, "default" when a throttle has no scope', () => {
-    const h = rateLimitHeaders('ietf', [decision({ scope: undefined }), decision({ scope: 'user' }), decision({ scope: 'user', count: 4 })]);
+    const h = rateLimitHeaders('ietf', [
+      decision({ scope: undefined }),
+      decision({ scope: 'user' }),
+      decision({ scope: 'user', count: 4 }),
+    ]);
     expect(h['RateLimit-Policy']).toBe('"default";q=5;w=60, "user";q=5;w=60, "user-2";q=5;w=60');
     expect(h.RateLimit).toBe('"user-2";r=1;t=60');
   });
 
   it('labels: a name taken by an earlier policy gets the next free -n; legacy suffixes ignore case and are tokens', () => {
     const labels = headerLabels(['user', 'user', 'user-2', 'User', 'a b%', 'été']);
-    expect(labels.map((l) => l.policy)).toEqual(['"user"', '"user-2"', '"user-2-2"', '"User"', '"a b%25"', '"%C3%A9t%C3%A9"']);
-    expect(labels.map((l) => l.suffix)).toEqual(['-user', '-user-2', '-user-2-2', '-User-3', '-a%20b%25', '-%C3%A9t%C3%A9']);
+    expect(labels.map((l) => l.policy)).toEqual([
+      '"user"',
+      '"user-2"',
+      '"user-2-2"',
+      '"User"',
+      '"a b%25"',
+      '"%C3%A9t%C3%A9"',
+    ]);
+    expect(labels.map((l) => l.suffix)).toEqual([
+      '-user',
+      '-user-2',
+      '-user-2-2',
+      '-User-3',
+      '-a%20b%25',
+      '-%C3%A9t%C3%A9',
+    ]);
     for (const { suffix } of labels) expect(`X-RateLimit-Limit${suffix}`).toMatch(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
     expect(headerLabels(['only'])).toEqual([{ policy: '"only"', suffix: undefined }]);
   });
@@ -44,9 +75,16 @@ describe('rateLimitHeaders', () => {
     const refused = decision({ allowed: false, count: 2, numRequests: 2, duration: 10, oldest: 92 });
     const h = rateLimitHeaders('legacy', [refused, decision({ count: 1 })], headerLabels(['short', 'long']));
     expect(h).toEqual({
-      'X-RateLimit-Limit': '2', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '2',
-      'X-RateLimit-Limit-short': '2', 'X-RateLimit-Remaining-short': '0', 'X-RateLimit-Reset-short': '2', 'Retry-After-short': '2',
-      'X-RateLimit-Limit-long': '5', 'X-RateLimit-Remaining-long': '4', 'X-RateLimit-Reset-long': '60',
+      'X-RateLimit-Limit': '2',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': '2',
+      'X-RateLimit-Limit-short': '2',
+      'X-RateLimit-Remaining-short': '0',
+      'X-RateLimit-Reset-short': '2',
+      'Retry-After-short': '2',
+      'X-RateLimit-Limit-long': '5',
+      'X-RateLimit-Remaining-long': '4',
+      'X-RateLimit-Reset-long': '60',
     });
   });
 

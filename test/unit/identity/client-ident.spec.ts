@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { PeerAddressHook } from '../../../lib/identity/peer-address';
 import { addressKeyIdent, hashIdent, safeIdent, userIdent, userKeyIdent } from '../../../lib/identity/cache-key';
-import { ClientAddressUnknownError, ConnectionResetError, addressIdent, clientIdent, remoteAddress } from '../../../lib/identity/client-ident';
+import {
+  ClientAddressUnknownError,
+  ConnectionResetError,
+  addressIdent,
+  clientIdent,
+  remoteAddress,
+} from '../../../lib/identity/client-ident';
 import type { ThrottleRequest } from 'restflow-throttle';
 
 function req(xff: string | undefined, ip = '9.9.9.9', remote = '10.0.0.1'): ThrottleRequest {
@@ -60,7 +66,15 @@ describe('clientIdent', () => {
   });
 
   it('digits and dots are kept as written, forged or long ones too; anything else takes the full path', () => {
-    for (const text of ['1.2.3.4', '255.255.255.255', '999.1', '.', '123456789012345', '1234567890123456', '1.2.3.4.5.6.7.8.9']) {
+    for (const text of [
+      '1.2.3.4',
+      '255.255.255.255',
+      '999.1',
+      '.',
+      '123456789012345',
+      '1234567890123456',
+      '1.2.3.4.5.6.7.8.9',
+    ]) {
       expect(addressIdent(text)).toBe(text);
     }
     expect(addressIdent('1.2.3.4:80')).toBe('1.2.3.4');
@@ -98,9 +112,13 @@ describe('clientIdent', () => {
 
   it('no address at all is an error, never a shared bucket', () => {
     expect(() => clientIdent({ headers: {} }, undefined)).toThrow(ClientAddressUnknownError);
-    expect(() => clientIdent({ headers: {}, ip: '', socket: {} }, undefined)).toThrow(/client address of this request is unknown/);
+    expect(() => clientIdent({ headers: {}, ip: '', socket: {} }, undefined)).toThrow(
+      /client address of this request is unknown/,
+    );
     expect(() => clientIdent({ headers: { 'x-forwarded-for': ' , ' } }, 1)).toThrow(ClientAddressUnknownError);
-    expect(() => remoteAddress({ headers: {}, raw: { socket: { remoteAddress: undefined } } })).toThrow(ClientAddressUnknownError);
+    expect(() => remoteAddress({ headers: {}, raw: { socket: { remoteAddress: undefined } } })).toThrow(
+      ClientAddressUnknownError,
+    );
   });
 
   it('a TCP socket that lost its peer (reset before it was accepted) is refused as reset, not as an unknown transport', () => {
@@ -109,25 +127,46 @@ describe('clientIdent', () => {
     expect(() => clientIdent(reset, undefined)).toThrow(ConnectionResetError);
     expect(() => remoteAddress({ headers: {}, raw: { socket: { destroyed: true } } })).toThrow(ConnectionResetError);
     // A Unix socket knows neither end: a transport with no client address, and a configuration to fix.
-    expect(() => remoteAddress({ headers: {}, socket: { remoteAddress: undefined, localAddress: undefined } })).toThrow(ClientAddressUnknownError);
+    expect(() => remoteAddress({ headers: {}, socket: { remoteAddress: undefined, localAddress: undefined } })).toThrow(
+      ClientAddressUnknownError,
+    );
   });
 });
 
 describe('IPv6 addresses that carry an IPv4 client are keyed by it', () => {
   // Each form in its spellings: mixed notation, all hex, upper case, with a port or a zone, and via X-Forwarded-For.
   it.each<[string, string, string[]]>([
-    ['IPv4-mapped', '203.0.113.9', ['::ffff:203.0.113.9', '::FFFF:cb00:7109', '0:0:0:0:0:ffff:cb00:7109',
-      '[::ffff:cb00:7109]:443']],
+    [
+      'IPv4-mapped',
+      '203.0.113.9',
+      ['::ffff:203.0.113.9', '::FFFF:cb00:7109', '0:0:0:0:0:ffff:cb00:7109', '[::ffff:cb00:7109]:443'],
+    ],
     ['IPv4-compatible', '1.2.3.4', ['::1.2.3.4', '::102:304', '0:0:0:0:0:0:0102:0304', '[::102:304]:8080']],
-    ['NAT64, well-known prefix', '192.0.2.33', ['64:ff9b::192.0.2.33', '64:ff9b::c000:221', '64:FF9B::C000:221',
-      '[64:ff9b::c000:221]:443']],
-    ['NAT64, local-use prefix', '192.0.2.33', ['64:ff9b:1::192.0.2.33', '64:ff9b:1::c000:221',
-      '64:FF9B:1:AB:CD:EF:C000:0221']],
-    ['6to4', '192.0.2.33', ['2002:c000:221::1', '2002:C000:0221:FFFF:1:2:3:4', '2002:c000:221:1::192.0.2.1',
-      '[2002:c000:221::1]:80']],
+    [
+      'NAT64, well-known prefix',
+      '192.0.2.33',
+      ['64:ff9b::192.0.2.33', '64:ff9b::c000:221', '64:FF9B::C000:221', '[64:ff9b::c000:221]:443'],
+    ],
+    [
+      'NAT64, local-use prefix',
+      '192.0.2.33',
+      ['64:ff9b:1::192.0.2.33', '64:ff9b:1::c000:221', '64:FF9B:1:AB:CD:EF:C000:0221'],
+    ],
+    [
+      '6to4',
+      '192.0.2.33',
+      ['2002:c000:221::1', '2002:C000:0221:FFFF:1:2:3:4', '2002:c000:221:1::192.0.2.1', '[2002:c000:221::1]:80'],
+    ],
     // RFC 4380's example: server 65.54.227.120, client 192.0.2.45 behind its NAT (port 40000).
-    ['Teredo', '192.0.2.45', ['2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:0000:4136:E378:8000:63BF:3FFF:FDD2',
-      '[2001::4136:e378:8000:63bf:3fff:fdd2]:443']],
+    [
+      'Teredo',
+      '192.0.2.45',
+      [
+        '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+        '2001:0000:4136:E378:8000:63BF:3FFF:FDD2',
+        '[2001::4136:e378:8000:63bf:3fff:fdd2]:443',
+      ],
+    ],
   ])('%s -> %s', (_, ipv4, forms) => {
     for (const form of forms) {
       for (const subnet of [64, 48, 128, false] as const) expect(addressIdent(form, subnet)).toBe(ipv4);
@@ -188,13 +227,18 @@ describe('IPv6 addresses that carry an IPv4 client are keyed by it', () => {
 });
 
 describe('PeerAddressHook', () => {
-  it('reads each new connection\'s address first, and unhooks at shutdown', () => {
+  it("reads each new connection's address first, and unhooks at shutdown", () => {
     const order: string[] = [];
     const server = new EventEmitter();
     server.on('connection', () => order.push('http'));
     const hook = new PeerAddressHook({ httpAdapter: { getHttpServer: () => server } } as unknown as HttpAdapterHost);
     hook.onModuleInit();
-    const socket = { get remoteAddress() { order.push('address read'); return '10.0.0.1'; } };
+    const socket = {
+      get remoteAddress() {
+        order.push('address read');
+        return '10.0.0.1';
+      },
+    };
     server.emit('connection', socket);
     server.emit('secureConnection', socket);
     expect(order).toEqual(['address read', 'http', 'address read']);
@@ -219,7 +263,7 @@ describe('userIdent (what getUserId() keys on)', () => {
     expect(userIdent('user name')).toMatch(/^h:/);
   });
 
-  it('a string id written as a hashed or a binary ident is hashed, so it cannot take another id\'s ident', () => {
+  it("a string id written as a hashed or a binary ident is hashed, so it cannot take another id's ident", () => {
     const long = 'x'.repeat(65);
     const hashed = userIdent(long);
     expect(userIdent(hashed)).toMatch(/^h:[A-Za-z0-9_-]{43}$/);
@@ -253,7 +297,9 @@ describe('userIdent (what getUserId() keys on)', () => {
     ['symbol', Symbol('id')],
   ])('%s is a TypeError saying what getUserId() must return', (_, id) => {
     expect(() => userIdent(id, 'UserRateThrottle')).toThrow(TypeError);
-    expect(() => userIdent(id, 'UserRateThrottle')).toThrow(/UserRateThrottle.*non-empty string, a finite number, a bigint or a Buffer.*getUserId\(\)/);
+    expect(() => userIdent(id, 'UserRateThrottle')).toThrow(
+      /UserRateThrottle.*non-empty string, a finite number, a bigint or a Buffer.*getUserId\(\)/,
+    );
   });
 
   it('never prints the rejected value (it may be a secret)', () => {

@@ -6,7 +6,13 @@ import { CacheManagerStore } from '../../../lib/stores/get-set/cache-manager.sto
 import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
 import type { RefusalCache } from '../../../lib/stores/refusal-cache';
 import { storeForCache } from '../../../lib/stores/store-for-cache';
-import { computeWait, ImproperlyConfiguredError, MemoryThrottleStore, type ThrottleCache, type ThrottleStore } from 'restflow-throttle';
+import {
+  computeWait,
+  ImproperlyConfiguredError,
+  MemoryThrottleStore,
+  type ThrottleCache,
+  type ThrottleStore,
+} from 'restflow-throttle';
 import { GcraModel } from '../../helpers/gcra-model';
 
 class Warnings {
@@ -17,7 +23,9 @@ class Warnings {
 }
 
 /** A Map behind get/set, each call answered after `delayMs()`, counting its calls. */
-function mapCache(delayMs: () => number = () => 0): ThrottleCache & { values: Map<string, unknown>; calls: { get: number; set: number } } {
+function mapCache(
+  delayMs: () => number = () => 0,
+): ThrottleCache & { values: Map<string, unknown>; calls: { get: number; set: number } } {
   const values = new Map<string, unknown>();
   const calls = { get: 0, set: 0 };
   const later = <T>(value: () => T) => new Promise<T>((resolve) => setTimeout(() => resolve(value()), delayMs()));
@@ -36,9 +44,18 @@ function mapCache(delayMs: () => number = () => 0): ThrottleCache & { values: Ma
   };
 }
 
-function storeOn(cache: ThrottleCache, options: { timeoutMs: number; policy?: 'allow' | 'deny'; clock?: () => number }) {
+function storeOn(
+  cache: ThrottleCache,
+  options: { timeoutMs: number; policy?: 'allow' | 'deny'; clock?: () => number },
+) {
   const logger = new Warnings();
-  const faults = new CacheFaults({ name: 'cache', policy: options.policy ?? 'allow', timeoutMs: options.timeoutMs, logger, clock: options.clock });
+  const faults = new CacheFaults({
+    name: 'cache',
+    policy: options.policy ?? 'allow',
+    timeoutMs: options.timeoutMs,
+    logger,
+    clock: options.clock,
+  });
   return { store: new CacheManagerStore(cache, faults), faults, logger };
 }
 
@@ -141,21 +158,32 @@ describe('CacheManagerStore', () => {
     // Answered in time: the lost call is forgotten, and every hit is decided by the cache again.
     expect(faults.hangingCalls).toBe(0);
     const next = await Promise.all([store.hit('k', 1, 60, 1000), store.hit('other', 1, 60, 1000)]);
-    expect(next).toMatchObject([{ allowed: false, count: 1 }, { allowed: true, count: 1 }]);
-    expect(logger.lines.map((line) => /unavailable|available again/.exec(line)?.[0])).toEqual(['unavailable', 'available again']);
+    expect(next).toMatchObject([
+      { allowed: false, count: 1 },
+      { allowed: true, count: 1 },
+    ]);
+    expect(logger.lines.map((line) => /unavailable|available again/.exec(line)?.[0])).toEqual([
+      'unavailable',
+      'available again',
+    ]);
   });
 
   it("a dead cache with 'deny': 503 for every queued hit", async () => {
     const dead: ThrottleCache = { get: () => new Promise(() => undefined), set: async () => undefined };
     const { store } = storeOn(dead, { timeoutMs: 50, policy: 'deny' });
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => store.hit('k', 1, 60, 1000)));
-    expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as { getStatus(): number }).getStatus() === 503)).toBe(true);
+    expect(
+      outcomes.every((o) => o.status === 'rejected' && (o.reason as { getStatus(): number }).getStatus() === 503),
+    ).toBe(true);
   });
 
   it('a failing get fails its round at once, and the next round calls the cache again', async () => {
     let fail = true;
     const cache = mapCache();
-    const flaky: ThrottleCache = { get: (key) => (fail ? Promise.reject(new Error('ECONNRESET')) : cache.get(key)), set: cache.set };
+    const flaky: ThrottleCache = {
+      get: (key) => (fail ? Promise.reject(new Error('ECONNRESET')) : cache.get(key)),
+      set: cache.set,
+    };
     const { store, logger } = storeOn(flaky, { timeoutMs: 1000, policy: 'deny' });
     await expect(store.hit('k', 1, 60, 1000)).rejects.toMatchObject({ status: 503 });
     fail = false;
@@ -176,7 +204,10 @@ describe('CacheManagerStore', () => {
 const gcraTimeline = fc.record({
   limit: fc.integer({ min: 0, max: 6 }),
   interval: fc.constantFrom(0.25, 0.5, 1, 2),
-  steps: fc.array(fc.record({ dt: fc.integer({ min: 0, max: 24 }).map((n) => n / 8), key: fc.constantFrom('a', 'b') }), { minLength: 1, maxLength: 60 }),
+  steps: fc.array(
+    fc.record({ dt: fc.integer({ min: 0, max: 24 }).map((n) => n / 8), key: fc.constantFrom('a', 'b') }),
+    { minLength: 1, maxLength: 60 },
+  ),
 });
 
 it("GCRA on get/set: the reference model's decisions, counts and waits on random timelines, batched or not", async () => {
@@ -186,7 +217,7 @@ it("GCRA on get/set: the reference model's decisions, counts and waits on random
       const { store } = storeOn(mapCache(), { timeoutMs: 1000 });
       const model = new GcraModel();
       let now = 1000;
-      const expected: ReturnType<GcraModel["hit"]>[] = [];
+      const expected: ReturnType<GcraModel['hit']>[] = [];
       const actual = [];
       for (const { dt, key } of steps) {
         now += dt;
@@ -212,8 +243,12 @@ it('GCRA at a Unix time: a burst of exactly `limit` for any limit, rounding notw
     for (const duration of [1, 60, 86_400]) {
       for (const now of [1_795_975_641.181439, 1_795_975_641.9, 2_147_483_000.123457]) {
         const key = `burst${++run}`;
-        const results = await Promise.all(Array.from({ length: limit + 2 }, () => store.hit(key, limit, duration, now, 'gcra')));
-        expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(Array.from({ length: limit }, (_, i) => i + 1));
+        const results = await Promise.all(
+          Array.from({ length: limit + 2 }, () => store.hit(key, limit, duration, now, 'gcra')),
+        );
+        expect(results.filter((r) => r.allowed).map((r) => r.count)).toEqual(
+          Array.from({ length: limit }, (_, i) => i + 1),
+        );
       }
     }
   }
@@ -222,7 +257,7 @@ it('GCRA at a Unix time: a burst of exactly `limit` for any limit, rounding notw
 describe('storeForCache', () => {
   const options = { name: 'default', policy: 'allow' as const, timeoutMs: 100, logger: new Logger('test') };
 
-  it('uses a ThrottleStore as it is (the default memory store, or an app\'s own)', () => {
+  it("uses a ThrottleStore as it is (the default memory store, or an app's own)", () => {
     const own: ThrottleStore = { ownClock: false, hit: () => ({ allowed: true, now: 0, count: 1, oldest: 0 }) };
     expect(storeForCache(own, options)).toBe(own);
     const memory = new MemoryThrottleStore();

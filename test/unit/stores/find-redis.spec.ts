@@ -11,7 +11,11 @@ import { Redis as IoRedis } from 'ioredis';
 import { Keyv } from 'keyv';
 import { createClient, createSentinel } from 'redis';
 import { createCache as createCacheV7, Keyv as KeyvEsm } from 'restflow-fixture-nest-cache-manager';
-import { findRedisConnection, sharedGetSetStoreName, warnIfSharedGetSetCache } from '../../../lib/stores/redis/find-redis';
+import {
+  findRedisConnection,
+  sharedGetSetStoreName,
+  warnIfSharedGetSetCache,
+} from '../../../lib/stores/redis/find-redis';
 import { MemoryThrottleStore } from '../../../lib/stores/memory/memory.store';
 import { Controller, Get } from '@nestjs/common';
 import { AnonRateThrottle, RestflowThrottleModule, Throttle } from 'restflow-throttle';
@@ -37,7 +41,12 @@ class KeyvPostgres {
 }
 
 /** A cache-manager 5 store on memcached: get/set only. */
-const memcachedStore = { name: 'memcached', get: async () => undefined, set: async () => undefined, del: async () => undefined };
+const memcachedStore = {
+  name: 'memcached',
+  get: async () => undefined,
+  set: async () => undefined,
+  del: async () => undefined,
+};
 
 describe('caches kept in this process are not shared', () => {
   it.each([
@@ -47,8 +56,14 @@ describe('caches kept in this process are not shared', () => {
     ['cache-manager 6 with no store', () => createCacheV6()],
     ['cache-manager 5 memory store', () => caching(memoryStore())],
     ['cache-manager 5 via caching("memory")', () => caching('memory')],
-    ['a plain { get, set } object (nothing tells where it keeps data)', () => ({ get: async () => undefined, set: async () => undefined })],
-    ['the module memory store', () => ({ get: async () => undefined, set: async () => undefined, store: new MemoryThrottleStore() })],
+    [
+      'a plain { get, set } object (nothing tells where it keeps data)',
+      () => ({ get: async () => undefined, set: async () => undefined }),
+    ],
+    [
+      'the module memory store',
+      () => ({ get: async () => undefined, set: async () => undefined, store: new MemoryThrottleStore() }),
+    ],
   ])('%s', async (_name, make) => {
     expect(sharedGetSetStoreName(await make())).toBeUndefined();
   });
@@ -59,7 +74,10 @@ describe('caches driven atomically through their Redis client are not reported',
     ['an ioredis client', () => new IoRedis('redis://127.0.0.1:1', { lazyConnect: true })],
     ['a node-redis client', () => createClient({ url: 'redis://127.0.0.1:1' })],
     ['a Keyv on @keyv/redis', () => new Keyv({ store: new KeyvRedis('redis://127.0.0.1:1') })],
-    ['cache-manager 7, memory tier then @keyv/redis', () => createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store: new KeyvRedis('redis://127.0.0.1:1') })] })],
+    [
+      'cache-manager 7, memory tier then @keyv/redis',
+      () => createCacheV7({ stores: [new KeyvEsm(), new KeyvEsm({ store: new KeyvRedis('redis://127.0.0.1:1') })] }),
+    ],
   ])('%s', (_name, make) => {
     expect(sharedGetSetStoreName(make())).toBeUndefined();
   });
@@ -78,9 +96,11 @@ describe('shared caches that only get/set are reported, by name', () => {
   it('a Keyv on @keyv/redis over a Sentinel client (not driven atomically: get/set)', () => {
     const sentinel = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] });
     expect(findRedisConnection(sentinel)).toBeUndefined();
-    expect(sharedGetSetStoreName(new Keyv({ store: new KeyvRedis({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] }) }))).toBe(
-      'Keyv store KeyvRedis',
-    );
+    expect(
+      sharedGetSetStoreName(
+        new Keyv({ store: new KeyvRedis({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] }) }),
+      ),
+    ).toBe('Keyv store KeyvRedis');
   });
 
   it('a Keyv Redis store whose client cannot be reached', () => {
@@ -98,7 +118,9 @@ describe('shared caches that only get/set are reported, by name', () => {
 describe('the startup warning', () => {
   it('names the cache and its store, and says the limit holds per process only', () => {
     const warnings: string[] = [];
-    warnIfSharedGetSetCache(new Keyv({ store: new KeyvPostgres() }), 'throttling', { warn: (message: string) => warnings.push(message) });
+    warnIfSharedGetSetCache(new Keyv({ store: new KeyvPostgres() }), 'throttling', {
+      warn: (message: string) => warnings.push(message),
+    });
     expect(warnings).toEqual([
       "Throttle cache 'throttling' (Keyv store KeyvPostgres) is shared between processes but only offers get/set: each process counts on its own, " +
         'so the limits hold per process only. Give the module a Redis client for one exact limit across processes (docs/caches.md).',
@@ -118,17 +140,30 @@ describe('through the module', () => {
   it('a shared get/set cache gets exactly one startup warning naming it; an in-process one none', async () => {
     @Controller('shared')
     class SharedController {
-      @Get() @Throttle([AnonRateThrottle]) a() { return 'ok'; }
-      @Get('b') @Throttle([AnonRateThrottle]) b() { return 'ok'; }
+      @Get() @Throttle([AnonRateThrottle]) a() {
+        return 'ok';
+      }
+      @Get('b') @Throttle([AnonRateThrottle]) b() {
+        return 'ok';
+      }
     }
     const warningsWith = async (cache: object) => {
       const logger = new CapturingLogger();
-      const t = await startApp('express', { imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, cache: cache as never })], controllers: [SharedController] }, logger);
+      const t = await startApp(
+        'express',
+        {
+          imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' }, cache: cache as never })],
+          controllers: [SharedController],
+        },
+        logger,
+      );
       await t.close();
       return logger.warnings.filter((w) => w.includes('only offers get/set'));
     };
     const shared = await warningsWith(new Keyv({ store: new KeyvPostgres() }));
-    expect(shared).toEqual([expect.stringMatching(/^Throttle cache 'default' \(.+\) is shared between processes but only offers get\/set/)]);
+    expect(shared).toEqual([
+      expect.stringMatching(/^Throttle cache 'default' \(.+\) is shared between processes but only offers get\/set/),
+    ]);
     expect(await warningsWith(await caching(memoryStore()))).toEqual([]);
   });
 });

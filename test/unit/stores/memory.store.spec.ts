@@ -5,10 +5,15 @@ import { MemoryThrottleStore } from 'restflow-throttle';
 class PlainLog {
   private stamps: number[] = [];
   private expiresAt = -Infinity;
-  hit(limit: number, duration: number, now: number): { allowed: boolean; now: number; count: number; oldest: number | null } {
+  hit(
+    limit: number,
+    duration: number,
+    now: number,
+  ): { allowed: boolean; now: number; count: number; oldest: number | null } {
     if (this.expiresAt <= now) this.stamps = [];
     this.stamps = this.stamps.filter((stamp) => stamp > now - duration);
-    if (this.stamps.length >= limit) return { allowed: false, now, count: this.stamps.length, oldest: this.stamps[0] ?? null };
+    if (this.stamps.length >= limit)
+      return { allowed: false, now, count: this.stamps.length, oldest: this.stamps[0] ?? null };
     this.stamps.push(now);
     this.expiresAt = now + duration;
     return { allowed: true, now, count: this.stamps.length, oldest: this.stamps[0] };
@@ -68,20 +73,29 @@ describe('MemoryThrottleStore', () => {
     // wraps), fills up faster (it grows while wrapped) or empties (it shrinks). Lulls let whole keys expire.
     const segment = fc.record({
       hits: fc.integer({ min: 1, max: 120 }),
-      gap: fc.oneof(fc.integer({ min: 0, max: 100 }).map((ms) => ms / 1000), fc.integer({ min: 0, max: 300 }).map((cs) => cs / 100), fc.constant(40)),
+      gap: fc.oneof(
+        fc.integer({ min: 0, max: 100 }).map((ms) => ms / 1000),
+        fc.integer({ min: 0, max: 300 }).map((cs) => cs / 100),
+        fc.constant(40),
+      ),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(10, 30), fc.array(segment, { minLength: 1, maxLength: 10 }), (limit, duration, segments) => {
-        const store = new MemoryThrottleStore();
-        const model = new PlainLog();
-        let now = 1000;
-        for (const { hits, gap } of segments) {
-          for (let i = 0; i < hits; i++) {
-            now += gap;
-            expect(store.hit('k', limit, duration, now)).toEqual(model.hit(limit, duration, now));
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.constantFrom(10, 30),
+        fc.array(segment, { minLength: 1, maxLength: 10 }),
+        (limit, duration, segments) => {
+          const store = new MemoryThrottleStore();
+          const model = new PlainLog();
+          let now = 1000;
+          for (const { hits, gap } of segments) {
+            for (let i = 0; i < hits; i++) {
+              now += gap;
+              expect(store.hit('k', limit, duration, now)).toEqual(model.hit(limit, duration, now));
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -208,7 +222,16 @@ describe.each(['sliding-log', 'gcra'] as const)('MemoryThrottleStore under a flo
   it('a key whose limit has passed since its last hit makes room before the new key is refused', () => {
     // 2 per 60 s. The log: a at its limit until 60 (kept until 90), b until 80. GCRA (a burst of 2, then one
     // every 30 s): a until 30 (kept until 60), b until 50.
-    const [a, b] = algorithm === 'gcra' ? [[0, 0], [20, 20]] : [[0, 30], [20, 50]];
+    const [a, b] =
+      algorithm === 'gcra'
+        ? [
+            [0, 0],
+            [20, 20],
+          ]
+        : [
+            [0, 30],
+            [20, 50],
+          ];
     const roomAt = algorithm === 'gcra' ? 31 : 61;
     const store = new MemoryThrottleStore(2);
     for (const at of a) store.hit('a', 2, 60, at, algorithm, 's');

@@ -1,6 +1,12 @@
 /** The throttle script's command and reply formats, without Redis (the script itself is tested against redis-server in test/redis). */
 import {
-  asEval, isRefused, parseScriptReply, scriptCommand, serverTimeOf, UncountableHitError, withExpiry,
+  asEval,
+  isRefused,
+  parseScriptReply,
+  scriptCommand,
+  serverTimeOf,
+  UncountableHitError,
+  withExpiry,
 } from '../../../lib/stores/redis/script-protocol';
 import { THROTTLE_SCRIPT, THROTTLE_SHA } from '../../../lib/stores/redis/throttle-script.lua';
 
@@ -12,7 +18,18 @@ describe('scriptCommand', () => {
   ];
 
   it('lays out the keys, the expiry, then a group per run of hits with the same settings', () => {
-    expect(scriptCommand(hits, 0, 3, '77.5')).toEqual(['EVALSHA', THROTTLE_SHA, '3', 'a', 'b', 'c', '77.5', '1 5 60 - s', '1 10 3600 1000.125 g', '1 1 1 - s']);
+    expect(scriptCommand(hits, 0, 3, '77.5')).toEqual([
+      'EVALSHA',
+      THROTTLE_SHA,
+      '3',
+      'a',
+      'b',
+      'c',
+      '77.5',
+      '1 5 60 - s',
+      '1 10 3600 1000.125 g',
+      '1 1 1 - s',
+    ]);
   });
 
   it('takes a slice of the batch', () => {
@@ -21,11 +38,39 @@ describe('scriptCommand', () => {
 
   it('puts consecutive hits with the same settings in one group, and starts another when any setting changes', () => {
     const hit = { key: 'k', limit: 5, duration: 60, now: undefined, algorithm: 's' as const };
-    const batch = [hit, { ...hit, key: 'l' }, { ...hit, key: 'm' }, { ...hit, now: 7 }, { ...hit, now: 7 }, { ...hit, now: 8 }, { ...hit, limit: 6 }, { ...hit, duration: 61 }, { ...hit, algorithm: 'g' as const }, hit];
+    const batch = [
+      hit,
+      { ...hit, key: 'l' },
+      { ...hit, key: 'm' },
+      { ...hit, now: 7 },
+      { ...hit, now: 7 },
+      { ...hit, now: 8 },
+      { ...hit, limit: 6 },
+      { ...hit, duration: 61 },
+      { ...hit, algorithm: 'g' as const },
+      hit,
+    ];
     expect(scriptCommand(batch, 0, batch.length, '1').slice(3 + batch.length + 1)).toEqual([
-      '3 5 60 - s', '2 5 60 7 s', '1 5 60 8 s', '1 6 60 - s', '1 5 61 - s', '1 5 60 - g', '1 5 60 - s',
+      '3 5 60 - s',
+      '2 5 60 7 s',
+      '1 5 60 8 s',
+      '1 6 60 - s',
+      '1 5 61 - s',
+      '1 5 60 - g',
+      '1 5 60 - s',
     ]);
-    expect(scriptCommand(batch, 0, batch.length, '1').slice(3, 3 + batch.length)).toEqual(['k', 'l', 'm', 'k', 'k', 'k', 'k', 'k', 'k', 'k']);
+    expect(scriptCommand(batch, 0, batch.length, '1').slice(3, 3 + batch.length)).toEqual([
+      'k',
+      'l',
+      'm',
+      'k',
+      'k',
+      'k',
+      'k',
+      'k',
+      'k',
+      'k',
+    ]);
   });
 
   it('is rewritten as EVAL with the script text, and with another expiry, without touching the original', () => {
@@ -38,7 +83,8 @@ describe('scriptCommand', () => {
 
 describe('parseScriptReply', () => {
   it('reads each hit in order, with the exact numbers written', () => {
-    const reply = '1700000000.000123\n1 1700000000.000123 1 1700000000.000123\n0 1000.25 5 -\n1 12.5 3 0.30000000000000004';
+    const reply =
+      '1700000000.000123\n1 1700000000.000123 1 1700000000.000123\n0 1000.25 5 -\n1 12.5 3 0.30000000000000004';
     expect(parseScriptReply(reply, 3)).toEqual([
       { allowed: true, now: 1700000000.000123, count: 1, oldest: 1700000000.000123 },
       { allowed: false, now: 1000.25, count: 5, oldest: null },
@@ -49,10 +95,12 @@ describe('parseScriptReply', () => {
   });
 
   it('reads a Buffer reply', () => {
-    expect(parseScriptReply(Buffer.from('5.5\n1 5.5 1 5.5'), 1)).toEqual([{ allowed: true, now: 5.5, count: 1, oldest: 5.5 }]);
+    expect(parseScriptReply(Buffer.from('5.5\n1 5.5 1 5.5'), 1)).toEqual([
+      { allowed: true, now: 5.5, count: 1, oldest: 5.5 },
+    ]);
   });
 
-  it('reads a hit the script could not count as that hit\'s error, the others as decided', () => {
+  it("reads a hit the script could not count as that hit's error, the others as decided", () => {
     const results = parseScriptReply('5.5\n1 5.5 1 5.5\ne duration\n0 5.5 2 4', 3);
     expect(results?.[0]).toEqual({ allowed: true, now: 5.5, count: 1, oldest: 5.5 });
     expect(results?.[1]).toBeInstanceOf(UncountableHitError);

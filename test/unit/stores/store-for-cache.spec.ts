@@ -7,7 +7,13 @@ const options = { name: 'default', policy: 'allow' as const, timeoutMs: 100, log
 
 describe('storeForCache', () => {
   it('refuses a node-redis Sentinel client (createSentinel()), which has get/set but cannot run the throttles', () => {
-    const sentinel = { getSentinelNode() {}, sendCommand: async () => null, isOpen: true, get: async () => null, set: async () => undefined };
+    const sentinel = {
+      getSentinelNode() {},
+      sendCommand: async () => null,
+      isOpen: true,
+      get: async () => null,
+      set: async () => undefined,
+    };
     let thrown: unknown;
     try {
       storeForCache(sentinel, options);

@@ -7,7 +7,11 @@
  */
 import { InternalServerErrorException, type ExecutionContext } from '@nestjs/common';
 import {
-  ImproperlyConfiguredError, parseRate, RestflowThrottleModule, SimpleRateThrottle, type ThrottleRequest,
+  ImproperlyConfiguredError,
+  parseRate,
+  RestflowThrottleModule,
+  SimpleRateThrottle,
+  type ThrottleRequest,
 } from 'restflow-throttle';
 import { MAX_RATE_DURATION_SECONDS } from '../../../lib/throttles/rate';
 import { RequestRates } from '../../../lib/throttles/request-rates';
@@ -72,7 +76,7 @@ describe('per request', () => {
     }
   }
 
-  it("a getRequestRate() rate out of range fails that request with a 500 saying why, as malformed ones do", () => {
+  it('a getRequestRate() rate out of range fails that request with a 500 saying why, as malformed ones do', () => {
     const errors: string[] = [];
     const rates = new RequestRates({ error: (line: string) => errors.push(line) } as never);
     const throttle = new PlanThrottle();
@@ -87,8 +91,9 @@ describe('per request', () => {
     expect(thrown).toBeInstanceOf(InternalServerErrorException);
     const cause = (thrown as InternalServerErrorException).cause as ImproperlyConfiguredError;
     expect(cause.code).toBe('RFT_INVALID_REQUEST_RATE');
-    expect(cause.message)
-      .toContain("PlanThrottle.getRequestRate(): Throttle rate '1/1100000000d' for scope 'plan' is out of range");
+    expect(cause.message).toContain(
+      "PlanThrottle.getRequestRate(): Throttle rate '1/1100000000d' for scope 'plan' is out of range",
+    );
     expect(errors).toHaveLength(1);
     // The request's own trouble only: another plan is parsed as usual.
     expect(rates.rateOf(throttle, request('10/day'), context)).toEqual([10, 86400]);

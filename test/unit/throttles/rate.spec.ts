@@ -20,11 +20,14 @@ describe('parseRate', () => {
     expect(parseRate(null)).toEqual([null, null]);
   });
 
-  it.each(['5', '5/', 'a/s', '5/y', '-1/s', '5.5/s', '', '/s', '5/0m', 's/5'])('%j is a configuration error naming the rate and scope', (rate) => {
-    expect(() => parseRate(rate, 'uploads')).toThrow(ImproperlyConfiguredError);
-    expect(() => parseRate(rate, 'uploads')).toThrow(`'${rate}'`);
-    expect(() => parseRate(rate, 'uploads')).toThrow(`scope 'uploads'`);
-  });
+  it.each(['5', '5/', 'a/s', '5/y', '-1/s', '5.5/s', '', '/s', '5/0m', 's/5'])(
+    '%j is a configuration error naming the rate and scope',
+    (rate) => {
+      expect(() => parseRate(rate, 'uploads')).toThrow(ImproperlyConfiguredError);
+      expect(() => parseRate(rate, 'uploads')).toThrow(`'${rate}'`);
+      expect(() => parseRate(rate, 'uploads')).toThrow(`scope 'uploads'`);
+    },
+  );
 });
 
 describe('SimpleRateThrottle.getRate (DRF wording)', () => {

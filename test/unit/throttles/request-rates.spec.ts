@@ -3,7 +3,12 @@
  * the request (a header, a tenant field) cannot grow memory or flood the logs.
  */
 import { InternalServerErrorException, type ExecutionContext, type Logger } from '@nestjs/common';
-import { MALFORMED_RATES_LOGGED_PER_MINUTE, REQUEST_RATES_KEPT, RequestRates, type RateSource } from '../../../lib/throttles/request-rates';
+import {
+  MALFORMED_RATES_LOGGED_PER_MINUTE,
+  REQUEST_RATES_KEPT,
+  RequestRates,
+  type RateSource,
+} from '../../../lib/throttles/request-rates';
 
 const context = {} as ExecutionContext;
 
@@ -26,7 +31,8 @@ describe('RequestRates bounds', () => {
   it(`keeps at most ${REQUEST_RATES_KEPT} distinct rate strings, least recently used out first`, () => {
     const rates = new RequestRates();
     const throttle = source((r) => r.rate);
-    for (let i = 1; i <= 5 * REQUEST_RATES_KEPT; i++) expect(rates.rateOf(throttle, { rate: `${i}/min` } as never, context)).toEqual([i, 60]);
+    for (let i = 1; i <= 5 * REQUEST_RATES_KEPT; i++)
+      expect(rates.rateOf(throttle, { rate: `${i}/min` } as never, context)).toEqual([i, 60]);
     expect(rates.size).toBe(REQUEST_RATES_KEPT);
   });
 
@@ -36,7 +42,9 @@ describe('RequestRates bounds', () => {
     const rates = new RequestRates(logger, () => now);
     const throttle = source((r) => r.rate);
     for (let i = 0; i < 1500; i++) {
-      expect(() => rates.rateOf(throttle, { rate: `bad-${i}` } as never, context)).toThrow(InternalServerErrorException);
+      expect(() => rates.rateOf(throttle, { rate: `bad-${i}` } as never, context)).toThrow(
+        InternalServerErrorException,
+      );
     }
     expect(errors).toHaveLength(MALFORMED_RATES_LOGGED_PER_MINUTE);
     expect(errors[0]).toMatch(/RFT_INVALID_REQUEST_RATE/);
@@ -53,7 +61,8 @@ describe('RequestRates bounds', () => {
     const { errors, logger } = capture();
     const rates = new RequestRates(logger);
     const throttle = source(() => '5/fortnight');
-    for (let i = 0; i < 100; i++) expect(() => rates.rateOf(throttle, {} as never, context)).toThrow(InternalServerErrorException);
+    for (let i = 0; i < 100; i++)
+      expect(() => rates.rateOf(throttle, {} as never, context)).toThrow(InternalServerErrorException);
     expect(errors).toHaveLength(1);
   });
 });

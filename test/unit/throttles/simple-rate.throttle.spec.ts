@@ -36,7 +36,9 @@ describe('SimpleRateThrottle on its own', () => {
   it('a null rate without a scope is the DRF configuration error', () => {
     const throttle = new KeyThrottle();
     throttle.rate = null;
-    expect(() => throttle.allowRequest(anonymous, context)).toThrow("You must set either `.scope` or `.rate` for 'KeyThrottle' throttle");
+    expect(() => throttle.allowRequest(anonymous, context)).toThrow(
+      "You must set either `.scope` or `.rate` for 'KeyThrottle' throttle",
+    );
   });
 
   it('allows when the key is null', () => {
@@ -59,13 +61,18 @@ describe('SimpleRateThrottle on its own', () => {
   });
 });
 
-describe('decide(), the guard\'s way in', () => {
+describe("decide(), the guard's way in", () => {
   const admitted = { allowed: true, now: 100, count: 1, oldest: 100 };
 
   it('answers at once (no promise) while the rate, the key and the store do: the whole decision, admitted or denied', () => {
     const throttle = new KeyThrottle();
     throttle.key = `throttle_test_${Math.random()}`;
-    expect(throttle.decide(anonymous, context)).toMatchObject({ allowed: true, count: 1, numRequests: 2, duration: 60 });
+    expect(throttle.decide(anonymous, context)).toMatchObject({
+      allowed: true,
+      count: 1,
+      numRequests: 2,
+      duration: 60,
+    });
     expect(throttle.decide(anonymous, context)).toMatchObject({ allowed: true, count: 2 });
     const denied = throttle.decide(anonymous, context);
     expect(denied).not.toBeInstanceOf(Promise);
@@ -116,7 +123,9 @@ describe('AnonRateThrottle and UserRateThrottle keys', () => {
     expect(throttle.getCacheKey(anonymous)).toBe('throttle_anon_ip:1.2.3.4');
     expect(throttle.getCacheKey({ ...anonymous, user: { id: 7 } })).toBeNull();
     // An explicitly unauthenticated user object is anonymous.
-    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7, isAuthenticated: false } })).toBe('throttle_anon_ip:1.2.3.4');
+    expect(throttle.getCacheKey({ ...anonymous, user: { id: 7, isAuthenticated: false } })).toBe(
+      'throttle_anon_ip:1.2.3.4',
+    );
   });
 
   it('user: the user id (id, pk, sub, userId), else the address, each typed (user:, ip:)', () => {
@@ -162,7 +171,10 @@ describe('AnonRateThrottle and UserRateThrottle keys', () => {
     }
     const keys: string[] = [];
     const throttle = new Spaced();
-    throttle.cache = { ownClock: false, hit: (key: string) => (keys.push(key), { allowed: true, now: 0, count: 1, oldest: 0 }) };
+    throttle.cache = {
+      ownClock: false,
+      hit: (key: string) => (keys.push(key), { allowed: true, now: 0, count: 1, oldest: 0 }),
+    };
     throttle.key = throttle.formatKey('1.2.3.4');
     throttle.allowRequest(anonymous, context);
     throttle.scope = 'x'.repeat(300);
