@@ -7,22 +7,22 @@
  */
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
-import { STATIC_CONTEXT } from '@nestjs/core/injector/constants';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { Module } from '@nestjs/core/injector/module';
-import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../contexts';
+import { GRAPHQL_MODULE_OPTIONS, unguardedFieldResolver } from '../contexts';
 import { registerConnectionThrottle, registerPerConnectionThrottle } from '../contexts/ws-connection';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RoutePlan, RouteStep } from '../guard/route-plans';
 import { makePlan, RoutePlans } from '../guard/route-plans';
 import { ThrottleGuard } from '../guard/throttle.guard';
 import { ThrottleStores } from '../module/caches';
-import { ACTION_CONFIG_METADATA, RESTFLOW_THROTTLE_OPTIONS, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
+import { RESTFLOW_THROTTLE_OPTIONS } from '../module/constants';
 import type { RestflowThrottleOptions } from '../module/options';
 import { ThrottleSettings } from '../module/settings';
 import { ScopedRateThrottle } from '../throttles/scoped-rate.throttle';
 import { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
 import { guardBindings, placeGuard, removeGuard, resolveGuardIn } from './guard-placement';
+import { classOf, declaresThrottling, methodsOf, providersBuilt } from './handler-discovery';
 import { describeHandler, resolveHandlerThrottling } from './handler-throttling';
 import { ThrottleInstances } from './throttle-instances';
 
@@ -77,14 +77,17 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
       return 0;
     }
     this.installing = true;
-    await providersBuilt(this.modules);
+    await providersBuilt(this.modules, ROUTE_GUARDS);
     const guardWrapper = this.ownModule()?.providers.get(ThrottleGuard);
     if (guardWrapper === undefined) throw new Error('RestflowThrottleModule: its ThrottleGuard provider is missing.');
     const defaults = this.options.defaultThrottles ?? [];
     const unreadable: string[] = [];
     for (const module of this.modules.values()) {
       const hostRef = module.getProviderByKey(ModuleRef)?.instance as ModuleRef;
-      for (const [wrappers, isController] of [[module.controllers, true], [module.providers, false]] as const) {
+      for (const [wrappers, isController] of [
+        [module.controllers, true],
+        [module.providers, false],
+      ] as const) {
         for (const wrapper of wrappers.values()) {
           const type = classOf(wrapper);
           if (type === undefined) continue;
@@ -145,14 +148,18 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
           if (throttle !== null) steps.push({ throttle, rate: plainRateThrottle(throttle) });
         }
         if (throttling.scope !== undefined && !scoped) {
-          this.settings.logger.warn(`${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`);
+          this.settings.logger.warn(
+            `${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`,
+          );
         }
         const bindings = globalBindings + guardBindings(controller, handler);
         const plan = makePlan({ name, controller, handler, steps, bindings }, this.options, this.stores.events);
         this.plans.add(plan);
         if (handler.name === 'handleConnection') this.registerConnections(providers, plan);
       } catch (error) {
-        throw error instanceof ImproperlyConfiguredError && !error.message.includes(`(on ${name})`) ? onHandler(error, name) : error;
+        throw error instanceof ImproperlyConfiguredError && !error.message.includes(`(on ${name})`)
+          ? onHandler(error, name)
+          : error;
       }
     }
     this.plans.seal();
@@ -181,14 +188,17 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
 
   /** How many of the app's global guards are this app's guard (`useGlobalGuards(app.get(ThrottleGuard))`). */
   private globalBindings(): number {
-    const container = (this.moduleRef as unknown as { container?: { applicationConfig?: { getGlobalGuards?(): unknown[] } } }).container;
+    const container = (
+      this.moduleRef as unknown as { container?: { applicationConfig?: { getGlobalGuards?(): unknown[] } } }
+    ).container;
     const globals = container?.applicationConfig?.getGlobalGuards?.() ?? [];
     return globals.filter((g) => g === this.guard).length;
   }
 
   /** The module (this copy of RestflowThrottleModule) whose providers include this planner. */
   private ownModule(): Module | undefined {
-    for (const module of this.modules.values()) if (module.providers.get(RoutePlanner)?.instance === this) return module;
+    for (const module of this.modules.values())
+      if (module.providers.get(RoutePlanner)?.instance === this) return module;
     return undefined;
   }
 
@@ -222,60 +232,6 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
         'with the options of the copy Nest built first; import RestflowThrottleModule.forRoot() once, in the root module: it is global.',
     );
   }
-}
-
-/**
- * Waits until every other static provider of the app is built, so a class
- * provided with `useFactory` is known by its instance. Nest starts building
- * every provider at once; nothing depends on the module's `ROUTE_GUARDS`, so
- * this cannot wait on itself.
- */
-async function providersBuilt(modules: ModulesContainer): Promise<void> {
-  for (;;) {
-    const pending: Array<Promise<unknown>> = [];
-    for (const module of modules.values()) {
-      for (const wrapper of module.providers.values()) {
-        if (wrapper.token === ROUTE_GUARDS || wrapper.isAlias || wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
-        const host = wrapper.getInstanceByContextId(STATIC_CONTEXT);
-        if (!host.isResolved && host.isPending && host.donePromise !== undefined) pending.push(host.donePromise);
-      }
-    }
-    if (pending.length === 0) return;
-    await Promise.all(pending);
-  }
-}
-
-/** The class whose methods a provider or controller serves: its own class, or the class of what its factory or value is. */
-function classOf(wrapper: InstanceWrapper): Function | undefined {
-  if (wrapper.isAlias) return undefined;
-  const type = wrapper.isFactory || !wrapper.metatype ? (wrapper.instance as object | null | undefined)?.constructor : wrapper.metatype;
-  return typeof type === 'function' && type.prototype !== undefined && type !== Object ? type : undefined;
-}
-
-/**
- * The methods of a class, each with whether it is a handler the throttles can
- * run on: HTTP routes and microservice handlers of controllers; resolvers and
- * gateway handlers of providers.
- */
-function methodsOf(type: Function, isController: boolean): Array<[Function, boolean]> {
-  const methods: Array<[Function, boolean]> = [];
-  const seen = new Set<string>();
-  for (let proto = type.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor' || seen.has(name)) continue;
-      seen.add(name);
-      const handler = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
-      if (typeof handler !== 'function') continue;
-      const kind = handlerKind(type, handler);
-      methods.push([handler, kind !== undefined && (isController ? kind === 'http' || kind === 'rpc' : kind === 'graphql' || kind === 'ws')]);
-    }
-  }
-  return methods;
-}
-
-/** Throttle decorators on the method itself (a class's own apply to its handlers only). */
-function declaresThrottling(handler: Function): boolean {
-  return [THROTTLES_METADATA, THROTTLE_SCOPE_METADATA, ACTION_CONFIG_METADATA].some((key) => Reflect.getMetadata(key, handler) !== undefined);
 }
 
 /** A SimpleRateThrottle whose allowRequest/wait are DRF's own can hand the guard its whole decision. */
