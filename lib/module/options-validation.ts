@@ -108,13 +108,11 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
   if (o.clock !== undefined && typeof o.clock !== 'function') fail('clock must be a function returning seconds.');
   if (o.events !== undefined) {
     const listeners: unknown[] = Array.isArray(o.events) ? o.events : [o.events];
-    listeners.forEach(
-      (l, i) =>
-        isListener(l) ||
-        fail(
-          `events${Array.isArray(o.events) ? `[${i}]` : ''} must be an object with a decision() and/or cacheOutage() method.`,
-        ),
-    );
+    for (const [i, l] of listeners.entries()) {
+      if (isListener(l)) continue;
+      const where = Array.isArray(o.events) ? `[${i}]` : '';
+      fail(`events${where} must be an object with a decision() and/or cacheOutage() method.`);
+    }
   }
   if (o.eventKeySecret !== undefined && !(typeof o.eventKeySecret === 'string' && o.eventKeySecret !== '')) {
     fail('eventKeySecret must be a non-empty string.');

@@ -127,7 +127,8 @@ export function gcraHit(state: GcraState, limit: number, duration: number, now: 
   const slack = gcraSlack(limit, interval);
   const tat = Math.max(state.tat, now);
   if (tat + interval - now <= duration + slack) {
-    const newTat = (state.tat = tat + interval);
+    const newTat = tat + interval;
+    state.tat = newTat;
     const count = Math.min(limit, Math.ceil((newTat - now - slack) / interval));
     return { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval };
   }

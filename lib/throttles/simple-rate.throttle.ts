@@ -86,7 +86,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
       );
     }
     const rates = this.settings?.rates ?? {};
-    if (!Object.prototype.hasOwnProperty.call(rates, this.scope)) {
+    if (!Object.hasOwn(rates, this.scope)) {
       throw new ImproperlyConfiguredError(`No default throttle rate set for '${this.scope}' scope`, 'RFT_MISSING_RATE');
     }
     return rates[this.scope];
@@ -106,7 +106,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     const format = this.keyFormat;
     // A route view's format is its own from the start (routeView()), so the route needs no check here.
     if (format !== undefined && format.format === this.cacheFormat && format.scope === scope) return format.key(safe);
-    return (this.keyFormat = new KeyFormat(this.cacheFormat, scope, this.routeKey)).key(safe);
+    this.keyFormat = new KeyFormat(this.cacheFormat, scope, this.routeKey);
+    return this.keyFormat.key(safe);
   }
 
   /** Whether the request carries an authenticated user (DRF's `user.is_authenticated`). */
@@ -165,8 +166,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    */
   decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | Promise<RateDecision | null> {
     if (this.getRequestRate === undefined) return this.decideAt(this.parsed ?? this.resolvedRate(), request, context);
-    const rates = (this.requestRates ??= new RequestRates(this.settings?.logger));
-    return chain(rates.rateOf(this, request, context), (rate) => this.decideAt(rate, request, context));
+    this.requestRates ??= new RequestRates(this.settings?.logger);
+    return chain(this.requestRates.rateOf(this, request, context), (rate) => this.decideAt(rate, request, context));
   }
 
   private decideAt(
@@ -210,22 +211,26 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   }
 
   private resolvedRate(): ParsedRate {
-    return (this.parsed ??= this.parseRate(this.rate ? this.rate : this.getRate()));
+    this.parsed ??= this.parseRate(this.rate ? this.rate : this.getRate());
+    return this.parsed;
   }
 
   private store(): ThrottleStore {
     if (this.storeRef !== undefined) return this.storeRef;
-    const cache = this.cache;
-    if (this.stores !== undefined) {
-      return (this.storeRef = this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope, this.routeKey)));
-    }
+    this.storeRef = this.storeOf(this.cache);
+    return this.storeRef;
+  }
+
+  private storeOf(cache: ThrottleCacheLike | string | undefined): ThrottleStore {
+    if (this.stores !== undefined)
+      return this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope, this.routeKey));
     // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
     if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function')
-      return (this.storeRef = cache as ThrottleStore);
+      return cache as ThrottleStore;
     if (cache !== undefined) {
       const message = `'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`;
       throw new ImproperlyConfiguredError(message, 'RFT_CACHE_OUTSIDE_MODULE');
     }
-    return (this.storeRef = new MemoryThrottleStore());
+    return new MemoryThrottleStore();
   }
 }

@@ -1,5 +1,5 @@
 import ts from 'typescript';
-import { readdirSync, readFileSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 /** One fenced code block of a Markdown file. */
@@ -50,7 +50,7 @@ export function codeBlocks(markdown: string, fileName = 'README.md'): CodeBlock[
 
 /** Every `.md` file under `dir` (recursively), sorted. */
 function markdownUnder(dir: string): string[] {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
