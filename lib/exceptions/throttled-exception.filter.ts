@@ -44,7 +44,8 @@ export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledExcept
   catch(exception: ThrottledException, host: ArgumentsHost): unknown {
     const owner = this.appFilterFor(exception);
     if (owner !== undefined) return owner.catch(exception, host);
-    const response = host.switchToHttp().getResponse<PlatformResponse>();
+    // The response is the second argument on every platform; switchToHttp() would make three closures for it.
+    const response = host.getArgByIndex<PlatformResponse>(1);
     const body = exception.getResponse();
     const status = exception.getStatus();
     const retryAfter = exception.wait ? String(exception.wait) : undefined;

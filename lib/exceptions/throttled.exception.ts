@@ -35,6 +35,15 @@ export class ThrottledException extends HttpException {
     this.detail = message;
   }
 
+  /**
+   * The message is the detail sent (`Request was throttled. Expected available in 42 seconds.`), as
+   * DRF's `str(exc)`. Nest's default would match a regular expression on the class name at every
+   * refusal, for `Throttled Exception`.
+   */
+  override initMessage(): void {
+    this.message = (this.getResponse() as { detail: string }).detail;
+  }
+
   /** DRF's `get_full_details()`. */
   getFullDetails(): { message: string; code: string } {
     return { message: this.detail, code: this.code };

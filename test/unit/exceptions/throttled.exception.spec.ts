@@ -33,6 +33,13 @@ describe('ThrottledException (DRF Throttled)', () => {
     expect(e.getResponse()).toEqual({ detail: 'Request was throttled. Expected available in 0 seconds.' });
   });
 
+  it("its message is the detail sent (DRF's str(exc)), not a name made from the class by a regex", () => {
+    const e = new ThrottledException(41.2);
+    expect(e.message).toBe('Request was throttled. Expected available in 42 seconds.');
+    expect(e.stack).toBe('ThrottledException: Request was throttled. Expected available in 42 seconds.');
+    expect(new ThrottledException(null, 'Slow down!').message).toBe('Slow down!');
+  });
+
   it('captures no stack (a refusal is an answer, and costs less without one), and leaves Error.stackTraceLimit as it was', () => {
     const before = Error.stackTraceLimit;
     const exception = new ThrottledException(3);
