@@ -68,13 +68,16 @@ export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledExcept
   /** The app's own global filter that Nest would have asked after this one and that catches the exception, if any. */
   private appFilterFor(exception: ThrottledException): ExceptionFilter | undefined {
     let owner = this.owners.get(exception.constructor);
-    if (owner === undefined) this.owners.set(exception.constructor, (owner = this.findAppFilter(exception) ?? null));
+    if (owner === undefined) {
+      owner = this.findAppFilter(exception) ?? null;
+      this.owners.set(exception.constructor, owner);
+    }
     return owner ?? undefined;
   }
 
   private findAppFilter(exception: ThrottledException): ExceptionFilter | undefined {
-    const config = (this.moduleRef as unknown as { container?: { applicationConfig?: GlobalFilters } } | undefined)?.container
-      ?.applicationConfig;
+    const config = (this.moduleRef as unknown as { container?: { applicationConfig?: GlobalFilters } } | undefined)
+      ?.container?.applicationConfig;
     const filters = config?.getGlobalFilters() ?? [];
     const mine = filters.indexOf(this);
     for (let i = mine - 1; i >= 0; i--) {

@@ -17,7 +17,9 @@ describe('ThrottledException (DRF Throttled)', () => {
   });
 
   it('singular second', () => {
-    expect(new ThrottledException(0.3).getResponse()).toEqual({ detail: 'Request was throttled. Expected available in 1 second.' });
+    expect(new ThrottledException(0.3).getResponse()).toEqual({
+      detail: 'Request was throttled. Expected available in 1 second.',
+    });
   });
 
   it('a custom detail replaces the first sentence', () => {
