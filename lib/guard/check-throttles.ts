@@ -76,7 +76,14 @@ function runThrottles(
   request: ThrottleRequest,
 ): true | Promise<true> {
   const events = plan.events.active ? plan.events : undefined;
-  const check: Check = { plan, context, request, target, events, startedAt: events === undefined ? 0 : performance.now() };
+  const check: Check = {
+    plan,
+    context,
+    request,
+    target,
+    events,
+    startedAt: events === undefined ? 0 : performance.now(),
+  };
   const steps = plan.steps;
 
   if (steps.length === 1) {
@@ -193,13 +200,26 @@ function later(refuse: () => never): Promise<never> {
 }
 
 /** One event per throttle that decided (a rate throttle that skipped the request decided nothing). */
-function report(events: ThrottleEvents, plan: RoutePlan, outcomes: readonly Outcome[], waits: (number | null)[], latencyMs: number): void {
+function report(
+  events: ThrottleEvents,
+  plan: RoutePlan,
+  outcomes: readonly Outcome[],
+  waits: (number | null)[],
+  latencyMs: number,
+): void {
   for (let i = 0; i < outcomes.length; i++) {
     const { throttle, rate } = plan.steps[i];
     const decision = rate === undefined ? undefined : (outcomes[i] as RateDecision | null);
     if (decision === null) continue;
     const scope = (throttle as { scope?: unknown }).scope;
-    const cache = rate === undefined ? null : typeof rate.cache === 'string' ? rate.cache : rate.cache === undefined ? 'default' : 'custom';
+    const cache =
+      rate === undefined
+        ? null
+        : typeof rate.cache === 'string'
+          ? rate.cache
+          : rate.cache === undefined
+            ? 'default'
+            : 'custom';
     events.decision({
       route: plan.name,
       throttle: throttle.constructor.name,
@@ -215,4 +235,3 @@ function report(events: ThrottleEvents, plan: RoutePlan, outcomes: readonly Outc
     });
   }
 }
-
