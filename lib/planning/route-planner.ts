@@ -9,7 +9,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { Module } from '@nestjs/core/injector/module';
-import { GRAPHQL_MODULE_OPTIONS, unguardedFieldResolver } from '../contexts';
+import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../contexts';
 import { registerConnectionThrottle, registerPerConnectionThrottle } from '../contexts/ws-connection';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RoutePlan, RouteStep } from '../guard/route-plans';
@@ -144,7 +144,8 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
         for (const type of throttling.throttleTypes) {
           const throttleInstance = await this.instances.of(type, hostRef);
           scoped ||= throttleInstance instanceof ScopedRateThrottle;
-          const throttle = throttleInstance.forRoute({ name, scope: throttling.scope, declared: throttling.declared });
+          const { scope, declared } = throttling;
+          const throttle = throttleInstance.forRoute({ name, scope, declared, kind: handlerKind(controller, handler) });
           if (throttle !== null) steps.push({ throttle, rate: plainRateThrottle(throttle) });
         }
         if (throttling.scope !== undefined && !scoped) {

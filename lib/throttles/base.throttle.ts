@@ -12,6 +12,8 @@ export interface RouteInfo {
   readonly scope: string | undefined;
   /** `true` when the route declares its throttles (`@Throttle`, `@ActionConfig`), `false` for the module's defaults. */
   readonly declared: boolean;
+  /** What kind of handler the route is: an HTTP route, a GraphQL resolver, a gateway or a microservice handler. */
+  readonly kind?: 'http' | 'graphql' | 'ws' | 'rpc';
 }
 
 /**

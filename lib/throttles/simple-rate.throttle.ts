@@ -4,15 +4,22 @@ import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.e
 import { chain, isThenable } from '../utils/chain';
 import type { ThrottleCacheLike } from '../module/options';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';
-import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
+import {
+  monotonicSeconds,
+  type HitResult,
+  type ThrottleAlgorithm,
+  type ThrottleStore,
+} from '../stores/throttle-store';
 import { ThrottleStores } from '../module/caches';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
 import { KeyFormat, keyPattern, routeKey, safeIdent, safeKey, userIdent } from '../identity/cache-key';
-import { computeWait, decision, parseRate, type ParsedRate, type RateDecision } from './rate';
+import { computeWait, decision, parseRate, type ParsedRate, type PlannedHit, type RateDecision } from './rate';
 import { RequestRates } from './request-rates';
+import { type BlockDuration, parseBlockDuration } from './block-duration';
+import { HitWeights, type RequestCost } from './request-cost';
 import type { ThrottleRequest, ThrottleUser } from '../identity/throttle-request';
 
-export type { RateDecision } from './rate';
+export type { PlannedHit, RateDecision } from './rate';
 
 /**
  * DRF's `SimpleRateThrottle`: `N` requests per `duration` per cache key.
@@ -35,6 +42,12 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   cacheFormat = 'throttle_{scope}_{ident}';
   /** DRF's sliding log (exact), or `'gcra'` (constant memory per key). */
   algorithm: ThrottleAlgorithm = 'sliding-log';
+  /**
+   * Once refused, a client stays refused this long (`'15m'`, `'30s'`, or seconds), and never less than until
+   * it has room again; its requests meanwhile count for nothing. Wins over the module's `blockDurations[scope]`.
+   * Default: none (DRF).
+   */
+  declare blockDuration?: BlockDuration;
 
   /** The module's stores; absent when used outside the module. */
   @Optional() @Inject(ThrottleStores) protected readonly stores?: ThrottleStores;
@@ -48,12 +61,20 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     context: ExecutionContext,
   ): string | null | undefined | PromiseLike<string | null | undefined>;
 
+  /**
+   * Optional: what this request counts as (a bulk call's item count, a query's complexity), sync or async: a
+   * whole number >= 0. Wins over the route's `@ThrottleCost()`. Anything else fails the request (500).
+   */
+  getRequestCost?(request: ThrottleRequest, context: ExecutionContext): number | PromiseLike<number>;
+
   private parsed?: ParsedRate;
   private storeRef?: ThrottleStore;
   private keyFormat?: KeyFormat;
   /** The route this view of the throttle is bound to, for `{route}` (see `forRoute()`). */
   private routeKey?: string;
   private requestRates?: RequestRates;
+  /** A cost other than 1 or a block, on this route (see `prepare()`); `undefined` on the usual route. */
+  private weights?: HitWeights;
   /** Per request, for DRF's `wait(request)` after `allowRequest()`. Weak: a finished request leaves nothing. */
   private readonly decisions = new WeakMap<object, RateDecision>();
 
@@ -129,7 +150,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    * each route counts apart with nothing looked up per request.
    */
   override forRoute(route: RouteInfo): BaseThrottle | null {
-    return (this.cacheFormat.includes('{route}') ? this.routeView(route.name) : this).prepare();
+    // A route's own cost needs a view of its own too, as the singleton serves other routes.
+    const routed = this.cacheFormat.includes('{route}');
+    return (routed || route.cost !== undefined ? this.routeView(route.name) : this).prepare(route);
   }
 
   /** A view of this throttle whose keys hold the route; its store is asked again, to learn the view's keys. */
@@ -141,12 +164,36 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return view;
   }
 
-  private prepare(): BaseThrottle | null {
+  private prepare(route: RouteInfo): BaseThrottle | null {
     this.parsed = undefined;
     this.store();
+    this.weights = this.weightsOn(route);
     // A per-request rate may fall back to the class's rate (`undefined`): that one must exist too.
     if (this.getRequestRate !== undefined) return this.rate || this.scope ? (this.resolvedRate(), this) : this;
-    return this.resolvedRate()[0] === null ? null : this;
+    const limit = this.resolvedRate()[0];
+    if (limit === null) return null;
+    const cost = this.getRequestCost === undefined ? this.weights?.fixedCost : undefined;
+    if (cost !== undefined && cost > limit) {
+      throw new ImproperlyConfiguredError(
+        `@ThrottleCost(${cost}) is more than the ${limit} requests '${this.constructor.name}' allows per window: ` +
+          'every request would be refused.',
+        'RFT_INVALID_THROTTLE_COST',
+      );
+    }
+    return this;
+  }
+
+  /** The route's cost and this throttle's block, or `undefined` for cost 1 and no block (the usual route). */
+  private weightsOn(route: RouteInfo): HitWeights | undefined {
+    const name = this.constructor.name;
+    const own = this.blockDuration;
+    const configured = this.scope === undefined ? undefined : this.settings?.blockDurations[this.scope];
+    const blockSec =
+      own !== undefined ? parseBlockDuration(own, `${name}.blockDuration`) : (configured ?? 0);
+    const hook = this.getRequestCost;
+    const cost: RequestCost = hook === undefined ? (route.cost ?? 1) : (r, c) => hook.call(this, r, c);
+    if (blockSec === 0 && cost === 1) return undefined;
+    return new HitWeights(cost, blockSec, `${route.name} (${name})`, this.settings?.logger);
   }
 
   allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | PromiseLike<boolean> {
@@ -165,9 +212,58 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    * the key and the store answer at once; a promise only when one of them waits.
    */
   decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | Promise<RateDecision | null> {
+    if (this.weights !== undefined) return chain(this.planHit(request, context), (hit) => this.hitOne(hit));
     if (this.getRequestRate === undefined) return this.decideAt(this.parsed ?? this.resolvedRate(), request, context);
     this.requestRates ??= new RequestRates(this.settings?.logger);
     return chain(this.requestRates.rateOf(this, request, context), (rate) => this.decideAt(rate, request, context));
+  }
+
+  /**
+   * Everything `decide()` works out before it asks the store (rate, key, cost, block), or `null` when the
+   * request is not throttled: the guard's all-or-none check (`countRefused: false`) asks the store once for
+   * every throttle of the route. {@link settle} makes the store's answer a decision.
+   */
+  planHit(request: ThrottleRequest, context: ExecutionContext): PlannedHit | null | Promise<PlannedHit | null> {
+    const rate =
+      this.getRequestRate === undefined
+        ? (this.parsed ?? this.resolvedRate())
+        : (this.requestRates ??= new RequestRates(this.settings?.logger)).rateOf(this, request, context);
+    return chain(rate, ([limit, duration]) => {
+      if (limit === null) return null;
+      return chain(this.getCacheKey(request, context), (key) => {
+        if (key === null) return null;
+        const weights = this.weights;
+        const cost = weights === undefined ? 1 : weights.cost(request, context);
+        return chain(cost, (c) => this.planned(key, limit, duration, c, weights?.blockSec ?? 0));
+      });
+    });
+  }
+
+  /** The store's answer to a planned hit, as a decision (wait, headers, events). */
+  settle(planned: PlannedHit, result: HitResult): RateDecision {
+    const { limit, durationSec, scope, key, cost } = planned.hit;
+    return { ...decision(result, limit, durationSec, scope, key), cost };
+  }
+
+  /** The store this throttle counts in, resolved once: all of a route's throttles must share one for `hitAll`. */
+  countingStore(): ThrottleStore {
+    return this.store();
+  }
+
+  private planned(key: string, limit: number, durationSec: number, cost: number, block: number): PlannedHit {
+    const store = this.store();
+    const { algorithm, scope } = this;
+    // A cost that can never fit is not the client's pace: it is refused, and blocks nothing.
+    const blockSec = cost > limit ? 0 : block;
+    const hit = { key: safeKey(key), limit, durationSec, algorithm, scope, cost, blockSec };
+    return { store, now: this.nowFor(store), hit };
+  }
+
+  private hitOne(planned: PlannedHit | null): RateDecision | null | Promise<RateDecision> {
+    if (planned === null) return null;
+    const { key, limit, durationSec, algorithm, scope, cost, blockSec } = planned.hit;
+    const result = planned.store.hit(key, limit, durationSec, planned.now, algorithm, scope, cost, blockSec);
+    return chain(result, (r) => this.settle(planned, r));
   }
 
   private decideAt(
@@ -215,7 +311,8 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
     return this.parsed;
   }
 
-  private store(): ThrottleStore {
+  /** The store this throttle (or this route's view of it) counts in, resolved once. */
+  protected store(): ThrottleStore {
     if (this.storeRef !== undefined) return this.storeRef;
     this.storeRef = this.storeOf(this.cache);
     return this.storeRef;
