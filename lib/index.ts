@@ -19,11 +19,14 @@ export type { RefusingThrottle, ThrottledExceptionFactory, ThrottledInfo } from 
 
 export { Throttle } from './decorators/throttle.decorator';
 export { SkipThrottle } from './decorators/skip-throttle.decorator';
+export { ThrottleCost } from './decorators/throttle-cost.decorator';
+export type { RequestCost, RequestCostFunction } from './throttles/request-cost';
+export type { BlockDuration } from './throttles/block-duration';
 export { ThrottleScope } from './decorators/throttle-scope.decorator';
 export { ActionConfig, type ActionConfigMap, type ActionConfigOptions } from './decorators/action-config.decorator';
 
 export { BaseThrottle, type RouteInfo, type ThrottleType } from './throttles/base.throttle';
-export { SimpleRateThrottle, type RateDecision } from './throttles/simple-rate.throttle';
+export { SimpleRateThrottle, type PlannedHit, type RateDecision } from './throttles/simple-rate.throttle';
 export { computeWait } from './throttles/rate';
 export { AnonRateThrottle } from './throttles/anon-rate.throttle';
 export { UserRateThrottle } from './throttles/user-rate.throttle';
@@ -40,7 +43,7 @@ export type { ConfigErrorCode } from './exceptions/error-codes';
 export { CacheUnavailableException } from './exceptions/cache-unavailable.exception';
 
 export { MemoryThrottleStore } from './stores/memory/memory.store';
-export type { HitResult, ThrottleAlgorithm, ThrottleStore } from './stores/throttle-store';
+export type { HitResult, KeySpec, StoreHit, ThrottleAlgorithm, ThrottleStore } from './stores/throttle-store';
 export { ThrottleSettings } from './module/settings';
 export { ThrottleStores } from './module/caches';
 

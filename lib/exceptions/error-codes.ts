@@ -33,6 +33,11 @@ export const CONFIG_ERROR_CODES = {
   RFT_ROUTE_NOT_PLANNED: 'ThrottleGuard ran on a handler the module did not plan (before app.init(), or unregistered).',
   RFT_ASYNC_OPTIONS: 'forRootAsync() needs exactly one of useFactory, useClass or useExisting.',
   RFT_RESET_UNSUPPORTED: 'resetThrottles() met a store that cannot forget its counts.',
+  RFT_INVALID_BLOCK_DURATION: "A `blockDuration` or a `blockDurations` entry is not a duration such as '15m'.",
+  RFT_INVALID_THROTTLE_COST: '`@ThrottleCost()` is not a whole number >= 0 or a function, or is more than the limit.',
+  RFT_INVALID_REQUEST_COST: 'A cost asked of a request is not a whole number >= 0: that request answers 500.',
+  RFT_COUNT_REFUSED_STORES: '`countRefused: false` on a route whose rate throttles count in different stores.',
+  RFT_HIT_ALL_UNSUPPORTED: '`countRefused: false` on a route whose store has no `hitAll()`.',
 } as const;
 
 /** A configuration error code, such as `'RFT_MISSING_RATE'`; docs/errors.md says what to do about each. */

@@ -16,6 +16,7 @@ import { exhaustedReset, type HeaderLabel, rateLimitHeaders, setHeaders } from '
 import { refusal, refuse, refuseDecision } from './refusals';
 import type { RoutePlan, RouteStep } from './route-plans';
 import type { RefusingThrottle } from './throttled-info';
+import { decideAllOrNone, type Outcome } from './all-or-none';
 
 /** One request on its way through a route's throttles. */
 interface Check {
@@ -28,9 +29,6 @@ interface Check {
   readonly events: ThrottleEvents | undefined;
   readonly startedAt: number;
 }
-
-/** What one throttle answered: a rate throttle's decision (`null`: not throttled), or another's `allowRequest()`. */
-type Outcome = RateDecision | null | boolean;
 
 const NO_ERROR: unique symbol = Symbol('no error');
 
@@ -85,6 +83,21 @@ function runThrottles(
     startedAt: events === undefined ? 0 : performance.now(),
   };
   const steps = plan.steps;
+  if (plan.allOrNone !== undefined) {
+    let together: Outcome[] | Promise<Outcome[]>;
+    try {
+      together = decideAllOrNone(steps, plan.allOrNone, request, context);
+    } catch (error) {
+      throw failed(target, error);
+    }
+    if (!isThenable(together)) return conclude(check, together);
+    return together.then(
+      (outcomes) => conclude(check, outcomes),
+      (error: unknown) => {
+        throw failed(target, error);
+      },
+    );
+  }
 
   if (steps.length === 1) {
     let outcome: Outcome | PromiseLike<Outcome>;

@@ -10,6 +10,7 @@ import type { BaseThrottle } from '../throttles/base.throttle';
 import type { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
 import { type HeaderLabel, headerLabels, headerName } from './rate-limit-headers';
 import { type SkipCheck, skipCheck } from './skip-requests';
+import { type AllOrNone, planAllOrNone } from './all-or-none';
 import type { ThrottledExceptionFactory } from './throttled-info';
 
 /** One throttle of a route, as the guard runs it. */
@@ -45,7 +46,8 @@ export function makePlan(parts: RouteParts, options: RestflowThrottleOptions, ev
   }
   const skip = skipCheck(options);
   const lone = steps.length === 1 && headers === false && skip === undefined ? steps[0].rate : undefined;
-  return { ...parts, steps, headers, events, lone, skip, refusal: options.throttledException };
+  const allOrNone = options.countRefused === false ? planAllOrNone(parts.name, steps) : undefined;
+  return { ...parts, steps, headers, events, lone, skip, allOrNone, refusal: options.throttledException };
 }
 
 /** A route's throttles, made ready at startup. */
@@ -73,6 +75,8 @@ export interface RoutePlan {
   readonly lone: SimpleRateThrottle | undefined;
   /** The module's `skipIf` and `ignoreUserAgents`, asked before any throttle runs; `undefined` without them. */
   readonly skip: SkipCheck | undefined;
+  /** `countRefused: false` on a route with several throttles: how they run so that a refusal counts nowhere. */
+  readonly allOrNone: AllOrNone | undefined;
   /** The module's `throttledException`: the app's own refusal; `undefined` for DRF's 429. */
   readonly refusal: ThrottledExceptionFactory | undefined;
 }

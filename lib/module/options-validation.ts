@@ -3,10 +3,13 @@ import type { ConfigErrorCode } from '../exceptions/error-codes';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RestflowThrottleOptions } from './options';
 import { parseRate } from '../throttles/rate';
+import { parseBlockDuration } from '../throttles/block-duration';
 
 const KNOWN: ReadonlySet<string> = new Set<keyof RestflowThrottleOptions>([
   'defaultThrottles',
   'rates',
+  'blockDurations',
+  'countRefused',
   'cache',
   'caches',
   'numProxies',
@@ -59,6 +62,15 @@ export function validateOptions(options: RestflowThrottleOptions | undefined | n
       }
       parseRate(rate, scope);
     }
+  }
+  if (o.blockDurations !== undefined) {
+    if (!isPlainMap(o.blockDurations)) {
+      fail("blockDurations must map scope names to durations such as '15m'.", 'RFT_INVALID_BLOCK_DURATION');
+    }
+    for (const [scope, block] of Object.entries(o.blockDurations)) parseBlockDuration(block, `blockDurations.${scope}`);
+  }
+  if (o.countRefused !== undefined && typeof o.countRefused !== 'boolean') {
+    fail(`countRefused must be true or false, got ${JSON.stringify(o.countRefused) ?? typeof o.countRefused}.`);
   }
   if (o.cache !== undefined) checkCache(o.cache, 'cache', fail);
   if (o.caches !== undefined) {

@@ -5,6 +5,7 @@ import type { ThrottleStore } from '../stores/throttle-store';
 import type { ThrottleEventListener } from '../events/throttle-events';
 import type { ThrottleType } from '../throttles/base.throttle';
 import type { ThrottledExceptionFactory } from '../guard/throttled-info';
+import type { BlockDuration } from '../throttles/block-duration';
 
 /**
  * The part of a cache-manager `Cache` the throttles use. A cache from
@@ -48,6 +49,19 @@ export interface RestflowThrottleOptions {
   defaultThrottles?: ThrottleType[];
   /** DRF `DEFAULT_THROTTLE_RATES`: scope -> `"N/period"`; `null` means not throttled. */
   rates?: Record<string, string | null>;
+  /**
+   * Scope -> how long a client refused in that scope stays refused (`'15m'`, `'30s'`, `'1h'`, or seconds):
+   * its requests meanwhile are refused and count for nothing, and `Retry-After` says when the block ends. A
+   * block never ends before the client has room again. A throttle's own `blockDuration` wins. Default: none,
+   * as DRF (docs/costs-and-blocks.md).
+   */
+  blockDurations?: Record<string, BlockDuration>;
+  /**
+   * `true` (default, DRF): a request refused by one throttle is still counted by the route's throttles that
+   * allowed it. `false`: a refused request is counted by none, as `@nestjs/throttler` does; the route's rate
+   * throttles are then decided together, in one call to their store (docs/costs-and-blocks.md).
+   */
+  countRefused?: boolean;
   /** The default cache (alias `'default'`). Default: a bounded in-memory store made by the module. */
   cache?: ThrottleCacheLike;
   /** Named caches a throttle can pick with `cache = 'name'` (DRF's `caches[...]`). */

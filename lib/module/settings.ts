@@ -1,5 +1,6 @@
 /** What every throttle reads from the module options (rates, proxies, clock), handed to it through DI. */
 import { Logger } from '@nestjs/common';
+import { type BlockDuration, parseBlockDuration } from '../throttles/block-duration';
 
 /** The module options the settings are read from (a part of `RestflowThrottleOptions`, named here so settings need not import them). */
 export interface SettingsSource {
@@ -7,6 +8,7 @@ export interface SettingsSource {
   readonly numProxies?: number;
   readonly ipv6Subnet?: number | false;
   readonly clock?: () => number;
+  readonly blockDurations?: Readonly<Record<string, BlockDuration>>;
 }
 
 /**
@@ -20,6 +22,8 @@ export class ThrottleSettings {
   readonly ipv6Subnet: number | false;
   /** The clock every throttle reads, when the app gave one (tests); `undefined` means each store's own. */
   readonly clock: (() => number) | undefined;
+  /** Scope -> seconds a refused client stays refused (the module's `blockDurations`, parsed). */
+  readonly blockDurations: Readonly<Record<string, number>>;
   readonly logger = new Logger('RestflowThrottle');
   private warnedForwardedFor = false;
 
@@ -28,6 +32,10 @@ export class ThrottleSettings {
     this.numProxies = options.numProxies;
     this.ipv6Subnet = options.ipv6Subnet ?? 64;
     this.clock = options.clock;
+    const blocks = Object.entries(options.blockDurations ?? {});
+    this.blockDurations = Object.freeze(
+      Object.fromEntries(blocks.map(([scope, block]) => [scope, parseBlockDuration(block, `blockDurations.${scope}`)])),
+    );
   }
 
   /** Called when a request carries X-Forwarded-For that the configuration ignores; warns once. */

@@ -7,7 +7,12 @@ import type { ModulesContainer } from '@nestjs/core';
 import { STATIC_CONTEXT } from '@nestjs/core/injector/constants';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { handlerKind } from '../contexts';
-import { ACTION_CONFIG_METADATA, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
+import {
+  ACTION_CONFIG_METADATA,
+  THROTTLE_COST_METADATA,
+  THROTTLE_SCOPE_METADATA,
+  THROTTLES_METADATA,
+} from '../module/constants';
 
 /**
  * Waits until every other static provider of the app is built, so a class
@@ -72,7 +77,7 @@ export function methodsOf(type: Function, isController: boolean): Array<[Functio
 
 /** Throttle decorators on the method itself (a class's own apply to its handlers only). */
 export function declaresThrottling(handler: Function): boolean {
-  return [THROTTLES_METADATA, THROTTLE_SCOPE_METADATA, ACTION_CONFIG_METADATA].some(
+  return [THROTTLES_METADATA, THROTTLE_SCOPE_METADATA, ACTION_CONFIG_METADATA, THROTTLE_COST_METADATA].some(
     (key) => Reflect.getMetadata(key, handler) !== undefined,
   );
 }

@@ -5,8 +5,14 @@
 import type { ActionConfigMap, ActionConfigOptions } from '../decorators/action-config.decorator';
 import { PeerOptions } from '../decorators/peer-options';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import { ACTION_CONFIG_METADATA, THROTTLE_SCOPE_METADATA, THROTTLES_METADATA } from '../module/constants';
+import {
+  ACTION_CONFIG_METADATA,
+  THROTTLE_COST_METADATA,
+  THROTTLE_SCOPE_METADATA,
+  THROTTLES_METADATA,
+} from '../module/constants';
 import type { ThrottleType } from '../throttles/base.throttle';
+import { checkCostLiteral, type RequestCost } from '../throttles/request-cost';
 
 /** A handler's throttling as its decorators say it, read once at startup. */
 export interface HandlerThrottling {
@@ -14,6 +20,8 @@ export interface HandlerThrottling {
   readonly scope: string | undefined;
   /** `true` when the handler or its class declares its throttles; `false` when they are the module's defaults. */
   readonly declared: boolean;
+  /** `@ThrottleCost()` of the method, else of the class: what each request counts as; `undefined`: 1. */
+  readonly cost: RequestCost | undefined;
 }
 
 /**
@@ -53,7 +61,11 @@ export function resolveHandlerThrottling(
     (Reflect.getMetadata(THROTTLE_SCOPE_METADATA, handler) as string | undefined) ??
     (Reflect.getMetadata(THROTTLE_SCOPE_METADATA, controller) as string | undefined);
 
-  return { throttleTypes: [...(declared ?? defaults)], scope, declared: declared !== undefined };
+  const rawCost: unknown =
+    Reflect.getMetadata(THROTTLE_COST_METADATA, handler) ?? Reflect.getMetadata(THROTTLE_COST_METADATA, controller);
+  const cost = rawCost === undefined ? undefined : checkCostLiteral(rawCost, describeHandler(controller, handler));
+
+  return { throttleTypes: [...(declared ?? defaults)], scope, declared: declared !== undefined, cost };
 }
 
 /** `ArticlesController.list`, for error messages. */

@@ -144,13 +144,19 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
         for (const type of throttling.throttleTypes) {
           const throttleInstance = await this.instances.of(type, hostRef);
           scoped ||= throttleInstance instanceof ScopedRateThrottle;
-          const { scope, declared } = throttling;
-          const throttle = throttleInstance.forRoute({ name, scope, declared, kind: handlerKind(controller, handler) });
+          const { scope, declared, cost } = throttling;
+          const kind = handlerKind(controller, handler);
+          const throttle = throttleInstance.forRoute({ name, scope, declared, kind, cost });
           if (throttle !== null) steps.push({ throttle, rate: plainRateThrottle(throttle) });
         }
         if (throttling.scope !== undefined && !scoped) {
           this.settings.logger.warn(
             `${name} has throttle scope '${throttling.scope}' but no ScopedRateThrottle among its throttles, so the scope has no effect.`,
+          );
+        }
+        if (throttling.cost !== undefined && !steps.some((step) => step.throttle instanceof SimpleRateThrottle)) {
+          this.settings.logger.warn(
+            `${name} has @ThrottleCost() but no rate throttle to count it, so it has no effect.`,
           );
         }
         const bindings = globalBindings + guardBindings(controller, handler);

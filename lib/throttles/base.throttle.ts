@@ -3,6 +3,7 @@ import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ThrottleSettings } from '../module/settings';
 import { addressIdent, clientIdent } from '../identity/client-ident';
 import type { ThrottleRequest } from '../identity/throttle-request';
+import type { RequestCost } from './request-cost';
 
 /** What a route tells its throttles once, at startup (DRF reads the same from the view). */
 export interface RouteInfo {
@@ -14,6 +15,8 @@ export interface RouteInfo {
   readonly declared: boolean;
   /** What kind of handler the route is: an HTTP route, a GraphQL resolver, a gateway or a microservice handler. */
   readonly kind?: 'http' | 'graphql' | 'ws' | 'rpc';
+  /** What each request of the route counts as (`@ThrottleCost()`), if the route says; else 1. */
+  readonly cost?: RequestCost;
 }
 
 /**

@@ -3,7 +3,8 @@
  * (the store's answer with its rate), and DRF's `wait()` formula.
  */
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
-import type { HitResult } from '../stores/throttle-store';
+import type { HitResult, StoreHit, ThrottleStore } from '../stores/throttle-store';
+import { chain } from '../utils/chain';
 
 /** `[numRequests, durationSeconds]`, or `[null, null]` for a `null` rate (not throttled). */
 export type ParsedRate = [number, number] | [null, null];
@@ -75,7 +76,10 @@ export function computeWait(state: {
   count: number;
   numRequests: number;
   duration: number;
+  cost?: number;
 }): number | null {
+  // A request that costs more than the limit is never admitted: no wait would be true.
+  if (state.cost !== undefined && state.cost > state.numRequests) return null;
   const remaining = state.oldest === null ? state.duration : state.duration - (state.now - state.oldest);
   const available = state.numRequests - state.count + 1;
   if (available <= 0) return null;
@@ -94,6 +98,16 @@ export interface RateDecision extends HitResult {
   readonly scope: string | undefined;
   /** The key counted, as the store got it. Events carry only its hash: it holds an address or a user id. */
   readonly key: string;
+  /** What the request counted as, on a route with costs or blocks (`@ThrottleCost()`); absent: 1. */
+  readonly cost?: number;
+}
+
+/** One throttle's hit of a request, worked out and not yet sent: what `store.hit()` (or `hitAll()`) is given. */
+export interface PlannedHit {
+  readonly store: ThrottleStore;
+  /** The clock reading to decide at, or `undefined` for the store's own clock. */
+  readonly now: number | undefined;
+  readonly hit: StoreHit & { readonly cost: number; readonly blockSec: number };
 }
 
 /** A store's answer with what it was decided against. */
@@ -114,4 +128,18 @@ export function decision(
     scope,
     key,
   };
+}
+
+/** A planned hit sent to its store alone (a route with costs or blocks), as a decision; `null` stays `null`. */
+export function sendHit(planned: PlannedHit | null): RateDecision | null | Promise<RateDecision> {
+  if (planned === null) return null;
+  const { key, limit, durationSec, algorithm, scope, cost, blockSec } = planned.hit;
+  const result = planned.store.hit(key, limit, durationSec, planned.now, algorithm, scope, cost, blockSec);
+  return chain(result, (r) => settleHit(planned, r));
+}
+
+/** The store's answer to a planned hit, as a decision (wait, headers, events). */
+export function settleHit(planned: PlannedHit, result: HitResult): RateDecision {
+  const { limit, durationSec, scope, key, cost } = planned.hit;
+  return { ...decision(result, limit, durationSec, scope, key), cost };
 }

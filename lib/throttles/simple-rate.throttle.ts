@@ -3,20 +3,15 @@ import { Inject, Optional, type ExecutionContext } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { chain, isThenable } from '../utils/chain';
 import type { ThrottleCacheLike } from '../module/options';
-import { MemoryThrottleStore } from '../stores/memory/memory.store';
-import {
-  monotonicSeconds,
-  type HitResult,
-  type ThrottleAlgorithm,
-  type ThrottleStore,
-} from '../stores/throttle-store';
+import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
 import { ThrottleStores } from '../module/caches';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
 import { KeyFormat, keyPattern, routeKey, safeIdent, safeKey, userIdent } from '../identity/cache-key';
-import { computeWait, decision, parseRate, type ParsedRate, type PlannedHit, type RateDecision } from './rate';
+import { computeWait, decision, parseRate, sendHit, type ParsedRate, type PlannedHit, type RateDecision } from './rate';
 import { RequestRates } from './request-rates';
-import { type BlockDuration, parseBlockDuration } from './block-duration';
-import { HitWeights, type RequestCost } from './request-cost';
+import { standaloneStore } from './standalone-store';
+import type { BlockDuration } from './block-duration';
+import { type HitWeights, hitWeights } from './request-cost';
 import type { ThrottleRequest, ThrottleUser } from '../identity/throttle-request';
 
 export type { PlannedHit, RateDecision } from './rate';
@@ -150,7 +145,7 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    * each route counts apart with nothing looked up per request.
    */
   override forRoute(route: RouteInfo): BaseThrottle | null {
-    // A route's own cost needs a view of its own too, as the singleton serves other routes.
+    // A route's own cost needs a view too: the singleton serves other routes.
     const routed = this.cacheFormat.includes('{route}');
     return (routed || route.cost !== undefined ? this.routeView(route.name) : this).prepare(route);
   }
@@ -167,33 +162,20 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   private prepare(route: RouteInfo): BaseThrottle | null {
     this.parsed = undefined;
     this.store();
-    this.weights = this.weightsOn(route);
-    // A per-request rate may fall back to the class's rate (`undefined`): that one must exist too.
-    if (this.getRequestRate !== undefined) return this.rate || this.scope ? (this.resolvedRate(), this) : this;
-    const limit = this.resolvedRate()[0];
-    if (limit === null) return null;
-    const cost = this.getRequestCost === undefined ? this.weights?.fixedCost : undefined;
-    if (cost !== undefined && cost > limit) {
-      throw new ImproperlyConfiguredError(
-        `@ThrottleCost(${cost}) is more than the ${limit} requests '${this.constructor.name}' allows per window: ` +
-          'every request would be refused.',
-        'RFT_INVALID_THROTTLE_COST',
-      );
-    }
-    return this;
-  }
-
-  /** The route's cost and this throttle's block, or `undefined` for cost 1 and no block (the usual route). */
-  private weightsOn(route: RouteInfo): HitWeights | undefined {
-    const name = this.constructor.name;
-    const own = this.blockDuration;
-    const configured = this.scope === undefined ? undefined : this.settings?.blockDurations[this.scope];
-    const blockSec =
-      own !== undefined ? parseBlockDuration(own, `${name}.blockDuration`) : (configured ?? 0);
     const hook = this.getRequestCost;
-    const cost: RequestCost = hook === undefined ? (route.cost ?? 1) : (r, c) => hook.call(this, r, c);
-    if (blockSec === 0 && cost === 1) return undefined;
-    return new HitWeights(cost, blockSec, `${route.name} (${name})`, this.settings?.logger);
+    const perRequest = this.getRequestRate !== undefined;
+    // A per-request rate may fall back to the class's rate (`undefined`): that one must exist too.
+    const limit = perRequest && !(this.rate || this.scope) ? undefined : this.resolvedRate()[0];
+    this.weights = hitWeights({
+      throttle: this.constructor.name,
+      route: route.name,
+      blockDuration: this.blockDuration,
+      configuredBlock: this.scope === undefined ? undefined : this.settings?.blockDurations[this.scope],
+      cost: hook === undefined ? route.cost : (request, context) => hook.call(this, request, context),
+      limit: perRequest || hook !== undefined ? undefined : limit,
+      logger: this.settings?.logger,
+    });
+    return limit === null && !perRequest ? null : this;
   }
 
   allowRequest(request: ThrottleRequest, context: ExecutionContext): boolean | PromiseLike<boolean> {
@@ -212,58 +194,44 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    * the key and the store answer at once; a promise only when one of them waits.
    */
   decide(request: ThrottleRequest, context: ExecutionContext): RateDecision | null | Promise<RateDecision | null> {
-    if (this.weights !== undefined) return chain(this.planHit(request, context), (hit) => this.hitOne(hit));
+    if (this.weights !== undefined) return chain(this.planHit(request, context), sendHit);
     if (this.getRequestRate === undefined) return this.decideAt(this.parsed ?? this.resolvedRate(), request, context);
+    return chain(this.requestRate(request, context), (rate) => this.decideAt(rate, request, context));
+  }
+
+  private requestRate(request: ThrottleRequest, context: ExecutionContext): ParsedRate | PromiseLike<ParsedRate> {
     this.requestRates ??= new RequestRates(this.settings?.logger);
-    return chain(this.requestRates.rateOf(this, request, context), (rate) => this.decideAt(rate, request, context));
+    return this.requestRates.rateOf(this, request, context);
   }
 
   /**
    * Everything `decide()` works out before it asks the store (rate, key, cost, block), or `null` when the
    * request is not throttled: the guard's all-or-none check (`countRefused: false`) asks the store once for
-   * every throttle of the route. {@link settle} makes the store's answer a decision.
+   * every throttle of the route, and makes each answer a decision with `settleHit()`.
    */
   planHit(request: ThrottleRequest, context: ExecutionContext): PlannedHit | null | Promise<PlannedHit | null> {
     const rate =
-      this.getRequestRate === undefined
-        ? (this.parsed ?? this.resolvedRate())
-        : (this.requestRates ??= new RequestRates(this.settings?.logger)).rateOf(this, request, context);
-    return chain(rate, ([limit, duration]) => {
-      if (limit === null) return null;
-      return chain(this.getCacheKey(request, context), (key) => {
-        if (key === null) return null;
-        const weights = this.weights;
-        const cost = weights === undefined ? 1 : weights.cost(request, context);
-        return chain(cost, (c) => this.planned(key, limit, duration, c, weights?.blockSec ?? 0));
-      });
-    });
-  }
-
-  /** The store's answer to a planned hit, as a decision (wait, headers, events). */
-  settle(planned: PlannedHit, result: HitResult): RateDecision {
-    const { limit, durationSec, scope, key, cost } = planned.hit;
-    return { ...decision(result, limit, durationSec, scope, key), cost };
+      this.getRequestRate === undefined ? (this.parsed ?? this.resolvedRate()) : this.requestRate(request, context);
+    return chain(rate, ([limit, durationSec]) =>
+      limit === null
+        ? null
+        : chain(this.getCacheKey(request, context), (key) => {
+            if (key === null) return null;
+            const { weights, algorithm, scope } = this;
+            return chain(weights === undefined ? 1 : weights.cost(request, context), (cost) => {
+              const store = this.store();
+              // A cost that can never fit is not the client's pace: it is refused, and blocks nothing.
+              const blockSec = cost > limit ? 0 : (weights?.blockSec ?? 0);
+              const hit = { key: safeKey(key), limit, durationSec: durationSec!, algorithm, scope, cost, blockSec };
+              return { store, now: this.nowFor(store), hit };
+            });
+          }),
+    );
   }
 
   /** The store this throttle counts in, resolved once: all of a route's throttles must share one for `hitAll`. */
   countingStore(): ThrottleStore {
     return this.store();
-  }
-
-  private planned(key: string, limit: number, durationSec: number, cost: number, block: number): PlannedHit {
-    const store = this.store();
-    const { algorithm, scope } = this;
-    // A cost that can never fit is not the client's pace: it is refused, and blocks nothing.
-    const blockSec = cost > limit ? 0 : block;
-    const hit = { key: safeKey(key), limit, durationSec, algorithm, scope, cost, blockSec };
-    return { store, now: this.nowFor(store), hit };
-  }
-
-  private hitOne(planned: PlannedHit | null): RateDecision | null | Promise<RateDecision> {
-    if (planned === null) return null;
-    const { key, limit, durationSec, algorithm, scope, cost, blockSec } = planned.hit;
-    const result = planned.store.hit(key, limit, durationSec, planned.now, algorithm, scope, cost, blockSec);
-    return chain(result, (r) => this.settle(planned, r));
   }
 
   private decideAt(
@@ -321,13 +289,6 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
   private storeOf(cache: ThrottleCacheLike | string | undefined): ThrottleStore {
     if (this.stores !== undefined)
       return this.stores.storeFor(cache, keyPattern(this.cacheFormat, this.scope, this.routeKey));
-    // Outside the module (a throttle unit-tested on its own): a store of its own, or the one it names.
-    if (typeof cache === 'object' && typeof (cache as Partial<ThrottleStore>).hit === 'function')
-      return cache as ThrottleStore;
-    if (cache !== undefined) {
-      const message = `'${this.constructor.name}' names a cache, but is not used through RestflowThrottleModule.`;
-      throw new ImproperlyConfiguredError(message, 'RFT_CACHE_OUTSIDE_MODULE');
-    }
-    return new MemoryThrottleStore();
+    return standaloneStore(cache, this.constructor.name);
   }
 }
