@@ -46,6 +46,10 @@ export { MemoryThrottleStore } from './stores/memory/memory.store';
 export type { HitResult, KeySpec, StoreHit, ThrottleAlgorithm, ThrottleStore } from './stores/throttle-store';
 export { ThrottleSettings } from './module/settings';
 export { ThrottleStores } from './module/caches';
+export { ThrottleAdmin } from './admin/throttle-admin';
+export type { ThrottleClient } from './admin/admin-client';
+export type { ThrottleRef } from './admin/client-buckets';
+export type { ThrottleClientState } from './admin/client-state';
 
 export {
   ThrottleEvents,

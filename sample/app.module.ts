@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { RestflowThrottleModule } from 'restflow-throttle';
+import { AdminModule } from './admin/admin.module';
 import { ArticlesModule } from './articles/articles.module';
 import { MaintenanceModule } from './async-hooks/maintenance.module';
 import { TokenAuthGuard } from './auth/token-auth.guard';
@@ -49,6 +50,7 @@ export class AppModule {
         MetricsModule,
         GraphqlSampleModule.forPlatform(settings.platform),
         GatewaySampleModule,
+        AdminModule,
       ],
       controllers: [HomeController],
       providers: [

@@ -8,13 +8,14 @@ import { SAMPLE_RATES } from './configuration/rates';
 export class HomeController {
   @Get()
   index(@Headers('host') host = 'localhost:3000'): Record<string, unknown> {
-    const tokens = ['alice-token', 'bob-token', 'carol-token', 'dave-token'];
+    const tokens = ['alice-token', 'bob-token', 'carol-token', 'dave-token', 'staff-token'];
     return {
       name: 'restflow-throttle sample',
       tokens,
       try: [
         `curl -i ${host}/articles   (the 4th anonymous request in a minute is a 429)`,
         `curl -i -H 'Authorization: Token alice-token' ${host}/articles`,
+        `curl -i -H 'Authorization: Token staff-token' '${host}/admin/throttles/anon?address=127.0.0.1'   (support staff: the client's state; -X DELETE resets it)`,
         `curl -i -X POST ${host}/uploads`,
         `curl -i ${host}/downloads`,
         `curl -i ${host}/viewsets/articles`,

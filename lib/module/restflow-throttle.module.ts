@@ -12,6 +12,7 @@ import { ThrottleGuard } from '../guard/throttle.guard';
 import { ROUTE_GUARDS, RoutePlanner } from '../planning/route-planner';
 import { ThrottleSettings } from './settings';
 import { ThrottleStores } from './caches';
+import { ThrottleAdmin } from '../admin/throttle-admin';
 
 /**
  * The module: import it once, in the root module. It is global. It places a
@@ -95,9 +96,17 @@ export class RestflowThrottleModule {
           inject: [RoutePlanner],
         },
         PeerAddressHook,
+        ThrottleAdmin,
         { provide: APP_FILTER, useClass: ThrottledExceptionFilter },
       ],
-      exports: [RESTFLOW_THROTTLE_OPTIONS, RESTFLOW_THROTTLE_CACHE, ThrottleSettings, ThrottleStores, ThrottleGuard],
+      exports: [
+        RESTFLOW_THROTTLE_OPTIONS,
+        RESTFLOW_THROTTLE_CACHE,
+        ThrottleSettings,
+        ThrottleStores,
+        ThrottleGuard,
+        ThrottleAdmin,
+      ],
     };
   }
 }

@@ -4,6 +4,8 @@ export interface SampleUser {
   readonly username: string;
   /** The customer account the user belongs to; `TenantRateThrottle` counts per tenant. */
   readonly tenantId?: string;
+  /** Support staff (DRF's `is_staff`): may use the throttle admin routes (`sample/admin/`). */
+  readonly isStaff?: boolean;
 }
 
 /**
@@ -16,4 +18,6 @@ export const USERS_BY_TOKEN: ReadonlyMap<string, SampleUser> = new Map([
   ['carol-token', { id: 3, username: 'carol', tenantId: 'globex' }],
   // No tenant: TenantRateThrottle skips dave.
   ['dave-token', { id: 4, username: 'dave' }],
+  // Support staff: the admin routes (GET/DELETE/POST /admin/throttles/...).
+  ['staff-token', { id: 5, username: 'staff', isStaff: true }],
 ]);
