@@ -4,6 +4,20 @@
  * get/set store both call these, so they cannot drift apart. The Redis
  * store's Lua twins (sliding-log.lua.ts, gcra.lua.ts) do the same steps on
  * Redis values and must be kept in step with them.
+ *
+ * Every step of a hit, in this order (both algorithms):
+ * 1. (log) drop the stamps `<= now - duration`;
+ * 2. blocked (`blockedUntil > now`): refused, nothing recorded, the block
+ *    kept as it is; reported as {@link blockedResult};
+ * 3. `need = max(cost, 1)` fits (log: `count + need <= limit`; GCRA:
+ *    `max(tat, now) + need * interval - now <= duration + slack`): allowed,
+ *    `cost` recorded (none for a look, cost 0);
+ * 4. otherwise refused, recording nothing: a cost that can never fit
+ *    (`cost > limit`) reports `count = limit + 1` and starts no block; any
+ *    other refusal knows when `need` fits again (`freeAt`) and, with
+ *    `blockSec > 0`, blocks the key until `max(now + blockSec, freeAt)`.
+ * With cost 1 and blockSec 0 (the defaults) each step is DRF's (or GCRA's
+ * model) operation for operation.
  */
 import type { HitResult } from './throttle-store';
 
@@ -11,22 +25,30 @@ import type { HitResult } from './throttle-store';
  * A sliding log: the `count` admitted timestamps, oldest first, from
  * `stamps[head]`, in a ring that wraps at its length. A ring, not a queue
  * compacted now and then: a key that slides steadily copies nothing.
+ * `blockedUntil`: the key is refused before then (`-Infinity`: never blocked).
  */
 export interface SlidingLog {
   stamps: number[];
   head: number;
   count: number;
+  blockedUntil: number;
 }
 
 /** A ring at least this large shrinks once it is an eighth full (to twice its count). */
 const SHRINK_FROM = 64;
 
 /**
- * DRF's sliding log: drop the timestamps `<= now - duration`; if `limit`
- * remain, deny and record nothing; otherwise record `now`. O(1) amortised
- * whatever the limit (each stamp is dropped once). Mutates `log`.
+ * DRF's sliding log, with a cost and a block (the steps above). O(cost)
+ * amortised whatever the limit (each stamp is dropped once). Mutates `log`.
  */
-export function slidingLogHit(log: SlidingLog, limit: number, duration: number, now: number): HitResult {
+export function slidingLogHit(
+  log: SlidingLog,
+  limit: number,
+  duration: number,
+  now: number,
+  cost = 1,
+  blockSec = 0,
+): HitResult {
   let stamps = log.stamps;
   let head = log.head;
   let count = log.count;
@@ -35,29 +57,73 @@ export function slidingLogHit(log: SlidingLog, limit: number, duration: number, 
     if (++head === stamps.length) head = 0;
     count--;
   }
-  if (count >= limit) {
-    log.head = head;
-    log.count = count;
-    return { allowed: false, now, count, oldest: count > 0 ? stamps[head] : null };
-  }
-  if (count === stamps.length || (count > 0 && stamps.length >= SHRINK_FROM && count * 8 <= stamps.length)) {
-    stamps = log.stamps = resized(stamps, head, count);
-    head = 0;
-  }
-  const tail = head + count;
-  stamps[tail < stamps.length ? tail : tail - stamps.length] = now;
   log.head = head;
-  log.count = count + 1;
-  return { allowed: true, now, count: count + 1, oldest: stamps[head] };
+  log.count = count;
+  if (log.blockedUntil > now) return blockedResult(log.blockedUntil, limit, duration, now);
+  if (count + Math.max(cost, 1) > limit) return slidingLogRefusal(log, limit, duration, now, cost, blockSec);
+  if (cost === 0) return { allowed: true, now, count, oldest: count > 0 ? stamps[head] : null };
+  const grown = count + cost;
+  if (grown > stamps.length || (count > 0 && stamps.length >= SHRINK_FROM && count * 8 <= stamps.length)) {
+    stamps = log.stamps = resized(stamps, head, count, grown);
+    head = log.head = 0;
+  }
+  for (let at = head + count, end = at + cost; at < end; at++) {
+    stamps[at < stamps.length ? at : at - stamps.length] = now;
+  }
+  log.count = grown;
+  return { allowed: true, now, count: grown, oldest: stamps[head] };
 }
 
 /**
- * Whether {@link slidingLogHit} would admit a hit at `now`, without changing
- * the log: for a store choosing which key it may forget without letting a
- * refused client in. O(1) for a log no longer than its limit.
+ * A refused hit on a log already trimmed to the window. A limit of 0 and a
+ * log longer than the limit (another throttle's, sharing it) are reported as
+ * DRF does (the true count: no wait when it passes the limit); a cost that
+ * never fits reports `limit + 1` (no wait either). Otherwise the hit fits
+ * again once the `count + need - limit`-th oldest stamp leaves the window:
+ * `count = limit` and that stamp as `oldest` make DRF's formula that wait.
+ */
+function slidingLogRefusal(
+  log: SlidingLog,
+  limit: number,
+  duration: number,
+  now: number,
+  cost: number,
+  blockSec: number,
+): HitResult {
+  const { stamps, head, count } = log;
+  const oldest = count > 0 ? stamps[head] : null;
+  if (limit <= 0) return { allowed: false, now, count, oldest };
+  if (cost > limit) return { allowed: false, now, count: Math.max(count, limit + 1), oldest };
+  const at = head + count + Math.max(cost, 1) - limit - 1;
+  const freeing = stamps[at < stamps.length ? at : at - stamps.length];
+  if (blockSec > 0) return startBlock(log, now + blockSec, freeing + duration, limit, duration, now);
+  return count > limit
+    ? { allowed: false, now, count, oldest }
+    : { allowed: false, now, count: limit, oldest: freeing };
+}
+
+/**
+ * Gives back `cost` of the newest stamps still in the window (never below
+ * empty); the block, if any, stays. Mutates `log`.
+ */
+export function slidingLogRefund(log: SlidingLog, duration: number, now: number, cost: number): void {
+  const { stamps } = log;
+  const cutoff = now - duration;
+  while (log.count > 0 && stamps[log.head] <= cutoff) {
+    if (++log.head === stamps.length) log.head = 0;
+    log.count--;
+  }
+  log.count = Math.max(0, log.count - cost);
+}
+
+/**
+ * Whether {@link slidingLogHit} would admit a hit of cost 1 at `now`, without
+ * changing the log: for a store choosing which key it may forget without
+ * letting a refused client in. O(1) for a log no longer than its limit.
  */
 export function slidingLogHasRoom(log: SlidingLog, limit: number, duration: number, now: number): boolean {
   const { stamps, head, count } = log;
+  if (log.blockedUntil > now) return false;
   if (count < limit) return true;
   if (limit <= 0) return false;
   // Room once the oldest `count - limit + 1` stamps are all out of the window, as the step drops them.
@@ -71,31 +137,24 @@ export function slidingLogHasRoom(log: SlidingLog, limit: number, duration: numb
 
 /** A new, empty log: a ring of one, as most keys (one visit per client) never need more. */
 export function emptyLog(): SlidingLog {
-  return { stamps: [0], head: 0, count: 0 };
+  return { stamps: [0], head: 0, count: 0, blockedUntil: -Infinity };
 }
 
 /**
- * A full (or mostly empty) ring's stamps in order, twice: a ring of twice
- * the count from 0, whose second copy is free space.
+ * A ring's stamps in order, twice (or `room` long, if longer): a ring from 0
+ * whose second part is free space. Used when a hit needs more room, and to
+ * shrink a mostly empty ring.
  */
-function resized(stamps: number[], head: number, count: number): number[] {
+function resized(stamps: number[], head: number, count: number, room: number): number[] {
   const end = head + count;
   const live =
     end <= stamps.length ? stamps.slice(head, end) : stamps.slice(head).concat(stamps.slice(0, end - stamps.length));
-  return live.length === 0 ? [0] : live.concat(live);
+  const ring = live.length === 0 ? [0] : live.concat(live);
+  while (ring.length < room) ring.push(0);
+  return ring;
 }
 
-/**
- * A log from DRF's value format, the history list newest first (what a
- * get/set cache holds); anything else is an empty log.
- */
-export function logFromHistory(value: unknown): SlidingLog {
-  if (!Array.isArray(value)) return emptyLog();
-  const stamps = value.filter(isTime).reverse();
-  return stamps.length === 0 ? emptyLog() : { stamps, head: 0, count: stamps.length };
-}
-
-/** A log in DRF's value format: its stamps newest first. */
+/** A log's stamps, newest first (DRF's history list). */
 export function historyOf(log: SlidingLog): number[] {
   const { stamps, head, count } = log;
   const history = new Array<number>(count);
@@ -106,39 +165,83 @@ export function historyOf(log: SlidingLog): number[] {
   return history;
 }
 
-/** GCRA's state: the theoretical arrival time, `-Infinity` for a key never admitted. */
+/**
+ * GCRA's state: the theoretical arrival time (`-Infinity` for a key never
+ * admitted), and the block as in {@link SlidingLog}.
+ */
 export interface GcraState {
   tat: number;
+  blockedUntil: number;
 }
 
 /**
  * GCRA, the generic cell rate algorithm, with the reference model's
  * operations in its order (test/helpers/gcra-model.ts, docs/algorithms.md):
- * `interval = duration / limit`; a hit is allowed iff
- * `max(tat, now) + interval - now <= duration` (give or take
- * {@link gcraSlack}), and then `tat = max(tat, now) + interval`. A denied hit
- * changes nothing. The result has the sliding log's shape: denied,
- * `count = limit` and `oldest = nextAllowedAt - duration`, so DRF's wait
- * formula gives GCRA's exact wait. Mutates `state`.
+ * `interval = duration / limit`; a hit of cost `c` (`need = max(c, 1)`) is
+ * allowed iff `max(tat, now) + need * interval - now <= duration` (give or
+ * take {@link gcraSlack}), and then `tat = max(tat, now) + c * interval`. A
+ * refused hit changes nothing (but its block). The result has the sliding
+ * log's shape: refused, `count = limit` and `oldest = nextAllowedAt -
+ * duration`, so DRF's wait formula gives GCRA's exact wait. Mutates `state`.
  */
-export function gcraHit(state: GcraState, limit: number, duration: number, now: number): HitResult {
+export function gcraHit(
+  state: GcraState,
+  limit: number,
+  duration: number,
+  now: number,
+  cost = 1,
+  blockSec = 0,
+): HitResult {
+  if (state.blockedUntil > now) return blockedResult(state.blockedUntil, limit, duration, now);
   if (limit <= 0) return { allowed: false, now, count: 0, oldest: null };
   const interval = duration / limit;
   const slack = gcraSlack(limit, interval);
   const tat = Math.max(state.tat, now);
-  if (tat + interval - now <= duration + slack) {
-    const newTat = tat + interval;
+  // `1 * interval` is `interval` exactly: cost 1 is the model's operation.
+  const span = Math.max(cost, 1) * interval;
+  if (tat + span - now <= duration + slack) {
+    if (cost === 0) return gcraStanding(tat, limit, duration, now, interval, slack);
+    // `span` is `cost * interval` here (cost >= 1).
+    const newTat = tat + span;
     state.tat = newTat;
     const count = Math.min(limit, Math.ceil((newTat - now - slack) / interval));
     return { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval };
   }
-  const nextAllowedAt = tat + interval - duration;
+  if (cost > limit) return { allowed: false, now, count: limit + 1, oldest: null };
+  const nextAllowedAt = tat + span - duration;
+  if (blockSec > 0) return startBlock(state, now + blockSec, nextAllowedAt, limit, duration, now);
   return { allowed: false, now, count: limit, oldest: nextAllowedAt - duration };
 }
 
-/** Whether {@link gcraHit} would admit a hit at `now` (the same test, on the same operations). Changes nothing. */
+/**
+ * An admitted look's report: the slots in use at `now` (`count`, as an
+ * admitted hit counts them, but 0 when none is) and the `oldest` that makes
+ * DRF's formula the time until one more frees.
+ */
+function gcraStanding(
+  tat: number,
+  limit: number,
+  duration: number,
+  now: number,
+  interval: number,
+  slack: number,
+): HitResult {
+  const count = Math.max(0, Math.min(limit, Math.ceil((tat - now - slack) / interval)));
+  return { allowed: true, now, count, oldest: count > 0 ? tat - duration - (count - 1) * interval : null };
+}
+
+/**
+ * Gives back `cost` intervals (the newest), never below an empty state
+ * (`tat <= now`); the block, if any, stays. Mutates `state`.
+ */
+export function gcraRefund(state: GcraState, limit: number, duration: number, now: number, cost: number): void {
+  if (limit <= 0 || state.tat <= now) return;
+  state.tat = Math.max(state.tat - cost * (duration / limit), now);
+}
+
+/** Whether {@link gcraHit} would admit a hit of cost 1 at `now` (the same test, on the same operations). */
 export function gcraHasRoom(state: GcraState, limit: number, duration: number, now: number): boolean {
-  if (limit <= 0) return false;
+  if (state.blockedUntil > now || limit <= 0) return false;
   const interval = duration / limit;
   return Math.max(state.tat, now) + interval - now <= duration + gcraSlack(limit, interval);
 }
@@ -155,11 +258,51 @@ export function gcraSlack(limit: number, interval: number): number {
   return Math.min(limit * 1e-6, interval / 2);
 }
 
-/** GCRA's state from what a get/set cache holds under a key (anything but a finite number is none). */
-export function gcraStateOf(value: unknown): GcraState {
-  return { tat: isTime(value) ? value : -Infinity };
+/**
+ * Blocks a key until `max(until, freeAt)`, keeping a longer block already
+ * there, and reports it: a refusal by count with `blockSec`, and an admin's
+ * block (`freeAt` `-Infinity`). Mutates `state`.
+ */
+export function startBlock(
+  state: { blockedUntil: number },
+  until: number,
+  freeAt: number,
+  limit: number,
+  duration: number,
+  now: number,
+): HitResult {
+  state.blockedUntil = Math.max(state.blockedUntil, until, freeAt);
+  return blockedResult(state.blockedUntil, limit, duration, now);
 }
 
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
+/**
+ * A hit refused by a block: `count = limit` and `oldest = blockedUntil -
+ * duration`, so DRF's formula (`(duration - (now - oldest)) / 1`) waits
+ * exactly until the block ends, and the headers say the same.
+ */
+export function blockedResult(blockedUntil: number, limit: number, duration: number, now: number): HitResult {
+  return { allowed: false, now, count: limit, oldest: blockedUntil - duration };
+}
+
+/**
+ * A log's standing at `now`, as an admitted look reports it (the block not
+ * asked): for a hit decided but not recorded (`hitAll`).
+ */
+export function slidingLogStanding(log: SlidingLog, duration: number, now: number): HitResult {
+  const { stamps, head, count } = log;
+  const cutoff = now - duration;
+  let at = head;
+  let left = count;
+  while (left > 0 && stamps[at] <= cutoff) {
+    if (++at === stamps.length) at = 0;
+    left--;
+  }
+  return { allowed: true, now, count: left, oldest: left > 0 ? stamps[at] : null };
+}
+
+/** GCRA's standing at `now`, as an admitted look reports it (the block not asked). */
+export function gcraStandingOf(state: GcraState, limit: number, duration: number, now: number): HitResult {
+  if (limit <= 0) return { allowed: true, now, count: 0, oldest: null };
+  const interval = duration / limit;
+  return gcraStanding(Math.max(state.tat, now), limit, duration, now, interval, gcraSlack(limit, interval));
 }

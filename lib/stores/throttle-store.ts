@@ -25,6 +25,23 @@ export interface HitResult {
 /** How a store counts: DRF's exact sliding log, or constant-memory GCRA. */
 export type ThrottleAlgorithm = 'sliding-log' | 'gcra';
 
+/** What a key is counted by: its rate and algorithm, for the calls that act on a key outside a hit. */
+export interface KeySpec {
+  readonly limit: number;
+  readonly durationSec: number;
+  readonly algorithm: ThrottleAlgorithm;
+  readonly scope?: string;
+}
+
+/** One hit of a request decided by {@link ThrottleStore.hitAll}: the arguments of {@link ThrottleStore.hit}. */
+export interface StoreHit extends KeySpec {
+  readonly key: string;
+  /** Default 1. */
+  readonly cost?: number;
+  /** Default 0. */
+  readonly blockSec?: number;
+}
+
 export interface ThrottleStore {
   /**
    * `true` when the store reads its own clock (Redis: the server's `TIME`),
@@ -37,6 +54,26 @@ export interface ThrottleStore {
    * `scope`: the asking throttle's scope, for a store that bounds its keys
    * per scope (the memory store), so that a flood of new keys in one scope
    * cannot evict another's; other stores may ignore it.
+   *
+   * `cost` (default 1, a whole number >= 0): how many requests this one
+   * counts as. Allowed iff `count + max(cost, 1) <= limit` (DRF's rule for
+   * 1); then `cost` is recorded (`cost` stamps of `now`, or `cost`
+   * intervals of GCRA). Cost 0 is a look: decided the same way, recording
+   * nothing (admitted, it reports the key's standing). A hit whose cost can
+   * never fit (`cost > limit >= 1`) is refused, records nothing, starts no
+   * block and reports `count = limit + 1` (or the log's count, if larger), so
+   * DRF's formula gives no wait. A refusal by count reports `count = limit`
+   * and an `oldest` such that DRF's formula gives the exact wait until that
+   * cost fits (the log: the `count + cost - limit`-th oldest stamp); but, as
+   * in DRF, a log longer than the limit (shared with another throttle)
+   * reports its count and no wait, and a limit of 0 its count and oldest.
+   *
+   * `blockSec` (default 0): a hit refused by the count blocks the key until
+   * `max(now + blockSec, when it would have room again for this cost)`;
+   * while blocked, every hit (looks included) is refused, records nothing
+   * and does not extend the block. A refusal by a block reports
+   * `count = limit` and `oldest = blockedUntil - duration`, so DRF's formula
+   * gives the exact wait; the hit that starts a block reports it the same way.
    */
   hit(
     key: string,
@@ -45,7 +82,38 @@ export interface ThrottleStore {
     now: number | undefined,
     algorithm?: ThrottleAlgorithm,
     scope?: string,
+    cost?: number,
+    blockSec?: number,
   ): HitResult | Promise<HitResult>;
+  /**
+   * All or none (the module's `countRefused: false`): decides every
+   * hit of one request at once, atomically across its keys, in order (a key
+   * hit twice sees its first record), and records them only if every one is
+   * allowed; otherwise records none and returns each key's own answer (a
+   * hit that would have been allowed comes back allowed, recorded nowhere,
+   * reporting the key's standing as a look would). A refusal still starts
+   * its key's block (`blockSec`). Results in the order of `hits`. Optional:
+   * a store without it cannot serve a route where that option is on, and
+   * the module says so at startup.
+   */
+  hitAll?(hits: readonly StoreHit[], now: number | undefined): HitResult[] | Promise<HitResult[]>;
+  /**
+   * Gives back `cost` of a recorded hit (the newest ones first: the log's
+   * newest stamps, GCRA's last intervals): a brute-force throttle's
+   * successful attempt, an admin's reward. Never below an empty key; a
+   * blocked key stays blocked. A key counted by another algorithm than
+   * `spec`'s is left alone.
+   */
+  refund?(key: string, cost: number, spec: KeySpec, now: number | undefined): void | Promise<void>;
+  /**
+   * Blocks `key` for `seconds` from now (an admin's block): every hit is
+   * refused, recording nothing, until then; the result's `count = limit`
+   * and `oldest = blockedUntil - duration`, so the wait and the headers say
+   * when it ends. A longer block already there is kept.
+   */
+  block?(key: string, seconds: number, spec: KeySpec, now: number | undefined): void | Promise<void>;
+  /** Forgets one key: its count and any block (an admin's reset, a brute-force throttle's success). */
+  forget?(key: string): void | Promise<void>;
   /**
    * Forgets the counts this store holds (tests): at least every key matching
    * one of the glob patterns (the cache formats of the throttles using it);

@@ -6,7 +6,11 @@ import {
   type ThrottleCache,
   type ThrottleRequest,
 } from 'restflow-throttle';
+import { Logger } from '@nestjs/common';
+import { MemoryThrottleStore, type ThrottleStore } from 'restflow-throttle';
+import { storeForCache } from '../../lib/stores/store-for-cache';
 import { FakeClock, startApp, type HttpResponse, type TestApp } from './http-app';
+import { ALL_CAPABILITIES, describeSeamContract, type StoreCapability } from './store-seam-contract';
 
 /** The cache under test, and how to let go of it. `cache: undefined` is the module's default. */
 export interface ContractCache {
@@ -102,16 +106,35 @@ let clients = 0;
  * DRF's sliding log, its `wait()` values, exact admission under concurrency
  * and a limit of 100000, and GCRA's burst, spacing and exact waits. Run for the default memory cache, a get/set
  * cache-manager cache, Redis and Redis Cluster, so they cannot drift apart.
+ * Then the store seam's cases (store-seam-contract.ts) on the store the module picks for the cache, for the
+ * `capabilities` it must have (default: all; a store must not have an optional method it does not claim).
  */
-export function describeStoreContract(name: string, makeCache: () => Promise<ContractCache>): void {
+export function describeStoreContract(
+  name: string,
+  makeCache: () => Promise<ContractCache>,
+  capabilities: readonly StoreCapability[] = ALL_CAPABILITIES,
+): void {
   describe(`store contract: ${name}`, () => {
     const clock = new FakeClock(1_000_000);
     let t: TestApp;
     let env: ContractCache;
     let client: string;
 
+    /** The store the module would pick for this cache, without a refusal cache in front: the seam's own answers. */
+    let store: ThrottleStore;
+
     beforeAll(async () => {
       env = await makeCache();
+      store =
+        env.cache === undefined
+          ? new MemoryThrottleStore()
+          : storeForCache(env.cache, {
+              name: 'contract',
+              policy: 'deny',
+              timeoutMs: 10_000,
+              logger,
+              refusalCache: false,
+            });
       t = await startApp('express', {
         imports: [RestflowThrottleModule.forRoot({ rates: RATES, cache: env.cache, clock: () => clock.now })],
         controllers: [ContractViews],
@@ -214,8 +237,13 @@ export function describeStoreContract(name: string, makeCache: () => Promise<Con
       // All 600 are in the log: a 600/min throttle on the same log is full.
       expect((await hit('gate')).headers.get('retry-after')).toBe('60');
     });
+
+    // The store is read when the cases run: it is made in beforeAll.
+    describeSeamContract(() => store, capabilities);
   });
 }
+
+const logger = new Logger('StoreContract');
 
 export function tally(statuses: readonly number[]): Record<number, number> {
   const counts: Record<number, number> = {};

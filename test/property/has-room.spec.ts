@@ -31,7 +31,12 @@ describe('whether a hit now would be admitted, without deciding one', () => {
         let now = 1000;
         for (const { limit, duration, step } of timeline) {
           now += step;
-          const copy: SlidingLog = { stamps: [...log.stamps], head: log.head, count: log.count };
+          const copy: SlidingLog = {
+            stamps: [...log.stamps],
+            head: log.head,
+            count: log.count,
+            blockedUntil: -Infinity,
+          };
           const room = slidingLogHasRoom(log, limit, duration, now);
           expect(log).toEqual(copy);
           expect(room).toBe(slidingLogHit(copy, limit, duration, now).allowed);
@@ -45,13 +50,13 @@ describe('whether a hit now would be admitted, without deciding one', () => {
   it('gcraHasRoom() answers what gcraHit() decides', () => {
     fc.assert(
       fc.property(hits, fc.constantFrom(1000, 1.7e9 + 0.123), (timeline, start) => {
-        const state = { tat: -Infinity };
+        const state = { tat: -Infinity, blockedUntil: -Infinity };
         let now = start;
         for (const { limit, duration, step } of timeline) {
           now += step;
           const room = gcraHasRoom(state, limit, duration, now);
           const tat = state.tat;
-          expect(room).toBe(gcraHit({ tat }, limit, duration, now).allowed);
+          expect(room).toBe(gcraHit({ tat, blockedUntil: -Infinity }, limit, duration, now).allowed);
           expect(state.tat).toBe(tat);
           gcraHit(state, limit, duration, now);
         }

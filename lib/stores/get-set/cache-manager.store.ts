@@ -6,7 +6,8 @@ import type { ThrottleCache } from '../../module/options';
 import { CacheFaults, type HitCallbacks } from '../cache-faults';
 import type { CallDeadline } from '../deadline';
 import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
-import { gcraHit, gcraStateOf, historyOf, logFromHistory, slidingLogHit, type SlidingLog } from '../algorithms';
+import { gcraHit, slidingLogHit, type GcraState, type SlidingLog } from '../algorithms';
+import { gcraFromValue, logFromValue, valueOfGcra, valueOfLog } from './stored-value';
 
 /** A hit waiting for its key's next get. */
 interface WaitingHit extends HitCallbacks {
@@ -14,6 +15,8 @@ interface WaitingHit extends HitCallbacks {
   readonly duration: number;
   readonly now: number;
   readonly gcra: boolean;
+  readonly cost: number;
+  readonly blockSec: number;
   /** `performance.now()` when the hit arrived: its whole wait counts against the deadline. */
   readonly arrivedAt: number;
 }
@@ -56,6 +59,9 @@ export class CacheManagerStore implements ThrottleStore {
     durationSec: number,
     now: number = monotonicSeconds(),
     algorithm?: ThrottleAlgorithm,
+    _scope?: string,
+    cost = 1,
+    blockSec = 0,
   ): Promise<HitResult> {
     const rounds = this.rounds.get(key);
     if (rounds === undefined && !this.faults.mayCall()) {
@@ -65,7 +71,7 @@ export class CacheManagerStore implements ThrottleStore {
     return new Promise<HitResult>((resolve, reject) => {
       const gcra = algorithm === 'gcra';
       const arrivedAt = performance.now();
-      const hit: WaitingHit = { limit, duration: durationSec, now, gcra, arrivedAt, resolve, reject };
+      const hit: WaitingHit = { limit, duration: durationSec, now, gcra, cost, blockSec, arrivedAt, resolve, reject };
       if (rounds !== undefined) {
         rounds.waiting.push(hit);
         return;
@@ -126,29 +132,40 @@ export class CacheManagerStore implements ThrottleStore {
 function decide(stored: unknown, hits: readonly WaitingHit[]): { value: unknown; results: HitResult[]; ttl?: number } {
   let value = stored;
   let ttl: number | undefined;
-  /** The log being decided, read from `value` once per round: the cache's object is never mutated. */
+  /** The state being decided, read from `value` once per round: the cache's object is never mutated. */
   let log: SlidingLog | undefined;
+  let gcra: GcraState | undefined;
+  let now = 0;
   const results = hits.map((hit) => {
+    now = hit.now;
+    let result: HitResult;
+    let blockedUntil: number;
+    let lasts = hit.duration;
     if (hit.gcra) {
-      if (log !== undefined) {
-        value = historyOf(log);
-        log = undefined;
-      }
-      const state = gcraStateOf(value);
-      const result = gcraHit(state, hit.limit, hit.duration, hit.now);
-      if (result.allowed) {
-        value = state.tat;
-        // At least a whole duration of real time: `now` may be a test clock, unrelated to the cache's.
-        ttl = Math.ceil(Math.max(state.tat - hit.now, hit.duration) * 1000);
-      }
-      return result;
+      if (log !== undefined) value = valueOfLog(log, now);
+      log = undefined;
+      gcra ??= gcraFromValue(value);
+      const state = gcra;
+      blockedUntil = state.blockedUntil;
+      result = gcraHit(state, hit.limit, hit.duration, now, hit.cost, hit.blockSec);
+      lasts = Math.max(lasts, state.tat - now, state.blockedUntil - now);
+      blockedUntil = state.blockedUntil - blockedUntil;
+    } else {
+      if (gcra !== undefined) value = valueOfGcra(gcra, now);
+      gcra = undefined;
+      log ??= logFromValue(value);
+      const state = log;
+      blockedUntil = state.blockedUntil;
+      result = slidingLogHit(state, hit.limit, hit.duration, now, hit.cost, hit.blockSec);
+      lasts = Math.max(lasts, state.blockedUntil - now);
+      blockedUntil = state.blockedUntil - blockedUntil;
     }
-    log ??= logFromHistory(value);
-    const result = slidingLogHit(log, hit.limit, hit.duration, hit.now);
-    if (result.allowed) ttl = Math.ceil(hit.duration * 1000);
+    // Written when something was recorded or a block started; kept at least a whole duration of real time
+    // (`now` may be a test clock, unrelated to the cache's), and as long as the state means something.
+    if ((result.allowed && hit.cost !== 0) || blockedUntil > 0) ttl = Math.ceil(lasts * 1000);
     return result;
   });
-  // DRF's value format: the history list, newest first.
-  if (log !== undefined) value = historyOf(log);
+  if (log !== undefined) value = valueOfLog(log, now);
+  if (gcra !== undefined) value = valueOfGcra(gcra, now);
   return { value, results, ttl };
 }

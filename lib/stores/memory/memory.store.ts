@@ -2,70 +2,25 @@
  * The default store: counts in this process's memory, synchronously (so atomically), bounded in keys per
  * scope so that a flood of new keys in one scope can reset no one else.
  */
-import { gcraHasRoom, gcraHit, slidingLogHasRoom, slidingLogHit, type SlidingLog } from '../algorithms';
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
-
-/** A place in a recency ring: an entry, or the ring's own node (its `Recency`), which closes the ring. */
-interface RingNode {
-  /** Towards the most recently used end; from the ring's node, its least recently used entry. */
-  newer: RingNode;
-  /** Towards the least recently used end; from the ring's node, its most recently used entry. */
-  older: RingNode;
-}
-
-/** A key's place in its ring, and what eviction needs to know. Object literals: classes measured slower. */
-interface Links extends RingNode {
-  readonly key: string;
-  /** The ring the entry is in: its partition's `open` one, or its `full` one. */
-  ring: Recency;
-  /** In the store's clock: from then on the entry means nothing and may be swept. */
-  expiresAt: number;
-  /** The rate of its last admitted hit: whether a hit now would be refused is asked only before an eviction. */
-  limit: number;
-  duration: number;
-}
-
-interface LogEntry extends Links, SlidingLog {
-  readonly algorithm: 'sliding-log';
-}
-
-/**
- * GCRA: one number, the theoretical arrival time. Kept as long as a log would be (`duration` after its last
- * admission), not dropped at `tat`: that made a client who comes back every few seconds a map delete and insert
- * per hit.
- */
-interface GcraEntry extends Links {
-  readonly algorithm: 'gcra';
-  tat: number;
-}
-
-type Entry = LogEntry | GcraEntry;
-
-/**
- * Entries from least to most recently used, in a ring closed by this node: no end is ever null, so moving
- * an entry tests nothing, and an entry is its ring's most recent when its `newer` is the ring.
- */
-class Recency implements RingNode {
-  newer: RingNode = this;
-  older: RingNode = this;
-  constructor(readonly partition: Partition) {}
-
-  /** The least recently used entry, or `null` for an empty ring. */
-  get cold(): Entry | null {
-    return this.newer === this ? null : (this.newer as Entry);
-  }
-}
-
-/**
- * One scope's keys, in two rings: `open`, where every key starts, and `full`, where a key goes when an
- * eviction finds it at its limit (forgetting it would let a refused client in again). A flood in one scope
- * fills only its own partition.
- */
-class Partition {
-  size = 0;
-  readonly open = new Recency(this);
-  readonly full = new Recency(this);
-}
+import {
+  blockedResult,
+  gcraHit,
+  gcraRefund,
+  gcraStandingOf,
+  slidingLogHit,
+  slidingLogRefund,
+  slidingLogStanding,
+  startBlock,
+} from '../algorithms';
+import {
+  monotonicSeconds,
+  type HitResult,
+  type KeySpec,
+  type StoreHit,
+  type ThrottleAlgorithm,
+  type ThrottleStore,
+} from '../throttle-store';
+import { append, hasRoom, newEntry, Partition, unlink, type Entry, type Recency } from './entries';
 
 /** Expired entries dropped from the cold ends: up to 2 before a key is added to a full scope, 32 every 16th hit. */
 const SWEEP_ON_INSERT = 2;
@@ -126,6 +81,8 @@ export class MemoryThrottleStore implements ThrottleStore {
     now: number = this.clock(),
     algorithm: ThrottleAlgorithm = 'sliding-log',
     scope?: string,
+    cost = 1,
+    blockSec = 0,
   ): HitResult {
     if (--this.hitsToSweep === 0) {
       this.hitsToSweep = SWEEP_EVERY;
@@ -134,19 +91,24 @@ export class MemoryThrottleStore implements ThrottleStore {
     const entry = this.entries.get(key);
     // A key switching algorithms starts afresh (in `add`) rather than misreading the other state.
     if (entry === undefined || entry.algorithm !== algorithm) {
-      return this.add(entry, key, limit, durationSec, now, algorithm, scope ?? '');
+      return this.add(entry, key, limit, durationSec, now, algorithm, scope ?? '', cost, blockSec);
     }
     // An expired entry needs no special case: an expired log's stamps are all dropped, and `max(tat, now)` is `now`.
     // Written out here, not in a helper shared with add(): such a helper was optimised on its own and then
     // no longer inlined into this, the hot path.
     const result =
       entry.algorithm === 'gcra'
-        ? gcraHit(entry, limit, durationSec, now)
-        : slidingLogHit(entry, limit, durationSec, now);
+        ? gcraHit(entry, limit, durationSec, now, cost, blockSec)
+        : slidingLogHit(entry, limit, durationSec, now, cost, blockSec);
     if (result.allowed) {
-      entry.expiresAt = now + durationSec;
-      entry.limit = limit;
-      entry.duration = durationSec;
+      // A look (cost 0) records nothing, so it keeps the entry no longer.
+      if (cost !== 0) {
+        entry.expiresAt = now + durationSec;
+        entry.limit = limit;
+        entry.duration = durationSec;
+      }
+    } else if (entry.blockedUntil > entry.expiresAt) {
+      entry.expiresAt = entry.blockedUntil;
     }
     const ring = entry.ring;
     if (entry.newer !== ring) {
@@ -154,6 +116,70 @@ export class MemoryThrottleStore implements ThrottleStore {
       append(ring, entry);
     }
     return result;
+  }
+
+  /**
+   * All or none: every hit decided in order (a key hit twice sees its first record), then, if one was refused,
+   * the records taken back, newest first; blocks started stay. A hit admitted but not recorded reports the
+   * key's standing, as a look would.
+   */
+  hitAll(hits: readonly StoreHit[], now: number = this.clock()): HitResult[] {
+    const results = new Array<HitResult>(hits.length);
+    /** GCRA's `tat` before each hit: a record taken back restores it exactly. */
+    const tats = new Array<number>(hits.length);
+    let refused = false;
+    for (let i = 0; i < hits.length; i++) {
+      const { key, limit, durationSec, algorithm, scope, cost, blockSec } = hits[i];
+      const before = this.entries.get(key);
+      tats[i] = before?.algorithm === 'gcra' ? before.tat : -Infinity;
+      results[i] = this.hit(key, limit, durationSec, now, algorithm, scope, cost, blockSec);
+      if (!results[i].allowed) refused = true;
+    }
+    if (!refused) return results;
+    for (let i = hits.length - 1; i >= 0; i--) {
+      const entry = this.entries.get(hits[i].key);
+      const cost = hits[i].cost ?? 1;
+      if (!results[i].allowed || cost === 0 || entry === undefined) continue;
+      if (entry.algorithm === 'gcra') entry.tat = tats[i];
+      else entry.count = Math.max(0, entry.count - cost);
+    }
+    for (let i = 0; i < hits.length; i++) {
+      if (results[i].allowed) results[i] = this.standing(hits[i], now);
+    }
+    return results;
+  }
+
+  /** Gives back `cost` of the key's newest records (none if the key is counted by another algorithm). */
+  refund(key: string, cost: number, spec: KeySpec, now: number = this.clock()): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.algorithm !== spec.algorithm) return;
+    if (entry.algorithm === 'gcra') gcraRefund(entry, spec.limit, spec.durationSec, now, cost);
+    else slidingLogRefund(entry, spec.durationSec, now, cost);
+  }
+
+  /**
+   * Blocks the key for `seconds` from `now` (a longer block is kept). A key not held yet is stored even in a
+   * full scope, after an eviction if one may go: an admin's block is never dropped.
+   */
+  block(key: string, seconds: number, spec: KeySpec, now: number = this.clock()): void {
+    let entry = this.entries.get(key);
+    if (entry === undefined || entry.algorithm !== spec.algorithm) {
+      const blockedUntil = entry?.blockedUntil ?? -Infinity;
+      if (entry !== undefined) this.remove(entry);
+      const partition = this.partitions.get(spec.scope ?? '') ?? this.partition(spec.scope ?? '');
+      if (partition.size >= this.maxKeys) this.makeRoom(partition, now);
+      entry = newEntry(key, partition.open, now, spec.limit, spec.durationSec, spec.algorithm);
+      entry.blockedUntil = blockedUntil;
+      this.insert(partition, entry);
+    }
+    startBlock(entry, now + seconds, -Infinity, spec.limit, spec.durationSec, now);
+    entry.expiresAt = Math.max(entry.expiresAt, entry.blockedUntil);
+  }
+
+  /** Forgets one key: its count and its block. */
+  forget(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.remove(entry);
   }
 
   /** Forgets every count. */
@@ -164,7 +190,15 @@ export class MemoryThrottleStore implements ThrottleStore {
     this.sweepNext = 0;
   }
 
-  /** A key's first hit: decided on an empty state, stored only if admitted and the scope has room for it. */
+  /** What a hit decided but not recorded reports: the key's standing now (an empty key's, if it holds none). */
+  private standing(hit: StoreHit, now: number): HitResult {
+    const entry = this.entries.get(hit.key);
+    if (entry === undefined || entry.algorithm !== hit.algorithm) return { allowed: true, now, count: 0, oldest: null };
+    if (entry.algorithm === 'gcra') return gcraStandingOf(entry, hit.limit, hit.durationSec, now);
+    return slidingLogStanding(entry, hit.durationSec, now);
+  }
+
+  /** A key's first hit: decided on an empty state, stored only if it records and the scope has room for it. */
   private add(
     old: Entry | undefined,
     key: string,
@@ -173,29 +207,33 @@ export class MemoryThrottleStore implements ThrottleStore {
     now: number,
     algorithm: ThrottleAlgorithm,
     scope: string,
+    cost: number,
+    blockSec: number,
   ): HitResult {
-    if (old !== undefined) this.remove(old);
+    if (old !== undefined) {
+      // The other algorithm's count is forgotten, not its block.
+      if (old.blockedUntil > now) return blockedResult(old.blockedUntil, limit, duration, now);
+      this.remove(old);
+    }
     const partition = this.partitions.get(scope) ?? this.partition(scope);
-    const ring = partition.open;
-    const newer: RingNode = ring;
-    const older: RingNode = ring;
-    const expiresAt = now + duration;
-    // Written out, no spread: every entry of an algorithm gets one shape. A log is born an empty ring of one
-    // (emptyLog()), as most keys (one visit per client) never need more.
-    const entry: Entry =
-      algorithm === 'gcra'
-        ? { key, newer, older, ring, expiresAt, limit, duration, algorithm, tat: -Infinity }
-        : { key, newer, older, ring, expiresAt, limit, duration, algorithm, stamps: [0], head: 0, count: 0 };
+    const entry = newEntry(key, partition.open, now + duration, limit, duration, algorithm);
     const result =
-      entry.algorithm === 'gcra' ? gcraHit(entry, limit, duration, now) : slidingLogHit(entry, limit, duration, now);
-    if (!result.allowed) return result;
+      entry.algorithm === 'gcra'
+        ? gcraHit(entry, limit, duration, now, cost, blockSec)
+        : slidingLogHit(entry, limit, duration, now, cost, blockSec);
+    // A refused first hit cannot have started a block (an empty key is refused only by a cost that never fits).
+    if (!result.allowed || cost === 0) return result;
     if (partition.size >= this.maxKeys && !this.makeRoom(partition, now)) {
       return { allowed: false, now, count: limit, oldest: null };
     }
-    this.entries.set(key, entry);
-    partition.size++;
-    append(ring, entry);
+    this.insert(partition, entry);
     return result;
+  }
+
+  private insert(partition: Partition, entry: Entry): void {
+    this.entries.set(entry.key, entry);
+    partition.size++;
+    append(entry.ring, entry);
   }
 
   /**
@@ -261,27 +299,4 @@ export class MemoryThrottleStore implements ThrottleStore {
     entry.ring.partition.size--;
     unlink(entry);
   }
-}
-
-/** Whether forgetting the entry now lets no refused client in: expired, or a hit now would be admitted. */
-function hasRoom(entry: Entry, now: number): boolean {
-  if (entry.expiresAt <= now) return true;
-  if (entry.algorithm === 'gcra') return gcraHasRoom(entry, entry.limit, entry.duration, now);
-  return slidingLogHasRoom(entry, entry.limit, entry.duration, now);
-}
-
-/** Makes an entry the most recently used of `ring` (its `ring` is set by the caller). */
-function append(ring: Recency, entry: Entry): void {
-  const hot = ring.older;
-  entry.older = hot;
-  entry.newer = ring;
-  hot.newer = entry;
-  ring.older = entry;
-}
-
-/** Takes an entry out of its ring. */
-function unlink(entry: Entry): void {
-  const { older, newer } = entry;
-  older.newer = newer;
-  newer.older = older;
 }
