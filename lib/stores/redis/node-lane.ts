@@ -78,7 +78,7 @@ export class NodeLane {
     if (!this.queue.admits(hit.key)) return Promise.resolve(overloaded(hit.limit, hit.duration, hit.now));
     return new Promise<HitResult>((resolve, reject) => {
       this.schedule();
-      this.queue.push({ ...hit, resolve, reject, done: false });
+      this.queue.push(queued(hit, resolve, reject));
     });
   }
 
@@ -261,6 +261,16 @@ export class NodeLane {
       }
     }
   }
+}
+
+/**
+ * `hit` queued with its caller, as one object literal naming every field (a new field of ScriptHit goes here too).
+ * Not `{ ...hit, resolve, reject, done }`: in V8 that spread cost about 4 µs of CPU a hit, three times the rest of
+ * the store's work on one (measured in a loop of 50 concurrent callers on a real redis-server, b894730 vs its parent).
+ */
+function queued(hit: LaneHit, resolve: HitCallbacks['resolve'], reject: HitCallbacks['reject']): QueuedHit {
+  const { key, slot, limit, duration, now, algorithm } = hit;
+  return { key, slot, limit, duration, now, algorithm, resolve, reject, done: false };
 }
 
 /** A hit as the fault policy needs it, when Redis could not decide it (`'local'` decides it in process). */
