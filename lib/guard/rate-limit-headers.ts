@@ -164,6 +164,8 @@ function serviceLimit(decision: RateDecision): ServiceLimit {
   const remaining = Math.max(0, decision.numRequests - decision.count);
   // An admitted request always leaves itself in the window; an empty one means the cache was not asked (a fault).
   if (decision.oldest === null && decision.allowed) return { remaining, reset: undefined };
+  // A request that costs more than the limit is never admitted: no reset would be true for it.
+  if (decision.cost !== undefined && decision.cost > decision.numRequests) return { remaining, reset: undefined };
   // The same expression as DRF's wait (lib/throttles/wait.ts), so that `t` and `Retry-After` round alike.
   const left = decision.oldest === null ? decision.duration : decision.duration - (decision.now - decision.oldest);
   return { remaining, reset: Math.max(0, Math.ceil(left)) };

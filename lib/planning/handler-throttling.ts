@@ -61,8 +61,9 @@ export function resolveHandlerThrottling(
     (Reflect.getMetadata(THROTTLE_SCOPE_METADATA, handler) as string | undefined) ??
     (Reflect.getMetadata(THROTTLE_SCOPE_METADATA, controller) as string | undefined);
 
-  const rawCost: unknown =
-    Reflect.getMetadata(THROTTLE_COST_METADATA, handler) ?? Reflect.getMetadata(THROTTLE_COST_METADATA, controller);
+  const ownCost: unknown = Reflect.getMetadata(THROTTLE_COST_METADATA, handler);
+  // `!== undefined`, not `??`: @ThrottleCost(null) is a mistake to report, not a cost left unsaid.
+  const rawCost = ownCost !== undefined ? ownCost : Reflect.getMetadata(THROTTLE_COST_METADATA, controller);
   const cost = rawCost === undefined ? undefined : checkCostLiteral(rawCost, describeHandler(controller, handler));
 
   return { throttleTypes: [...(declared ?? defaults)], scope, declared: declared !== undefined, cost };
