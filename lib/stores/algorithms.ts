@@ -57,10 +57,29 @@ export function slidingLogHit(
     if (++head === stamps.length) head = 0;
     count--;
   }
+  if (log.blockedUntil > now || count + Math.max(cost, 1) > limit) {
+    log.head = head;
+    log.count = count;
+    return slidingLogRefusal(log, limit, duration, now, cost, blockSec);
+  }
+  if (cost !== 1) return slidingLogRecord(log, head, count, now, cost);
+  // Cost 1, the hot path: DRF's step as it always was.
+  if (count === stamps.length || (count > 0 && stamps.length >= SHRINK_FROM && count * 8 <= stamps.length)) {
+    stamps = log.stamps = resized(stamps, head, count, count + 1);
+    head = 0;
+  }
+  const tail = head + count;
+  stamps[tail < stamps.length ? tail : tail - stamps.length] = now;
+  log.head = head;
+  log.count = count + 1;
+  return { allowed: true, now, count: count + 1, oldest: stamps[head] };
+}
+
+/** An admitted hit of cost 0 (a look: nothing recorded) or more than 1 (`cost` stamps of `now`). */
+function slidingLogRecord(log: SlidingLog, head: number, count: number, now: number, cost: number): HitResult {
+  let stamps = log.stamps;
   log.head = head;
   log.count = count;
-  if (log.blockedUntil > now) return blockedResult(log.blockedUntil, limit, duration, now);
-  if (count + Math.max(cost, 1) > limit) return slidingLogRefusal(log, limit, duration, now, cost, blockSec);
   if (cost === 0) return { allowed: true, now, count, oldest: count > 0 ? stamps[head] : null };
   const grown = count + cost;
   if (grown > stamps.length || (count > 0 && stamps.length >= SHRINK_FROM && count * 8 <= stamps.length)) {
@@ -75,7 +94,7 @@ export function slidingLogHit(
 }
 
 /**
- * A refused hit on a log already trimmed to the window. A limit of 0 and a
+ * A refused hit on a log already trimmed to the window: blocked, or by count. A limit of 0 and a
  * log longer than the limit (another throttle's, sharing it) are reported as
  * DRF does (the true count: no wait when it passes the limit); a cost that
  * never fits reports `limit + 1` (no wait either). Otherwise the hit fits
@@ -90,6 +109,7 @@ function slidingLogRefusal(
   cost: number,
   blockSec: number,
 ): HitResult {
+  if (log.blockedUntil > now) return blockedResult(log.blockedUntil, limit, duration, now);
   const { stamps, head, count } = log;
   const oldest = count > 0 ? stamps[head] : null;
   if (limit <= 0) return { allowed: false, now, count, oldest };
