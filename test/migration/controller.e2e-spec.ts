@@ -7,12 +7,12 @@
  * blockDuration } })` on controllers and handlers; `@SkipThrottle()`; the peer's 429 body. Here, as the guide
  * says: a per-route `UserRateThrottle` as the default, `@Throttle([PerRouteScopedThrottle])` +
  * `@ThrottleScope(...)` with a rate per scope for each `@Throttle({ default: ... })`, the module's
- * `ignoreUserAgents` and `skipIf`, `headers: 'legacy'`, and the guide's `throttledException: peerException`
- * for the peer's 429 body.
+ * `ignoreUserAgents` and `skipIf`, `headers: 'legacy'`, the guide's `throttledException: peerException`
+ * for the peer's 429 body, and each `blockDuration` in the module's `blockDurations`, by scope.
  *
- * `blockDuration` differs: there is none here (DRF has none). The peer keeps a refused client out for
- * `blockDuration` and then starts its count again, even when that is sooner than the window; here a refused
- * client may come back when its oldest request leaves the window, which `Retry-After` says.
+ * `blockDuration` differs in one way: the peer starts a refused client's count again when its block ends,
+ * even when that is sooner than the window; here a block never ends before the client has room again, so a
+ * block shorter than the window changes nothing (docs/migrating-from-nestjs-throttler.md, "blockDuration").
  */
 import { Controller, Get, Post } from '@nestjs/common';
 import { RestflowThrottleModule, SkipThrottle, Throttle, ThrottleScope } from 'restflow-throttle';
@@ -86,6 +86,8 @@ class ThrottleTestController {
 
 const CONTROLLERS = [AppController, DefaultController, LimitController, ThrottleTestController];
 const RATES = { user: '5/min', app: '2/10s', limit: '2/10s', higher: '5/10s', test_throttle: '1/s' };
+/** The peer's `blockDuration`s: the module's 20 s, LimitController's 5 s and 15 s, ThrottlerTestController's 1 s. */
+const BLOCK_DURATIONS = { user: '20s', limit: '5s', higher: '15s', test_throttle: '1s' };
 
 function noRateLimitHeaders(answer: Answer): void {
   expect(Object.keys(answer.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
@@ -114,14 +116,14 @@ async function exhaust(app: PortedApp, path: string, limit: number): Promise<Ans
 }
 
 /**
- * The peer waits `blockDuration` and is admitted again. Here the refused client is told `Retry-After` (the
- * time until its oldest request leaves the window, `window` seconds at once): refused until then, admitted
- * then, with one request counted. (The peer admits sooner when `blockDuration` is shorter than the window,
- * later when it is longer.)
+ * The peer waits `blockDuration` and is admitted again. Here the refused client is told `Retry-After`, the
+ * later of its block's end and the time its oldest request leaves the window (`after` seconds): refused until
+ * then, admitted then, with one request counted. (The peer admits at the block's end even when that is sooner
+ * than the window.)
  */
-async function comesBackAtRetryAfter(app: PortedApp, path: string, limit: number, refused: Answer, window: number) {
-  expect(refused.headers['retry-after']).toBe(String(window));
-  app.clock.advance(window - 1);
+async function comesBackAtRetryAfter(app: PortedApp, path: string, limit: number, refused: Answer, after: number) {
+  expect(refused.headers['retry-after']).toBe(String(after));
+  app.clock.advance(after - 1);
   expect(await app.send(path)).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
   app.clock.advance(1);
   expect(await app.send(path)).toEqual({
@@ -143,6 +145,7 @@ describe.each(PLATFORMS)('%s Throttler', (platform: Platform) => {
         RestflowThrottleModule.forRoot({
           defaultThrottles: [PerRouteUserThrottle],
           rates: RATES,
+          blockDurations: BLOCK_DURATIONS,
           ignoreUserAgents: [/throttler-test/g],
           throttledException: peerException,
           headers: 'legacy',
@@ -181,15 +184,17 @@ describe.each(PLATFORMS)('%s Throttler', (platform: Platform) => {
     });
 
     describe('LimitController', () => {
+      // The window is 10 s: the 5 s block ends with it (the peer admits at 5 s), the 15 s one holds 5 s longer.
       it.each([
-        { method: 'GET', url: '', limit: 2 },
-        { method: 'GET', url: '/higher', limit: 5 },
-      ])('$method $url', async ({ url, limit }) => {
+        { method: 'GET', url: '', limit: 2, after: 10 },
+        { method: 'GET', url: '/higher', limit: 5, after: 15 },
+      ])('$method $url', async ({ url, limit, after }) => {
         const refused = await exhaust(app, `/limit${url}`, limit);
-        await comesBackAtRetryAfter(app, `/limit${url}`, limit, refused, 10);
+        await comesBackAtRetryAfter(app, `/limit${url}`, limit, refused, after);
       });
     });
 
+    // The 20 s block is shorter than the 60 s window: back at 60 s (the peer: at 20 s).
     describe('DefaultController', () => {
       it('GET /default', async () => {
         const refused = await exhaust(app, '/default', 5);

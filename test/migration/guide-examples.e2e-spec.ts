@@ -17,6 +17,7 @@ import { PLATFORMS, startPorted, statuses } from './helpers';
 import { AppModule as AfterModule } from './examples/after';
 import { LongRateThrottle, AppModule as NamedModule, ShortRateThrottle } from './examples/named-throttlers';
 import { AppModule as PerRouteModule } from './examples/per-route';
+import { AppModule as CountRefusedModule } from './examples/count-refused';
 import { AppModule as PeerExceptionModule } from './examples/peer-exception';
 
 /** Stands in for the app's authentication: `x-user: alice` signs in as user `alice`. */
@@ -144,6 +145,43 @@ describe.each(PLATFORMS)('the migration guide on %s', (platform) => {
         }
         const refused = await app.send('/items');
         expect([refused.status, refused.headers['retry-after']]).toEqual([429, '26']);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe('what a refused request costs', () => {
+    it('countRefused: false: the burst refused by short is not counted by long', async () => {
+      t = await startApp(platform, { imports: [CountRefusedModule], controllers: [ItemsController] });
+      // At once, on the app's real clock, as the guide's module has no `clock`.
+      const burst = await Promise.all([1, 2, 3, 4].map(() => t!.request('/items')));
+      expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 200, 429]);
+    });
+
+    it.each([
+      [false, 100],
+      [true, 75],
+    ])('countRefused: %p: 4 requests a second for 34 s admit %p', async (countRefused, admitted) => {
+      const app = await startPorted(platform, (clock) => ({
+        imports: [
+          RestflowThrottleModule.forRoot({
+            defaultThrottles: [ShortRateThrottle, LongRateThrottle],
+            rates: { short: '3/s', long: '100/min' },
+            countRefused,
+            clock: clock.read,
+          }),
+        ],
+        controllers: [ItemsController],
+      }));
+      try {
+        let ok = 0;
+        for (let second = 0; second < 34; second++) {
+          for (let i = 0; i < 4; i++) if ((await app.send('/items')).status === 200) ok++;
+          app.clock.advance(1);
+        }
+        // false: 3 a second until long's 100; DRF: long counts the 4th of each second too, and is full at 25 s.
+        expect(ok).toBe(admitted);
       } finally {
         await app.close();
       }
