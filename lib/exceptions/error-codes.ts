@@ -43,6 +43,7 @@ export const CONFIG_ERROR_CODES = {
   RFT_INVALID_REQUEST_COST: 'A cost asked of a request is not a whole number >= 0: that request answers 500.',
   RFT_COUNT_REFUSED_STORES: '`countRefused: false` on a route whose rate throttles count in different stores.',
   RFT_HIT_ALL_UNSUPPORTED: '`countRefused: false` on a route whose store has no `hitAll()`.',
+  RFT_CLUSTER_CROSS_SLOT: '`countRefused: false` on Redis Cluster met a request whose keys are in different slots.',
 } as const;
 
 /** A configuration error code, such as `'RFT_MISSING_RATE'`; docs/errors.md says what to do about each. */

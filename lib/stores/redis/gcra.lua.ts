@@ -5,7 +5,8 @@
  * one is made to both. A Lua function of the throttle script
  * (throttle-script.lua.ts) with the sliding log's signature and reply:
  *
- *   gcra(key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
+ *   gcra(key, limit, duration, stamp, now, cost, block) -> '<0|1> <now> <count> <oldest|->' [, replaced]
+ *   gcra_undo(key, replaced); gcra_standing_of(key, stamp, limit, duration, now) -> '1 ...'
  *
  * One number per key, the theoretical arrival time `tat`, kept as a STRING
  * with 17 significant digits (exact for a double). It expires a whole
@@ -22,31 +23,98 @@
  * The operations are those of the reference model, in the same order, plus
  * the slack of `gcraSlack()` (algorithms.ts): a burst of `limit` hits at a
  * Unix time must not lose its last hit to rounding.
+ *
+ * Cost and block, as `gcraHit()` decides them, step for step: a block
+ * (block.lua.ts: the value `b<until> <tat>`) refuses first, then a limit of
+ * 0; `need = max(cost, 1)` fits iff `tat + need * interval - now <=
+ * duration + slack` (for cost 1, `1 * interval` is `interval` exactly: the
+ * model's operation); then `tat` gains `cost` intervals, none for a look
+ * (cost 0, which reports the standing). A cost that never fits reports
+ * `count = limit + 1` and no wait; another refusal with `block` writes the
+ * block until `max(now + block, nextAllowedAt)`, keeping the tat, with an
+ * expiry that covers the block, the tat and a whole duration. A recorded
+ * hit also returns the value it replaced, so that an all-or-none unit can
+ * undo it (the tat back, a block set since kept) and answer the key's
+ * standing (`gcraStandingOf()`).
  */
 export const GCRA_LUA = `
-local function gcra(key, limit, duration, stamp, now)
+-- An admitted look's report: the slots in use at 'now' (0 when none is) and the oldest that gives the wait for one.
+local function gcra_standing(stamp, tat, limit, duration, now, interval, slack)
+  local count = math.max(0, math.min(limit, math.ceil((tat - now - slack) / interval)))
+  if count == 0 then return '1 ' .. stamp .. ' 0 -' end
+  return '1 ' .. stamp .. ' ' .. count .. ' ' .. fmt(tat - duration - (count - 1) * interval)
+end
+
+local function gcra(key, limit, duration, stamp, now, cost, block)
+  local stored = redis.pcall('GET', key)
+  local tat, tat_text = now, nil
+  if type(stored) == 'table' then
+    redis.call('DEL', key)
+    stored = false
+  elseif stored then
+    local number = tonumber(stored)
+    if number then
+      tat, tat_text = math.max(number, now), stored
+    else
+      local ends
+      tat_text, ends = gcra_value(stored)
+      if ends and ends > now then return blocked_reply(stamp, limit, ends, duration) end
+      tat = math.max(tonumber(tat_text) or now, now)
+    end
+  end
   if limit <= 0 then return '0 ' .. stamp .. ' 0 -' end
   local interval = duration / limit
   local slack = math.min(limit * 1e-6, interval / 2)
-  local stored = redis.pcall('GET', key)
-  local tat = now
-  if type(stored) == 'table' then
-    redis.call('DEL', key)
-  elseif stored then
-    tat = math.max(tonumber(stored) or now, now)
-  end
-  if tat + interval - now <= duration + slack then
-    local newTat = tat + interval
+  local span = (cost > 1 and cost or 1) * interval
+  if tat + span - now <= duration + slack then
+    if cost == 0 then return gcra_standing(stamp, tat, limit, duration, now, interval, slack) end
+    local newTat = tat + span
     -- Kept at least a whole duration of real time: 'now' may be a test clock, unrelated to the server's.
     local expiry = math.ceil(math.max(newTat - now, duration) * 1000)
     -- At most 1.5 durations once the settings are checked; checked again before the write, as the log does.
     if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
-    redis.call('SET', key, string.format('%.17g', newTat), 'PX', expiry)
+    redis.call('SET', key, fmt(newTat), 'PX', expiry)
     local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
     local oldest = newTat - duration - (count - 1) * interval
-    return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest)
+    return '1 ' .. stamp .. ' ' .. count .. ' ' .. fmt(oldest), stored
   end
-  local nextAllowedAt = tat + interval - duration
-  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', nextAllowedAt - duration)
+  if cost > limit then return '0 ' .. stamp .. ' ' .. (limit + 1) .. ' -' end
+  local nextAllowedAt = tat + span - duration
+  if block > 0 then
+    local ends = math.max(now + block, nextAllowedAt)
+    local expiry = math.ceil(math.max(ends - now, tat - now, duration) * 1000)
+    if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
+    redis.call('SET', key, gcra_blocked_value(ends, tat_text), 'PX', expiry)
+    return blocked_reply(stamp, limit, ends, duration)
+  end
+  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. fmt(nextAllowedAt - duration)
+end
+
+-- Undoes a recorded hit of a refused unit: the tat it replaced comes back, a block set since stays.
+local function gcra_undo(key, stored)
+  local current = redis.pcall('GET', key)
+  local ttl = redis.call('PTTL', key)
+  if type(current) ~= 'string' or ttl <= 0 then return end
+  local value = stored
+  if not tonumber(current) then
+    local _, ends = gcra_value(current)
+    local tat_text = nil
+    if stored then
+      if tonumber(stored) then tat_text = stored else tat_text = gcra_value(stored) end
+    end
+    if ends then value = gcra_blocked_value(ends, tat_text) end
+  end
+  if value then redis.call('SET', key, value, 'PX', ttl) else redis.call('DEL', key) end
+end
+
+-- What a hit decided but not recorded reports: the key's standing (the block not asked), changing nothing.
+local function gcra_standing_of(key, stamp, limit, duration, now)
+  if limit <= 0 then return '1 ' .. stamp .. ' 0 -' end
+  local stored = redis.pcall('GET', key)
+  local tat = nil
+  if type(stored) == 'string' then tat = tonumber(stored) or tonumber((gcra_value(stored))) end
+  local interval = duration / limit
+  local slack = math.min(limit * 1e-6, interval / 2)
+  return gcra_standing(stamp, math.max(tat or now, now), limit, duration, now, interval, slack)
 end
 `;

@@ -1,10 +1,13 @@
 // The Redis store: hits checked and recorded by a Lua script, batched per server (per master on a Cluster).
+import { ImproperlyConfiguredError } from '../../exceptions/improperly-configured.error';
 import type { CacheFaults } from '../cache-faults';
-import type { HitResult, ThrottleAlgorithm, ThrottleStore } from '../throttle-store';
+import type { HitResult, KeySpec, StoreHit, ThrottleAlgorithm, ThrottleStore } from '../throttle-store';
 import { keySlot } from './cluster-slot';
-import { NodeLane } from './node-lane';
+import { KeyAdmin } from './key-admin';
+import { type LaneHit, NodeLane } from './node-lane';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
+import type { HitExtra } from './script-protocol';
 
 /**
  * Lanes kept for Cluster masters at most. A Cluster has at most about a
@@ -36,6 +39,13 @@ const TOPOLOGY_CHECK_MS = 1000;
  * promoted) ends its outage and is forgotten. Hits whose slot the client
  * cannot place yet (before its first slot map) take the store's own lane.
  *
+ * A hit's cost and block ride with it (script-protocol.ts `HitExtra`; a
+ * plain hit carries none), and so does an all-or-none request
+ * ({@link hitAll}): its hits queue together and one script decides them
+ * (throttle-script.lua.ts). A key's block lives in its own value
+ * (block.lua.ts), so refunds, blocks and forgets touch one key
+ * ({@link KeyAdmin}: they reject on a fault, deciding no request).
+ *
  * The rules when Redis fails are in docs/faults.md.
  */
 export class RedisThrottleStore implements ThrottleStore {
@@ -46,12 +56,14 @@ export class RedisThrottleStore implements ThrottleStore {
   private readonly lanes = new Map<string, NodeLane>();
   /** `performance.now()` at the last look for masters that serve no slot any more. */
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private readonly admin: KeyAdmin;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly faults: CacheFaults,
   ) {
     this.own = new NodeLane(connection, faults);
+    this.admin = new KeyAdmin(connection, faults.timeoutMs);
   }
 
   /** Deletes this app's throttle keys (tests), found by the patterns of the throttles' cache formats. */
@@ -65,12 +77,46 @@ export class RedisThrottleStore implements ThrottleStore {
     durationSec: number,
     now: number | undefined,
     algorithm?: ThrottleAlgorithm,
+    _scope?: string,
+    cost?: number,
+    blockSec?: number,
   ): Promise<HitResult> {
     const algo = algorithm === 'gcra' ? 'g' : 's';
+    const extra = (cost === undefined || cost === 1) && !blockSec ? undefined : extraOf(cost, blockSec, 0);
     if (!this.connection.cluster)
-      return this.own.hit({ key, slot: 0, limit, duration: durationSec, now, algorithm: algo });
+      return this.own.hit({ key, slot: 0, limit, duration: durationSec, now, algorithm: algo, extra });
     const slot = keySlot(key);
-    return this.laneOf(slot).hit({ key, slot, limit, duration: durationSec, now, algorithm: algo });
+    return this.laneOf(slot).hit({ key, slot, limit, duration: durationSec, now, algorithm: algo, extra });
+  }
+
+  /**
+   * One request's hits, all or none, in one script run. On a Cluster its keys must share a slot (a script's keys
+   * must): a request whose keys do not is refused with `RFT_CLUSTER_CROSS_SLOT` rather than decided in parts.
+   */
+  hitAll(hits: readonly StoreHit[], now: number | undefined): Promise<HitResult[]> {
+    if (hits.length === 0) return Promise.resolve([]);
+    const slot = this.connection.cluster ? keySlot(hits[0].key) : 0;
+    const lane: LaneHit[] = [];
+    for (let i = 0; i < hits.length; i++) {
+      const { key, limit, durationSec, algorithm, cost, blockSec } = hits[i];
+      if (this.connection.cluster && i > 0 && keySlot(key) !== slot) return Promise.reject(crossSlot(hits[0].key, key));
+      const algo = algorithm === 'gcra' ? 'g' : 's';
+      const extra = extraOf(cost, blockSec, i === 0 ? hits.length : 0);
+      lane.push({ key, slot, limit, duration: durationSec, now, algorithm: algo, extra });
+    }
+    return (this.connection.cluster ? this.laneOf(slot) : this.own).hitAll(lane);
+  }
+
+  refund(key: string, cost: number, spec: KeySpec, now: number | undefined): Promise<void> {
+    return this.admin.refund(key, cost, spec, now);
+  }
+
+  block(key: string, seconds: number, spec: KeySpec, now: number | undefined): Promise<void> {
+    return this.admin.block(key, seconds, spec, now);
+  }
+
+  forget(key: string): Promise<void> {
+    return this.admin.forget(key);
   }
 
   /** The lane of the master serving `slot` now. */
@@ -109,4 +155,19 @@ export class RedisThrottleStore implements ThrottleStore {
       lane.faults.retired();
     }
   }
+}
+
+function extraOf(cost: number | undefined, blockSec: number | undefined, unit: number): HitExtra {
+  return { cost: cost ?? 1, blockSec: blockSec ?? 0, unit };
+}
+
+/** A request decided all or none on a Cluster whose keys live in two slots: no one script may touch both. */
+function crossSlot(first: string, other: string): ImproperlyConfiguredError {
+  return new ImproperlyConfiguredError(
+    `A request decided all or none (countRefused: false) has keys in two Redis Cluster slots ('${first}' and ` +
+      `'${other}'), which no one script can decide atomically. Give the route's throttles a hash tag that is the ` +
+      "same for all of one request's keys, such as the client's ident: cacheFormat 'throttle_{scope}_{{ident}}' " +
+      "(docs/caches.md, 'Redis Cluster').",
+    'RFT_CLUSTER_CROSS_SLOT',
+  );
 }

@@ -13,23 +13,57 @@ export interface ScriptHit {
   readonly now: number | undefined;
   /** `s`: DRF's sliding log; `g`: GCRA. */
   readonly algorithm: 's' | 'g';
+  /** What a plain hit (cost 1, no block, decided alone) leaves `undefined`: one field, so hits keep one shape. */
+  readonly extra?: HitExtra;
+}
+
+/** A hit's cost and block, and whether it opens an all-or-none unit (`hitAll`). */
+export interface HitExtra {
+  /** Requests it counts as: a whole number >= 0, 0 a look. */
+  readonly cost: number;
+  /** Seconds a refusal by the count blocks the key; 0 for none. */
+  readonly blockSec: number;
+  /**
+   * On the first hit of a request decided all or none: the number of its hits, which follow it (this one
+   * included) in the same script; 0 otherwise.
+   */
+  readonly unit: number;
 }
 
 /** Hits per script: a batch beyond this goes as several scripts in the same write. */
 export const HITS_PER_SCRIPT = 256;
 
-/** A batch's commands: one script per {@link HITS_PER_SCRIPT} hits. */
+/** A batch's commands: one per {@link scriptChunks} chunk. */
 export function scriptCommands(hits: readonly ScriptHit[], expiry: string): string[][] {
-  const commands: string[][] = [];
-  for (let from = 0; from < hits.length; from += HITS_PER_SCRIPT)
-    commands.push(scriptCommand(hits, from, Math.min(from + HITS_PER_SCRIPT, hits.length), expiry));
-  return commands;
+  return scriptChunks(hits).map((chunk) => scriptCommand(chunk, 0, chunk.length, expiry));
+}
+
+/**
+ * A batch cut into the hits of each script: {@link HITS_PER_SCRIPT} at most, but an all-or-none unit is never cut
+ * (its script is longer instead). A batch that fits is itself, not a copy.
+ */
+export function scriptChunks<T extends ScriptHit>(hits: readonly T[]): T[][] {
+  if (hits.length <= HITS_PER_SCRIPT) return [hits as T[]];
+  const chunks: T[][] = [];
+  let from = 0;
+  let unitEnd = 0;
+  for (let i = 0; i < hits.length; i++) {
+    if (i - from >= HITS_PER_SCRIPT && i >= unitEnd) {
+      chunks.push(hits.slice(from, i));
+      from = i;
+    }
+    const unit = hits[i].extra?.unit ?? 0;
+    if (unit > 0) unitEnd = i + unit;
+  }
+  chunks.push(hits.slice(from));
+  return chunks;
 }
 
 /**
  * `EVALSHA <sha> <n> <keys...> <expiry> <groups...>` for `hits[from, to)`: a group per run of consecutive hits with the
- * same settings, `<hits> <limit> <duration> <now|-> <s|g>`. A route's hits alternate between its throttles, a busy
- * route's batch is mostly one throttle's: arguments grow with keys, not with keys times settings.
+ * same settings, `<hits> <limit> <duration> <now|-> <s|g>`, then ` <cost> <blockSec>` for hits with an
+ * {@link HitExtra}; `a <n>` before the group of an all-or-none unit's first hit. A route's hits alternate between its
+ * throttles, a busy route's batch is mostly one throttle's: arguments grow with keys, not with keys times settings.
  */
 export function scriptCommand(hits: readonly ScriptHit[], from: number, to: number, expiry: string): string[] {
   const n = to - from;
@@ -43,11 +77,13 @@ export function scriptCommand(hits: readonly ScriptHit[], from: number, to: numb
   for (let i = from; i < to; i++) {
     const hit = hits[i];
     command[3 + i - from] = hit.key;
-    if (run > 0 && !sameSettings(hit, first)) {
+    const unit = hit.extra === undefined ? 0 : hit.extra.unit;
+    if (run > 0 && (unit > 0 || !sameSettings(hit, first))) {
       command.push(group(run, first));
       first = hit;
       run = 0;
     }
+    if (unit > 0) command.push(`a ${unit}`);
     run++;
   }
   if (run > 0) command.push(group(run, first));
@@ -55,10 +91,20 @@ export function scriptCommand(hits: readonly ScriptHit[], from: number, to: numb
 }
 
 const sameSettings = (a: ScriptHit, b: ScriptHit): boolean =>
-  a.limit === b.limit && a.duration === b.duration && a.now === b.now && a.algorithm === b.algorithm;
+  a.limit === b.limit &&
+  a.duration === b.duration &&
+  a.now === b.now &&
+  a.algorithm === b.algorithm &&
+  (a.extra === b.extra ||
+    (a.extra !== undefined &&
+      b.extra !== undefined &&
+      a.extra.cost === b.extra.cost &&
+      a.extra.blockSec === b.extra.blockSec));
 
-const group = (run: number, hit: ScriptHit): string =>
-  `${run} ${hit.limit} ${hit.duration} ${hit.now ?? '-'} ${hit.algorithm}`;
+function group(run: number, hit: ScriptHit): string {
+  const settings = `${run} ${hit.limit} ${hit.duration} ${hit.now ?? '-'} ${hit.algorithm}`;
+  return hit.extra === undefined ? settings : `${settings} ${hit.extra.cost} ${hit.extra.blockSec}`;
+}
 
 /** A hit the script could not count (`e <what>`): its settings, or the expiry they give, are out of range. */
 export class UncountableHitError extends Error {

@@ -6,7 +6,8 @@
  * change to one is made to both. A Lua function of the throttle script
  * (throttle-script.lua.ts), which runs it once per hit of a batch:
  *
- *   sliding_log(known, key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
+ *   sliding_log(known, key, limit, duration, stamp, now, cost, block) -> '<0|1> <now> <count> <oldest|->'
+ *   log_standing(key, stamp, now, duration) -> '1 <now> <count> <oldest|->'
  *
  * `stamp` is `now` as a string (the server's TIME, or the throttle's own
  * clock), written back unchanged so that no digit is lost on the way out.
@@ -35,9 +36,28 @@
  *
  * A key of another type (a value a get/set cache wrote under the same name)
  * is replaced: the throttle owns the keys of its format.
+ *
+ * Cost and block, as `slidingLogHit()` decides them (algorithms.ts, whose
+ * steps and reports these follow one for one; block.lua.ts for the block):
+ * - `need = max(cost, 1)`; allowed iff `count + need <= limit` (for cost 1
+ *   the `count >= limit` refusal of old); `cost` copies of the stamp are
+ *   recorded, none for a look (cost 0). A refusal reads the stamp whose
+ *   leaving makes room (`LINDEX -(count + need - limit)`; for cost 1 at the
+ *   limit that is the oldest, already read): one more command, refusals only.
+ * - The block lives in the log itself, as its oldest entry `b<until>` (the
+ *   list's tail, which every read fetches anyway): no second key, so a
+ *   Cluster needs nothing more of the key's slot, and an unblocked hit costs
+ *   no command more than before (one byte compared). A block that has ended
+ *   is popped by the next read. While it holds the log is not read further.
+ *   The key's expiry is raised to the block's end if that is later (PTTL,
+ *   on the blocking refusal only), never lowered: the stamps still count.
+ * - A recorded hit of an all-or-none unit is undone by dropping its `cost`
+ *   newest stamps (throttle-script.lua.ts); its answer is then the log's
+ *   standing (`slidingLogStanding()`): the stamps in the window, the block
+ *   not asked, read by binary search as `read_log` does.
  */
 export const SLIDING_LOG_LUA = `
-local function read_log(key, cutoff)
+local function read_log(key, now, cutoff)
   local count = redis.pcall('LLEN', key)
   if type(count) ~= 'number' then
     redis.call('DEL', key)
@@ -45,6 +65,15 @@ local function read_log(key, cutoff)
   end
   if count == 0 then return { count = 0 } end
   local oldest = redis.call('LINDEX', key, -1)
+  if string.byte(oldest) == BLOCKED then
+    local ends = tonumber(string.sub(oldest, 2)) or now
+    if ends > now then return { count = 0, blocked = ends } end
+    -- A block that has ended: popped, and the log read as it stands.
+    redis.call('RPOP', key)
+    count = count - 1
+    if count == 0 then return { count = 0 } end
+    oldest = redis.call('LINDEX', key, -1)
+  end
   local head = count == 1 and oldest or redis.call('LINDEX', key, 0)
   if tonumber(oldest) > cutoff then return { count = count, head = head, oldest = oldest } end
   if tonumber(head) <= cutoff then
@@ -68,16 +97,50 @@ local function read_log(key, cutoff)
   return { count = lo + 1, head = head, oldest = kept }
 end
 
-local function sliding_log(known, key, limit, duration, stamp, now)
+-- Pushes 'n' copies of 'record' at the head, at most a thousand per LPUSH (unpack() is bounded by Lua's stack).
+local function push_stamps(key, record, n)
+  local args = {}
+  for j = 1, math.min(n, 1000) do args[j] = record end
+  while n > 0 do
+    for j = #args, n + 1, -1 do args[j] = nil end
+    redis.call('LPUSH', key, unpack(args))
+    n = n - #args
+  end
+end
+
+-- A refusal that counts (neither a limit of 0 nor a cost that never fits): blocks the log, or reports when
+-- 'need' fits again.
+local function log_refusal(known, key, log, limit, duration, stamp, now, need, block)
+  if block == 0 and log.count > limit then return '0 ' .. stamp .. ' ' .. log.count .. ' ' .. log.oldest end
+  local d = log.count + need - limit
+  local freeing = d == 1 and log.oldest or redis.call('LINDEX', key, -d)
+  if block > 0 then
+    local ends = math.max(now + block, tonumber(freeing) + duration)
+    local refused = block_list(key, ends, now)
+    if refused then return refused end
+    known[key] = { count = 0, blocked = ends }
+    return blocked_reply(stamp, limit, ends, duration)
+  end
+  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. freeing
+end
+
+local function sliding_log(known, key, limit, duration, stamp, now, cost, block)
   local cutoff = now - duration
   local log = known[key]
-  if not log or (log.count > 0 and tonumber(log.oldest) <= cutoff) then
-    log = read_log(key, cutoff)
+  if not log or (log.count > 0 and tonumber(log.oldest) <= cutoff) or (log.blocked and log.blocked <= now) then
+    log = read_log(key, now, cutoff)
     known[key] = log
   end
-  if log.count >= limit then
-    return '0 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-')
+  if log.blocked then return blocked_reply(stamp, limit, log.blocked, duration) end
+  local need = cost > 1 and cost or 1
+  if log.count + need > limit then
+    if limit <= 0 then return '0 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-') end
+    if cost > limit then
+      return '0 ' .. stamp .. ' ' .. math.max(log.count, limit + 1) .. ' ' .. (log.oldest or '-')
+    end
+    return log_refusal(known, key, log, limit, duration, stamp, now, need, block)
   end
+  if cost == 0 then return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-') end
   local head, record, newest = log.head, stamp, now
   if head and tonumber(head) > now then record, newest = head, tonumber(head) end
   local slice = duration / 8
@@ -89,9 +152,32 @@ local function sliding_log(known, key, limit, duration, stamp, now)
     -- anyway, before the write: a key must never be left without its expiry.
     if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
   end
-  redis.call('LPUSH', key, record)
+  if cost == 1 then redis.call('LPUSH', key, record) else push_stamps(key, record, cost) end
   if expiry then redis.call('PEXPIRE', key, expiry) end
-  log.count, log.head, log.oldest = log.count + 1, record, log.oldest or record
+  log.count, log.head, log.oldest = log.count + cost, record, log.oldest or record
   return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. log.oldest
+end
+
+-- What a hit decided but not recorded reports: the stamps in the window (the block not asked), changing nothing.
+local function log_standing(key, stamp, now, duration)
+  local len = redis.pcall('LLEN', key)
+  if type(len) ~= 'number' or len == 0 then return '1 ' .. stamp .. ' 0 -' end
+  local last = len - 1
+  if string.byte(redis.call('LINDEX', key, -1)) == BLOCKED then last = len - 2 end
+  local cutoff = now - duration
+  if last < 0 or tonumber(redis.call('LINDEX', key, 0)) <= cutoff then return '1 ' .. stamp .. ' 0 -' end
+  -- Newest first: stamp(lo) > cutoff; the last index still in the window.
+  local lo, hi = 0, last
+  local oldest = redis.call('LINDEX', key, last)
+  if tonumber(oldest) > cutoff then
+    lo = last
+  else
+    while hi - lo > 1 do
+      local mid = math.floor((lo + hi) / 2)
+      if tonumber(redis.call('LINDEX', key, mid)) > cutoff then lo = mid else hi = mid end
+    end
+    oldest = redis.call('LINDEX', key, lo)
+  end
+  return '1 ' .. stamp .. ' ' .. (lo + 1) .. ' ' .. oldest
 end
 `;

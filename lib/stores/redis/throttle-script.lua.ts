@@ -1,5 +1,6 @@
 /** The one Lua script the Redis store runs: a batch of hits, each by its own algorithm (sliding log or GCRA). */
 import { createHash } from 'node:crypto';
+import { BLOCK_LUA } from './block.lua';
 import { GCRA_LUA } from './gcra.lua';
 import { SLIDING_LOG_LUA } from './sliding-log.lua';
 
@@ -26,6 +27,21 @@ import { SLIDING_LOG_LUA } from './sliding-log.lua';
  *                injected test clock wins); `s` for DRF's sliding log or `g`
  *                for GCRA. A batch of one throttle's hits is one group: a
  *                hit costs the client and Redis one argument, its key.
+ *                Hits with a cost other than 1 or a block add two fields,
+ *                `... <s|g> <cost> <blockSec>` (sliding-log.lua.ts,
+ *                gcra.lua.ts); a plain group is matched first, unchanged.
+ *                `a <n>` (before a group) opens an all-or-none unit: the
+ *                next `n` hits, one request's (`hitAll`). They are decided
+ *                in turn and recorded as they go; if any is refused (or
+ *                cannot be counted), those recorded are undone in reverse
+ *                order (a log drops the stamps it pushed, a GCRA value gets
+ *                back the tat it replaced, keeping a block set since); then
+ *                each admitted hit answers its key's standing as it is then
+ *                (a look's report, the block not asked): allowed, counted
+ *                nowhere, as the memory store's hitAll() answers. A
+ *                refusal's block stays. Nothing else runs meanwhile, so no other
+ *                client ever sees a unit half recorded. A Cluster unit's
+ *                keys share a slot (redis.store.ts refuses others).
  *
  * The reply is one string: the server time, then a line per hit,
  * `<0|1> <now> <count> <oldest|->` (read by script-protocol.ts). No nested array
@@ -35,7 +51,8 @@ import { SLIDING_LOG_LUA } from './sliding-log.lua';
  * A hit the script cannot count is that hit's failure, never the batch's:
  * settings out of range (a limit that is not a number >= 0, a duration that
  * is not > 0 or whose expiry in ms, up to twice the duration, is not a safe
- * integer, a `now` that is not a finite time) answer `e <what>` for each hit
+ * integer, a `now` that is not a finite time, a cost that is not a whole
+ * number >= 0, a block that is not >= 0) answer `e <what>` for each hit
  * of the group, and an expiry out of range answers `e expiry` for its hit,
  * both checked before anything is written: a key is never left without
  * its expiry (a `PEXPIRE` of 10^17 ms or more, which Lua hands Redis as
@@ -56,33 +73,83 @@ local function out_of_range(limit, duration, now)
   if not (now and now >= -MAX_MS / 1000 and now <= MAX_MS / 1000) then return 'now' end
   return nil
 end
+-- What in a group's cost or block cannot be counted, or nil.
+local function weights_out_of_range(cost, block)
+  if not (cost and cost >= 0 and cost <= MAX_MS and cost == math.floor(cost)) then return 'cost' end
+  if not (block and block >= 0 and block * 1000 <= MAX_MS) then return 'block' end
+  return nil
+end
+${BLOCK_LUA}
 ${SLIDING_LOG_LUA}
 ${GCRA_LUA}
 local out = { server }
 -- The sliding logs this run has stepped, by key (see sliding-log.lua.ts); a key GCRA takes over is forgotten.
 local known = {}
-local i = 0
-for g = 2, #ARGV do
-  local hits, limit, duration, stamp, algorithm = string.match(ARGV[g], '^(%d+) (%S+) (%S+) (%S+) ([sg])$')
-  if not hits then return redis.error_reply('ERR restflow-throttle: a malformed group of hits: ' .. ARGV[g]) end
-  if stamp == '-' then stamp = server end
-  limit, duration = tonumber(limit), tonumber(duration)
-  local now = tonumber(stamp)
-  local bad = out_of_range(limit, duration, now)
-  for _ = 1, tonumber(hits) do
-    i = i + 1
-    local key = KEYS[i]
-    if bad then
-      out[i + 1] = 'e ' .. bad
-    elseif algorithm == 'g' then
-      known[key] = nil
-      out[i + 1] = gcra(key, limit, duration, stamp, now)
-    else
-      out[i + 1] = sliding_log(known, key, limit, duration, stamp, now)
+-- A refused unit: its recorded hits undone, last first; then each admitted hit answers its key's standing.
+local function undo_unit(unit)
+  for u = #unit, 1, -1 do
+    local h = unit[u]
+    if h.cost > 0 then
+      if h.gcra then gcra_undo(h.key, h.replaced) else redis.call('LTRIM', h.key, h.cost, -1) end
     end
+    known[h.key] = nil
+  end
+  for _, h in ipairs(unit) do
+    if h.gcra then out[h.at] = gcra_standing_of(h.key, h.stamp, h.limit, h.duration, h.now)
+    else out[h.at] = log_standing(h.key, h.stamp, h.now, h.duration) end
   end
 end
-if i ~= #KEYS then return redis.error_reply('ERR restflow-throttle: ' .. i .. ' hits for ' .. #KEYS .. ' keys') end
+local i = 0
+-- The all-or-none unit under way: its hits still to come, whether one was refused, its admitted hits.
+local unit_left, unit_refused, unit = 0, false, nil
+for g = 2, #ARGV do
+  local hits, limit, duration, stamp, algorithm = string.match(ARGV[g], '^(%d+) (%S+) (%S+) (%S+) ([sg])$')
+  local cost, block = 1, 0
+  if not hits then
+    hits, limit, duration, stamp, algorithm, cost, block =
+      string.match(ARGV[g], '^(%d+) (%S+) (%S+) (%S+) ([sg]) (%S+) (%S+)$')
+    cost, block = tonumber(cost), tonumber(block)
+  end
+  if hits then
+    if stamp == '-' then stamp = server end
+    limit, duration = tonumber(limit), tonumber(duration)
+    local now = tonumber(stamp)
+    local bad = out_of_range(limit, duration, now) or weights_out_of_range(cost, block)
+    for _ = 1, tonumber(hits) do
+      i = i + 1
+      local key = KEYS[i]
+      local reply, replaced
+      if bad then
+        reply = 'e ' .. bad
+      elseif algorithm == 'g' then
+        known[key] = nil
+        reply, replaced = gcra(key, limit, duration, stamp, now, cost, block)
+      else
+        reply = sliding_log(known, key, limit, duration, stamp, now, cost, block)
+      end
+      out[i + 1] = reply
+      if unit_left > 0 then
+        if string.byte(reply) ~= 49 then
+          unit_refused = true
+        else
+          unit[#unit + 1] = { at = i + 1, key = key, gcra = algorithm == 'g', cost = cost, replaced = replaced,
+            limit = limit, duration = duration, stamp = stamp, now = now }
+        end
+        unit_left = unit_left - 1
+        if unit_left == 0 and unit_refused then undo_unit(unit) end
+      end
+    end
+  else
+    local n = string.match(ARGV[g], '^a (%d+)$')
+    if not n or unit_left > 0 or tonumber(n) < 1 then
+      return redis.error_reply('ERR restflow-throttle: a malformed group of hits: ' .. ARGV[g])
+    end
+    unit_left, unit_refused, unit = tonumber(n), false, {}
+  end
+end
+if i ~= #KEYS or unit_left > 0 then
+  return redis.error_reply('ERR restflow-throttle: ' .. i .. ' hits for ' .. #KEYS .. ' keys')
+end
 return table.concat(out, '\\n')
 `;
 

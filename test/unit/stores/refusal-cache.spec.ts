@@ -180,7 +180,7 @@ describe('RefusalCache', () => {
     expect(await cache.hit('k', 1, 60, 3)).toMatchObject({ allowed: true });
     // Refused by the store, but answered after the refusals were forgotten: not remembered.
     const late = cache.hit('k', 1, 60, 4);
-    cache.forget();
+    cache.clear();
     expect(await late).toMatchObject({ allowed: false });
     expect(cache.size).toBe(0);
   });
