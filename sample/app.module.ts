@@ -6,6 +6,7 @@ import { ArticlesModule } from './articles/articles.module';
 import { MaintenanceModule } from './async-hooks/maintenance.module';
 import { TokenAuthGuard } from './auth/token-auth.guard';
 import { CacheBackendModule } from './cache-backend/cache-backend.module';
+import { CostsModule } from './costs/costs.module';
 import { SAMPLE_CACHES, SampleCachesModule } from './cache-backend/sample-caches.module';
 import { SAMPLE_SETTINGS, SampleSettingsModule } from './config/sample-settings.module';
 import type { SampleSettings } from './config/sample-settings';
@@ -50,6 +51,7 @@ export class AppModule {
         MetricsModule,
         GraphqlSampleModule.forPlatform(settings.platform),
         GatewaySampleModule,
+        CostsModule,
         AdminModule,
       ],
       controllers: [HomeController],

@@ -28,6 +28,8 @@ export class HomeController {
         `curl -i '${host}/search?q=nest'`,
         `curl -i ${host}/catalog   and   curl -i ${host}/catalog/terms`,
         `curl -i ${host}/health`,
+        `curl -i -H 'Content-Type: application/json' -d '{"items":[1,2,3]}' ${host}/imports   (each item counts: 100 an hour)`,
+        `curl -i -H 'Content-Type: application/json' -d '{"code":"000000"}' ${host}/verify-code   (a 4th try in 10 min: refused for an hour)`,
       ],
       rates: SAMPLE_RATES,
     };

@@ -15,4 +15,9 @@ export const SAMPLE_RATES = {
   tenant: '5/min',
   api_key: '5/min',
   isolated: '5/min',
+  imports: '100/hour', // items an hour: each bulk call costs its items (@ThrottleCost)
+  verify: '3/10m', // then blocked for an hour (SAMPLE_BLOCK_DURATIONS)
 } as const satisfies Record<string, string | null>;
+
+/** Beyond DRF: how long a client refused in a scope stays refused (the module's `blockDurations`). */
+export const SAMPLE_BLOCK_DURATIONS = { verify: '1h' };

@@ -1,7 +1,7 @@
 import { AnonRateThrottle, UserRateThrottle, type RestflowThrottleOptions } from 'restflow-throttle';
 import type { SampleCaches } from '../cache';
 import type { SampleSettings } from '../config/sample-settings';
-import { SAMPLE_RATES } from './rates';
+import { SAMPLE_BLOCK_DURATIONS, SAMPLE_RATES } from './rates';
 
 /**
  * DRF's `REST_FRAMEWORK` throttle settings for the sample, built by the
@@ -19,6 +19,8 @@ export function throttlingOptions(settings: SampleSettings, caches: SampleCaches
   return {
     defaultThrottles: [AnonRateThrottle, UserRateThrottle],
     rates: SAMPLE_RATES,
+    // Beyond DRF: a client refused in `verify` stays refused for an hour (docs/costs-and-blocks.md).
+    blockDurations: SAMPLE_BLOCK_DURATIONS,
     numProxies: settings.numProxies,
     cache: caches.cache,
     caches: caches.caches,
