@@ -1,0 +1,20 @@
+/**
+ * Weighted requests (issue 23 item 4) on Redis, given as an ioredis client, on Express and Fastify: the scenarios of
+ * test/helpers/costs-and-blocks/request-cost.ts, which test/e2e/costs-and-blocks/ runs on the memory store and a get/set
+ * cache. The module's clock drives Redis too, so the waits are exact.
+ */
+import { Redis } from 'ioredis';
+import { describeRequestCost } from '../helpers/costs-and-blocks/request-cost';
+import { RedisServer } from '../helpers/redis-server';
+
+describeRequestCost('Redis (ioredis client)', async () => {
+  const server = await RedisServer.start();
+  const client = new Redis({ host: '127.0.0.1', port: server.port });
+  return {
+    cache: client,
+    close: async () => {
+      await client.quit();
+      await server.dispose();
+    },
+  };
+});
