@@ -13,6 +13,9 @@ export interface UndecidedHit {
   /** The throttle's clock in seconds, or `undefined` (the store reads its own). */
   readonly now: number | undefined;
   readonly algorithm: ThrottleAlgorithm;
+  /** The hit's cost (default 1) and block (default 0), as `ThrottleStore.hit` takes them. */
+  readonly cost?: number;
+  readonly blockSec?: number;
 }
 
 /** What {@link LocalFallback} is built with: the module's `localFallback` option and the memory store's bound. */
@@ -45,9 +48,26 @@ export class LocalFallback {
 
   /** Decides `hit` in this process, at its share of the limit. */
   hit(hit: UndecidedHit): HitResult {
-    const share = Math.ceil(hit.limit / this.processes);
-    const result = this.store.hit(hit.key, share, hit.duration, hit.now, hit.algorithm);
-    const taken = hit.limit - share;
+    const share = this.share(hit.limit);
+    const { key, duration, now, algorithm, cost, blockSec } = hit;
+    return this.inTerms(hit, this.store.hit(key, share, duration, now, algorithm, undefined, cost, blockSec));
+  }
+
+  /** Decides the hits of one request in this process, all or none (`ThrottleStore.hitAll`), at their shares. */
+  hitAll(hits: readonly UndecidedHit[], now: number | undefined): HitResult[] {
+    const shared = hits.map(({ key, limit, duration: durationSec, algorithm, cost, blockSec }) => {
+      return { key, limit: this.share(limit), durationSec, algorithm, cost, blockSec };
+    });
+    return this.store.hitAll(shared, now).map((result, i) => this.inTerms(hits[i], result));
+  }
+
+  private share(limit: number): number {
+    return Math.ceil(limit / this.processes);
+  }
+
+  /** A local answer in the throttle's terms: the count moved up by what the division took away. */
+  private inTerms(hit: UndecidedHit, result: HitResult): HitResult {
+    const taken = hit.limit - this.share(hit.limit);
     return taken === 0 ? result : { ...result, count: result.count + taken };
   }
 }

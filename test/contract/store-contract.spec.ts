@@ -8,8 +8,6 @@ import { describeStoreContract } from '../helpers/store-contract';
 
 describeStoreContract('the default in-memory cache', async () => ({}));
 
-describeStoreContract(
-  "cache-manager's memory cache (get/set)",
-  async () => ({ cache: await caching('memory', { max: 10_000, ttl: 0 }) }),
-  ['cost', 'block'],
-);
+describeStoreContract("cache-manager's memory cache (get/set)", async () => ({
+  cache: await caching('memory', { max: 10_000, ttl: 0 }),
+}));

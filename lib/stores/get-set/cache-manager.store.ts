@@ -4,49 +4,73 @@
  */
 import type { ThrottleCache } from '../../module/options';
 import { CacheFaults, type HitCallbacks } from '../cache-faults';
-import type { CallDeadline } from '../deadline';
-import { monotonicSeconds, type HitResult, type ThrottleAlgorithm, type ThrottleStore } from '../throttle-store';
-import { gcraHit, slidingLogHit, type GcraState, type SlidingLog } from '../algorithms';
-import { gcraFromValue, logFromValue, valueOfGcra, valueOfLog } from './stored-value';
+import type { UndecidedHit } from '../local-fallback';
+import {
+  monotonicSeconds,
+  type HitResult,
+  type KeySpec,
+  type StoreHit,
+  type ThrottleAlgorithm,
+  type ThrottleStore,
+} from '../throttle-store';
+import { KeyDecision, type KeyStep } from './key-decision';
+import { KeyLocks } from './key-locks';
 
 /** A hit waiting for its key's next get. */
-interface WaitingHit extends HitCallbacks {
-  readonly limit: number;
-  readonly duration: number;
-  readonly now: number;
-  readonly gcra: boolean;
-  readonly cost: number;
-  readonly blockSec: number;
+interface WaitingHit extends HitCallbacks, KeyStep {
   /** `performance.now()` when the hit arrived: its whole wait counts against the deadline. */
   readonly arrivedAt: number;
 }
 
-/** A key with a round (one get, one set) in progress, and the hits waiting for the next one. */
-interface KeyRounds {
-  waiting: WaitingHit[];
+/** The hits of a key's next round: open to new hits until its get answers. */
+interface Batch {
+  hits: WaitingHit[];
+}
+
+/** One call holding some keys: its work, run with the cache, and its answer without it. */
+interface Job {
+  readonly keys: readonly string[];
+  /** `performance.now()` at the arrival of its oldest request: the deadline counts from there. */
+  readonly arrivedAt: number;
+  /**
+   * Reads, decides and writes. It writes nothing once `expired()` (its answers were given without the cache),
+   * and answers only if `answered()` (the deadline had not passed: the call is in time).
+   */
+  run(expired: () => boolean, answered: () => boolean): Promise<void>;
+  /** Answers without the cache: the deadline passed, or the cache failed. */
+  without(): void;
+  /** Whether there is nothing left to do (a batch answered while it waited): the call is not made. */
+  empty?(): boolean;
 }
 
 /**
  * Any other cache (cache-manager 5/6/7, Keyv, memcached...) through its
  * `get`/`set`, with DRF's value format for the sliding log (the history
- * list, newest first) and one number for GCRA.
+ * list, newest first) and one number for GCRA (stored-value.ts: wrapped as
+ * `{ blockedUntil, value }` while the key is blocked).
  *
- * Exact within one process: the hits on a key are decided in rounds, one
- * at a time per key. A round takes every hit waiting when its `get`
- * answers, decides each in arrival order on the value read, and writes the
- * result with one `set` (none if every hit was denied). Hits arriving during
- * the `set` wait for the next round. So 30 concurrent hits cost one get and
- * one set, and a hit waits at most for the round in progress plus its own.
- * Processes sharing such a cache can over-admit: the limit holds per process.
+ * Exact within one process: every read-modify-write holds its keys' locks
+ * (key-locks.ts), first come first served. The hits on a key are decided
+ * in rounds: a round takes every hit that arrived until its `get` answers,
+ * decides each in arrival order on the value read, and writes the result
+ * with one `set` (none if nothing was recorded or blocked). Hits arriving
+ * during the `set` wait for the next round. So 30 concurrent hits cost one
+ * get and one set, and a hit waits at most for the call in progress plus
+ * its own. `hitAll` holds all its keys at once (taken in sorted order, so
+ * two requests cannot deadlock): one get per key, then the sets, all or
+ * none. Processes sharing such a cache can over-admit: the limit holds per
+ * process.
  *
- * A round's deadline is `cacheTimeoutMs` from the arrival of its oldest hit,
- * queue included. A round whose deadline passes during the `get` writes
- * nothing (its hits were answered without the cache); one that passes
- * during the `set` cannot take the written value back.
+ * A call's deadline is `cacheTimeoutMs` from the arrival of its oldest hit,
+ * queue included. A call whose deadline passes during a `get` writes
+ * nothing (its hits were answered without the cache, and its keys are free
+ * again); one that passes during a `set` cannot take the written value back.
  */
 export class CacheManagerStore implements ThrottleStore {
   readonly ownClock = false;
-  private readonly rounds = new Map<string, KeyRounds>();
+  private readonly locks = new KeyLocks();
+  /** Per key, the batch waiting for (or in) its get. */
+  private readonly open = new Map<string, Batch>();
 
   constructor(
     private readonly cache: ThrottleCache,
@@ -58,114 +82,204 @@ export class CacheManagerStore implements ThrottleStore {
     limit: number,
     durationSec: number,
     now: number = monotonicSeconds(),
-    algorithm?: ThrottleAlgorithm,
+    algorithm: ThrottleAlgorithm = 'sliding-log',
     _scope?: string,
     cost = 1,
     blockSec = 0,
   ): Promise<HitResult> {
-    const rounds = this.rounds.get(key);
-    if (rounds === undefined && !this.faults.mayCall()) {
-      const undecided = { key, limit, duration: durationSec, now, algorithm: algorithm ?? 'sliding-log' } as const;
-      return this.faults.withoutCache(undecided);
+    const open = this.open.get(key);
+    if (open === undefined && !this.faults.mayCall()) {
+      return this.faults.withoutCache({ key, limit, duration: durationSec, now, algorithm, cost, blockSec });
     }
     return new Promise<HitResult>((resolve, reject) => {
-      const gcra = algorithm === 'gcra';
       const arrivedAt = performance.now();
-      const hit: WaitingHit = { limit, duration: durationSec, now, gcra, cost, blockSec, arrivedAt, resolve, reject };
-      if (rounds !== undefined) {
-        rounds.waiting.push(hit);
+      const hit: WaitingHit = {
+        limit,
+        duration: durationSec,
+        now,
+        algorithm,
+        cost,
+        blockSec,
+        arrivedAt,
+        resolve,
+        reject,
+      };
+      if (open !== undefined) {
+        open.hits.push(hit);
         return;
       }
-      const started: KeyRounds = { waiting: [hit] };
-      this.rounds.set(key, started);
-      void this.round(key, started);
+      const batch: Batch = { hits: [hit] };
+      this.open.set(key, batch);
+      this.start(this.round(key, batch));
     });
   }
 
-  /** One get, the decisions of every hit waiting by then, one set; then the next round if hits arrived meanwhile. */
-  private async round(key: string, rounds: KeyRounds): Promise<void> {
+  hitAll(hits: readonly StoreHit[], now: number = monotonicSeconds()): Promise<HitResult[]> {
+    const undecided = hits.map((hit) => undecidedOf(hit, now));
+    const without = () => Promise.all(undecided.map((hit) => this.faults.withoutCache(hit)));
+    if (hits.length === 0) return Promise.resolve([]);
+    if (!this.faults.mayCall()) return without();
+    return new Promise<HitResult[]>((resolve, reject) => {
+      const keys = [...new Set(hits.map((hit) => hit.key))];
+      const steps = hits.map((hit, i) => ({ ...stepOf(hit, now), key: hit.key, index: i }));
+      this.start({
+        keys,
+        arrivedAt: performance.now(),
+        run: async (expired, answered) => {
+          const stored = await Promise.all(keys.map((key) => this.cache.get<unknown>(key)));
+          if (expired()) return;
+          const decisions = new Map(keys.map((key, i) => [key, new KeyDecision(stored[i])]));
+          const results = steps.map((step) => decisions.get(step.key)!.hit(step));
+          if (!results.every((result) => result.allowed)) {
+            // None recorded: each key as it was read, but for the blocks its refusals started.
+            for (const [i, key] of keys.entries()) {
+              const last = steps.findLast((step) => step.key === key)!;
+              const original = new KeyDecision(stored[i]);
+              original.block(decisions.get(key)!.blockedUntil(last), last);
+              decisions.set(key, original);
+            }
+            for (const step of steps) {
+              if (results[step.index].allowed) results[step.index] = decisions.get(step.key)!.standing(step);
+            }
+          }
+          await this.writeAll(decisions);
+          if (answered()) resolve(results);
+        },
+        without: () => void without().then(resolve, reject),
+      });
+    });
+  }
+
+  refund(key: string, cost: number, spec: KeySpec, now: number = monotonicSeconds()): Promise<void> {
+    return this.change(key, (decision) => decision.refund({ ...specStep(spec, now), cost }));
+  }
+
+  block(key: string, seconds: number, spec: KeySpec, now: number = monotonicSeconds()): Promise<void> {
+    return this.change(key, (decision) => decision.block(now + seconds, specStep(spec, now)));
+  }
+
+  forget(key: string): Promise<void> {
+    // Written as an empty value rather than deleted: `ThrottleCache` promises only get and set.
+    return this.change(key, () => undefined, { value: [], ttl: 1000 });
+  }
+
+  /** A round on `key`: one get, the decisions of every hit in the batch by then, one set. */
+  private round(key: string, batch: Batch): Job {
+    const close = () => {
+      if (this.open.get(key) === batch) this.open.delete(key);
+    };
+    return {
+      keys: [key],
+      arrivedAt: batch.hits[0].arrivedAt,
+      run: async (expired, answered) => {
+        const stored = await this.cache.get<unknown>(key);
+        if (expired()) return;
+        close();
+        const decision = new KeyDecision(stored);
+        const results = batch.hits.map((hit) => decision.hit(hit));
+        await this.writeAll(new Map([[key, decision]]));
+        if (answered()) for (let i = 0; i < results.length; i++) batch.hits[i].resolve(results[i]);
+      },
+      empty: () => batch.hits.length === 0,
+      without: () => {
+        close();
+        for (const hit of batch.hits) this.faults.answer(hit, { key, ...hit });
+        // The hits queued behind a failed call fail at once rather than each waiting on a dead cache.
+        const next = this.open.get(key);
+        if (next === undefined) return;
+        this.open.delete(key);
+        for (const hit of next.hits.splice(0)) this.faults.answer(hit, { key, ...hit });
+      },
+    };
+  }
+
+  /** An admin's change of one key: read, `change`, write (or write `fixed`); rejected if the cache fails. */
+  private change(
+    key: string,
+    change: (decision: KeyDecision) => void,
+    fixed?: { value: unknown; ttl: number },
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let failure: unknown = new Error(`the throttle cache did not answer within ${this.faults.timeoutMs} ms`);
+      this.start({
+        keys: [key],
+        arrivedAt: performance.now(),
+        run: async (expired, answered) => {
+          try {
+            if (fixed !== undefined) await this.cache.set(key, fixed.value, fixed.ttl);
+            else {
+              const decision = new KeyDecision(await this.cache.get<unknown>(key));
+              if (expired()) return;
+              change(decision);
+              await this.writeAll(new Map([[key, decision]]));
+            }
+          } catch (error) {
+            failure = error;
+            throw error;
+          }
+          if (answered()) resolve();
+        },
+        without: () => reject(failure),
+      });
+    });
+  }
+
+  private async writeAll(decisions: ReadonlyMap<string, KeyDecision>): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    for (const [key, decision] of decisions) {
+      const write = decision.toWrite();
+      if (write !== undefined) writes.push(this.cache.set(key, write.value, write.ttl));
+    }
+    await Promise.all(writes);
+  }
+
+  /** Runs `job` once its keys are held, within its deadline; its keys are free again when it ends or expires. */
+  private start(job: Job): void {
+    this.locks.acquireAll(job.keys, () => void this.run(job));
+  }
+
+  private async run(job: Job): Promise<void> {
+    const release = () => {
+      for (const key of job.keys) this.locks.release(key);
+    };
+    if (job.empty?.()) return release();
     const startedAt = this.faults.now();
-    let taken: WaitingHit[] = [];
     const deadline = this.faults.deadline(
       () => {
-        this.answerWithout(key, [...taken, ...rounds.waiting]);
-        rounds.waiting = [];
-        // The key is free again, but CacheFaults lets only one probe a second through while this call hangs.
-        if (this.rounds.get(key) === rounds) this.rounds.delete(key);
+        job.without();
+        // The keys are free again, but CacheFaults lets only one probe a second through while this call hangs.
+        release();
       },
-      rounds.waiting[0].arrivedAt + this.faults.timeoutMs - performance.now(),
+      job.arrivedAt + this.faults.timeoutMs - performance.now(),
     );
-    try {
-      const stored = await this.cache.get<unknown>(key);
-      if (deadline.expired) return this.faults.lateAnswer();
-      taken = rounds.waiting;
-      rounds.waiting = [];
-      const { value, results, ttl } = decide(stored, taken);
-      if (ttl !== undefined) await this.cache.set(key, value, ttl);
-      if (!deadline.answered()) return this.faults.lateAnswer();
-      for (let i = 0; i < taken.length; i++) taken[i].resolve(results[i]);
+    // In time: the cache answers again (before the answers are given, which may resume a caller at once).
+    const answered = (): boolean => {
+      if (!deadline.answered()) return false;
       this.faults.succeeded();
+      return true;
+    };
+    try {
+      await job.run(() => deadline.expired, answered);
+      if (deadline.expired) return this.faults.lateAnswer();
     } catch (error) {
       if (!deadline.answered()) return this.faults.lateAnswer();
       this.faults.failed(error, startedAt);
-      // The hits behind a failed call fail at once rather than each waiting on a dead cache.
-      this.answerWithout(key, [...taken, ...rounds.waiting]);
-      rounds.waiting = [];
+      job.without();
     }
-    this.next(key, rounds);
-  }
-
-  private next(key: string, rounds: KeyRounds): void {
-    if (rounds.waiting.length > 0) void this.round(key, rounds);
-    else this.rounds.delete(key);
-  }
-
-  private answerWithout(key: string, hits: readonly WaitingHit[]): void {
-    for (const hit of hits) {
-      const algorithm = hit.gcra ? 'gcra' : 'sliding-log';
-      this.faults.answer(hit, { key, limit: hit.limit, duration: hit.duration, now: hit.now, algorithm });
-    }
+    release();
   }
 }
 
-/** The decisions of `hits` in order on `stored`, the value to write, and its TTL (`undefined`: nothing to write). */
-function decide(stored: unknown, hits: readonly WaitingHit[]): { value: unknown; results: HitResult[]; ttl?: number } {
-  let value = stored;
-  let ttl: number | undefined;
-  /** The state being decided, read from `value` once per round: the cache's object is never mutated. */
-  let log: SlidingLog | undefined;
-  let gcra: GcraState | undefined;
-  let now = 0;
-  const results = hits.map((hit) => {
-    now = hit.now;
-    let result: HitResult;
-    let blockedUntil: number;
-    let lasts = hit.duration;
-    if (hit.gcra) {
-      if (log !== undefined) value = valueOfLog(log, now);
-      log = undefined;
-      gcra ??= gcraFromValue(value);
-      const state = gcra;
-      blockedUntil = state.blockedUntil;
-      result = gcraHit(state, hit.limit, hit.duration, now, hit.cost, hit.blockSec);
-      lasts = Math.max(lasts, state.tat - now, state.blockedUntil - now);
-      blockedUntil = state.blockedUntil - blockedUntil;
-    } else {
-      if (gcra !== undefined) value = valueOfGcra(gcra, now);
-      gcra = undefined;
-      log ??= logFromValue(value);
-      const state = log;
-      blockedUntil = state.blockedUntil;
-      result = slidingLogHit(state, hit.limit, hit.duration, now, hit.cost, hit.blockSec);
-      lasts = Math.max(lasts, state.blockedUntil - now);
-      blockedUntil = state.blockedUntil - blockedUntil;
-    }
-    // Written when something was recorded or a block started; kept at least a whole duration of real time
-    // (`now` may be a test clock, unrelated to the cache's), and as long as the state means something.
-    if ((result.allowed && hit.cost !== 0) || blockedUntil > 0) ttl = Math.ceil(lasts * 1000);
-    return result;
-  });
-  if (log !== undefined) value = valueOfLog(log, now);
-  if (gcra !== undefined) value = valueOfGcra(gcra, now);
-  return { value, results, ttl };
+/** What a hit of `hitAll` is, for the steps. */
+function stepOf(hit: StoreHit, now: number): KeyStep {
+  return { ...specStep(hit, now), cost: hit.cost ?? 1, blockSec: hit.blockSec ?? 0 };
+}
+
+function specStep(spec: KeySpec, now: number): KeyStep {
+  return { limit: spec.limit, duration: spec.durationSec, now, algorithm: spec.algorithm, cost: 1, blockSec: 0 };
+}
+
+function undecidedOf(hit: StoreHit, now: number): UndecidedHit {
+  const { key, limit, durationSec: duration, algorithm, cost, blockSec } = hit;
+  return { key, limit, duration, now, algorithm, cost, blockSec };
 }
