@@ -1,19 +1,20 @@
 /**
- * Weighted requests (issue 23 item 4) on Redis, given as an ioredis client, on Express and Fastify: the scenarios of
- * test/helpers/costs-and-blocks/request-cost.ts, which test/e2e/costs-and-blocks/ runs on the memory store and a get/set
- * cache. The module's clock drives Redis too, so the waits are exact.
+ * Request costs on Redis (a node-redis client given directly: the Lua store), on Express and Fastify: the
+ * scenarios of test/helpers/costs-and-blocks/request-cost.ts, as on the memory and get/set stores.
  */
-import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { describeRequestCost } from '../helpers/costs-and-blocks/request-cost';
 import { RedisServer } from '../helpers/redis-server';
 
-describeRequestCost('Redis (ioredis client)', async () => {
+describeRequestCost('Redis (node-redis)', async () => {
   const server = await RedisServer.start();
-  const client = new Redis({ host: '127.0.0.1', port: server.port });
+  const client = await createClient({ url: server.url })
+    .on('error', () => undefined)
+    .connect();
   return {
     cache: client,
     close: async () => {
-      await client.quit();
+      client.destroy();
       await server.dispose();
     },
   };
