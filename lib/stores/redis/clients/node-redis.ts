@@ -4,10 +4,14 @@ import type { RedisConnection } from '../redis-connection';
 /**
  * A node-redis client (`createClient()` of the `redis` / `@redis/client`
  * packages, v4 and later), described structurally: node-redis is an
- * optional peer, so the library never imports it.
+ * optional peer, so the library never imports it. Part of the public
+ * {@link RedisClientLike}, so it must fit every version as it comes:
+ * `sendCommand`'s parameters differ between versions (v5 takes
+ * `CommandArguments`, not a `string[]`), so they are left open here and
+ * the adapter calls it as {@link ClientSend}.
  */
 export interface NodeRedisClientLike {
-  sendCommand(args: readonly string[]): Promise<unknown>;
+  sendCommand(...args: never[]): Promise<unknown>;
   /** `true` from `connect()` until `close()`/`destroy()`, reconnections included. */
   readonly isOpen: boolean;
   /** `true` while the socket is connected and usable. */
@@ -20,9 +24,13 @@ interface NodeRedisNodeLike {
   readonly port: number;
 }
 
-/** A node-redis Cluster (`createCluster()`): each command is routed by the key it names first. */
+/**
+ * A node-redis Cluster (`createCluster()`): each command is routed by the key it names first. Its
+ * `sendCommand` is called as {@link ClusterSend} (left open here for the reason given on
+ * {@link NodeRedisClientLike}).
+ */
 export interface NodeRedisClusterLike {
-  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: readonly string[]): Promise<unknown>;
+  sendCommand(...args: never[]): Promise<unknown>;
   readonly isOpen: boolean;
   /** Absent before node-redis 6. */
   readonly isReady?: boolean;
@@ -32,6 +40,11 @@ export interface NodeRedisClusterLike {
   /** The masters of the slot map. */
   readonly masters?: readonly NodeRedisNodeLike[];
 }
+
+/** How every node-redis version (v4 on) takes a command on a client: its words, all strings here. */
+type ClientSend = (args: string[]) => Promise<unknown>;
+/** ... and on a Cluster: the key that routes it (`undefined`: any node), whether it only reads, its words. */
+type ClusterSend = (firstKey: string | undefined, isReadonly: boolean, args: string[]) => Promise<unknown>;
 
 /**
  * A node-redis client or cluster as a {@link RedisConnection}. node-redis
@@ -92,9 +105,14 @@ export class NodeRedisConnection implements RedisConnection {
     // Batches made while the first connect is under way go out after it, in order.
     if (this.connecting !== undefined) await this.connecting;
     const client = this.client;
-    const sent = isNodeRedisCluster(client)
-      ? commands.map((command) => client.sendCommand(firstKeyOf(command), false, command))
-      : commands.map((command) => client.sendCommand(command));
+    let sent: Array<Promise<unknown>>;
+    if (isNodeRedisCluster(client)) {
+      const send = client.sendCommand as unknown as ClusterSend;
+      sent = commands.map((command) => send.call(client, firstKeyOf(command), false, [...command]));
+    } else {
+      const send = client.sendCommand as unknown as ClientSend;
+      sent = commands.map((command) => send.call(client, [...command]));
+    }
     const settled = await Promise.allSettled(sent);
     return settled.map((outcome) => {
       if (outcome.status === 'fulfilled') return outcome.value;

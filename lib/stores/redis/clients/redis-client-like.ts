@@ -1,24 +1,16 @@
 /**
- * An ioredis or iovalkey client, `new Redis(...)` or `new Cluster(...)`,
- * described by the members that tell it apart (no Redis library is imported:
- * they are optional peers).
+ * The Redis clients the module can be given directly as a cache: it then
+ * runs every check-and-record as one Lua script on the server (the
+ * recommended way to use Redis; see docs/caches.md). Each member is the
+ * shape its adapter drives (clients/ioredis.ts, clients/node-redis.ts), so
+ * what the type accepts and what the module can drive are one definition.
  */
-export interface IoredisLikeClient {
-  pipeline(): unknown;
-  call(...args: never[]): unknown;
-  /** The connection state: `'ready'`, `'reconnecting'`, `'end'`... */
-  readonly status: string;
-}
-
-/** A node-redis client, `createClient(...)` or `createCluster(...)`, connected by the app. */
-export interface NodeRedisLikeClient {
-  sendCommand(...args: never[]): Promise<unknown>;
-  readonly isOpen: boolean;
-}
+import type { IoredisLike } from './ioredis';
+import type { NodeRedisClientLike, NodeRedisClusterLike } from './node-redis';
 
 /**
- * A Redis client the module can be given directly as a cache: it then runs
- * every check-and-record as one Lua script on the server (the recommended
- * way to use Redis; see docs/caches.md).
+ * An ioredis or iovalkey client (`new Redis()`, `new Cluster()`), or a
+ * node-redis client or cluster (`createClient()`, `createCluster()`, v4 and
+ * later), connected by the app.
  */
-export type RedisClientLike = IoredisLikeClient | NodeRedisLikeClient;
+export type RedisClientLike = IoredisLike | NodeRedisClientLike | NodeRedisClusterLike;
