@@ -19,12 +19,12 @@ export function throttlingOptions(settings: SampleSettings, caches: SampleCaches
   return {
     defaultThrottles: [AnonRateThrottle, UserRateThrottle],
     rates: SAMPLE_RATES,
-    // Beyond DRF: a client refused in `verify` stays refused for an hour (docs/costs-and-blocks.md).
-    blockDurations: SAMPLE_BLOCK_DURATIONS,
     numProxies: settings.numProxies,
     cache: caches.cache,
     caches: caches.caches,
     // Beyond DRF: IETF RateLimit-Policy / RateLimit headers on every throttled route (docs/headers.md).
     headers: 'ietf',
+    // Beyond DRF: a client refused in `verify` stays refused for an hour (docs/costs-and-blocks.md).
+    blockDurations: SAMPLE_BLOCK_DURATIONS,
   };
 }
