@@ -5,6 +5,7 @@
  */
 import { Controller, Get } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { caching } from 'cache-manager';
 import {
   ImproperlyConfiguredError,
   MemoryThrottleStore,
@@ -23,6 +24,9 @@ import {
 } from '../../helpers/costs-and-blocks/routes';
 
 describeCountRefused('the memory store', async () => ({}));
+describeCountRefused("a get/set cache (cache-manager's memory cache)", async () => ({
+  cache: await caching('memory', { max: 1000, ttl: 0 }),
+}));
 
 class OtherCacheThrottle extends ClientThrottle {
   override scope = 'long';
