@@ -108,7 +108,7 @@ export class MemoryThrottleStore implements ThrottleStore {
         entry.duration = durationSec;
       }
     } else if (entry.blockedUntil > entry.expiresAt) {
-      entry.expiresAt = entry.blockedUntil;
+      this.setAside(entry);
     }
     const ring = entry.ring;
     if (entry.newer !== ring) {
@@ -173,7 +173,9 @@ export class MemoryThrottleStore implements ThrottleStore {
       this.insert(partition, entry);
     }
     startBlock(entry, now + seconds, -Infinity, spec.limit, spec.durationSec, now);
-    entry.expiresAt = Math.max(entry.expiresAt, entry.blockedUntil);
+    if (entry.blockedUntil > entry.expiresAt) this.setAside(entry);
+    unlink(entry);
+    append(entry.ring, entry);
   }
 
   /** Forgets one key: its count and its block. */
@@ -228,6 +230,16 @@ export class MemoryThrottleStore implements ThrottleStore {
     }
     this.insert(partition, entry);
     return result;
+  }
+
+  /**
+   * A key blocked past its expiry: kept until the block ends, in its scope's `full` ring, where a key that must
+   * not be evicted goes. Not left in the `open` ring, whose cold end would then expire after the keys behind it
+   * and stall the sweep.
+   */
+  private setAside(entry: Entry): void {
+    entry.expiresAt = entry.blockedUntil;
+    entry.ring = entry.ring.partition.full;
   }
 
   private insert(partition: Partition, entry: Entry): void {
