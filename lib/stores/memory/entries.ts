@@ -2,7 +2,15 @@
  * What the memory store holds per key, and the order its keys are evicted in: entries linked in recency rings,
  * two per scope (a partition), so that eviction looks at the least recently used key in O(1).
  */
-import { gcraHasRoom, slidingLogHasRoom, type GcraState, type SlidingLog } from '../algorithms';
+import {
+  gcraHasRoom,
+  gcraStandingOf,
+  slidingLogHasRoom,
+  slidingLogStanding,
+  type GcraState,
+  type SlidingLog,
+} from '../algorithms';
+import type { HitResult, StoreHit } from '../throttle-store';
 
 /** A place in a recency ring: an entry, or the ring's own node (its `Recency`), which closes the ring. */
 export interface RingNode {
@@ -107,4 +115,11 @@ export function hasRoom(entry: Entry, now: number): boolean {
   if (entry.expiresAt <= now) return true;
   if (entry.algorithm === 'gcra') return gcraHasRoom(entry, entry.limit, entry.duration, now);
   return slidingLogHasRoom(entry, entry.limit, entry.duration, now);
+}
+
+/** What a hit decided but not recorded reports: the key's standing now (an empty key's, if it holds none). */
+export function standingOf(entry: Entry | undefined, hit: StoreHit, now: number): HitResult {
+  if (entry === undefined || entry.algorithm !== hit.algorithm) return { allowed: true, now, count: 0, oldest: null };
+  if (entry.algorithm === 'gcra') return gcraStandingOf(entry, hit.limit, hit.durationSec, now);
+  return slidingLogStanding(entry, hit.durationSec, now);
 }

@@ -2,16 +2,7 @@
  * The default store: counts in this process's memory, synchronously (so atomically), bounded in keys per
  * scope so that a flood of new keys in one scope can reset no one else.
  */
-import {
-  blockedResult,
-  gcraHit,
-  gcraRefund,
-  gcraStandingOf,
-  slidingLogHit,
-  slidingLogRefund,
-  slidingLogStanding,
-  startBlock,
-} from '../algorithms';
+import { blockedResult, gcraHit, gcraRefund, slidingLogHit, slidingLogRefund, startBlock } from '../algorithms';
 import {
   monotonicSeconds,
   type HitResult,
@@ -20,7 +11,7 @@ import {
   type ThrottleAlgorithm,
   type ThrottleStore,
 } from '../throttle-store';
-import { append, hasRoom, newEntry, Partition, unlink, type Entry, type Recency } from './entries';
+import { append, hasRoom, newEntry, Partition, standingOf, unlink, type Entry, type Recency } from './entries';
 
 /** Expired entries dropped from the cold ends: up to 2 before a key is added to a full scope, 32 every 16th hit. */
 const SWEEP_ON_INSERT = 2;
@@ -144,7 +135,7 @@ export class MemoryThrottleStore implements ThrottleStore {
       else entry.count = Math.max(0, entry.count - cost);
     }
     for (let i = 0; i < hits.length; i++) {
-      if (results[i].allowed) results[i] = this.standing(hits[i], now);
+      if (results[i].allowed) results[i] = standingOf(this.entries.get(hits[i].key), hits[i], now);
     }
     return results;
   }
@@ -190,14 +181,6 @@ export class MemoryThrottleStore implements ThrottleStore {
     this.partitions.clear();
     this.sweepOrder = [];
     this.sweepNext = 0;
-  }
-
-  /** What a hit decided but not recorded reports: the key's standing now (an empty key's, if it holds none). */
-  private standing(hit: StoreHit, now: number): HitResult {
-    const entry = this.entries.get(hit.key);
-    if (entry === undefined || entry.algorithm !== hit.algorithm) return { allowed: true, now, count: 0, oldest: null };
-    if (entry.algorithm === 'gcra') return gcraStandingOf(entry, hit.limit, hit.durationSec, now);
-    return slidingLogStanding(entry, hit.durationSec, now);
   }
 
   /** A key's first hit: decided on an empty state, stored only if it records and the scope has room for it. */
