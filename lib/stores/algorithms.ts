@@ -1,7 +1,9 @@
 /**
  * The two counting algorithms, each written once as a step that decides one
  * hit on a key's state and updates that state: the memory store and the
- * get/set store both call these, so they cannot drift apart. The Redis
+ * get/set store both call these, so they cannot drift apart. The sliding log
+ * is here, GCRA in gcra.ts and the block in block-step.ts, all exported from
+ * here. The Redis
  * store's Lua twins (sliding-log.lua.ts, gcra.lua.ts) do the same steps on
  * Redis values and must be kept in step with them.
  *
@@ -19,7 +21,11 @@
  * With cost 1 and blockSec 0 (the defaults) each step is DRF's (or GCRA's
  * model) operation for operation.
  */
+import { blockedResult, startBlock } from './block-step';
 import type { HitResult } from './throttle-store';
+
+export * from './block-step';
+export * from './gcra';
 
 /**
  * A sliding log: the `count` admitted timestamps, oldest first, from
@@ -186,125 +192,6 @@ export function historyOf(log: SlidingLog): number[] {
 }
 
 /**
- * GCRA's state: the theoretical arrival time (`-Infinity` for a key never
- * admitted), and the block as in {@link SlidingLog}.
- */
-export interface GcraState {
-  tat: number;
-  blockedUntil: number;
-}
-
-/**
- * GCRA, the generic cell rate algorithm, with the reference model's
- * operations in its order (test/helpers/gcra-model.ts, docs/algorithms.md):
- * `interval = duration / limit`; a hit of cost `c` (`need = max(c, 1)`) is
- * allowed iff `max(tat, now) + need * interval - now <= duration` (give or
- * take {@link gcraSlack}), and then `tat = max(tat, now) + c * interval`. A
- * refused hit changes nothing (but its block). The result has the sliding
- * log's shape: refused, `count = limit` and `oldest = nextAllowedAt -
- * duration`, so DRF's wait formula gives GCRA's exact wait. Mutates `state`.
- */
-export function gcraHit(
-  state: GcraState,
-  limit: number,
-  duration: number,
-  now: number,
-  cost = 1,
-  blockSec = 0,
-): HitResult {
-  if (state.blockedUntil > now) return blockedResult(state.blockedUntil, limit, duration, now);
-  if (limit <= 0) return { allowed: false, now, count: 0, oldest: null };
-  const interval = duration / limit;
-  const slack = gcraSlack(limit, interval);
-  const tat = Math.max(state.tat, now);
-  // `1 * interval` is `interval` exactly: cost 1 is the model's operation.
-  const span = Math.max(cost, 1) * interval;
-  if (tat + span - now <= duration + slack) {
-    if (cost === 0) return gcraStanding(tat, limit, duration, now, interval, slack);
-    // `span` is `cost * interval` here (cost >= 1).
-    const newTat = tat + span;
-    state.tat = newTat;
-    const count = Math.min(limit, Math.ceil((newTat - now - slack) / interval));
-    return { allowed: true, now, count, oldest: newTat - duration - (count - 1) * interval };
-  }
-  if (cost > limit) return { allowed: false, now, count: limit + 1, oldest: null };
-  const nextAllowedAt = tat + span - duration;
-  if (blockSec > 0) return startBlock(state, now + blockSec, nextAllowedAt, limit, duration, now);
-  return { allowed: false, now, count: limit, oldest: nextAllowedAt - duration };
-}
-
-/**
- * An admitted look's report: the slots in use at `now` (`count`, as an
- * admitted hit counts them, but 0 when none is) and the `oldest` that makes
- * DRF's formula the time until one more frees.
- */
-function gcraStanding(
-  tat: number,
-  limit: number,
-  duration: number,
-  now: number,
-  interval: number,
-  slack: number,
-): HitResult {
-  const count = Math.max(0, Math.min(limit, Math.ceil((tat - now - slack) / interval)));
-  return { allowed: true, now, count, oldest: count > 0 ? tat - duration - (count - 1) * interval : null };
-}
-
-/**
- * Gives back `cost` intervals (the newest), never below an empty state
- * (`tat <= now`); the block, if any, stays. Mutates `state`.
- */
-export function gcraRefund(state: GcraState, limit: number, duration: number, now: number, cost: number): void {
-  if (limit <= 0 || state.tat <= now) return;
-  state.tat = Math.max(state.tat - cost * (duration / limit), now);
-}
-
-/** Whether {@link gcraHit} would admit a hit of cost 1 at `now` (the same test, on the same operations). */
-export function gcraHasRoom(state: GcraState, limit: number, duration: number, now: number): boolean {
-  if (state.blockedUntil > now || limit <= 0) return false;
-  const interval = duration / limit;
-  return Math.max(state.tat, now) + interval - now <= duration + gcraSlack(limit, interval);
-}
-
-/**
- * How far past the boundary a hit still counts as on it, in seconds. At a
- * Unix time (about 2^31 s) a double is exact to 2.4e-7 s, and `tat` gains one
- * rounding per admitted hit: without slack a burst of `limit` hits at one
- * instant loses its last hit about one time in three. `limit` microseconds
- * cover the rounding of a whole burst; capped at half an interval, so a
- * burst never gains a hit. gcra.lua.ts writes the same expression in Lua.
- */
-export function gcraSlack(limit: number, interval: number): number {
-  return Math.min(limit * 1e-6, interval / 2);
-}
-
-/**
- * Blocks a key until `max(until, freeAt)`, keeping a longer block already
- * there, and reports it: a refusal by count with `blockSec`, and an admin's
- * block (`freeAt` `-Infinity`). Mutates `state`.
- */
-export function startBlock(
-  state: { blockedUntil: number },
-  until: number,
-  freeAt: number,
-  limit: number,
-  duration: number,
-  now: number,
-): HitResult {
-  state.blockedUntil = Math.max(state.blockedUntil, until, freeAt);
-  return blockedResult(state.blockedUntil, limit, duration, now);
-}
-
-/**
- * A hit refused by a block: `count = limit` and `oldest = blockedUntil -
- * duration`, so DRF's formula (`(duration - (now - oldest)) / 1`) waits
- * exactly until the block ends, and the headers say the same.
- */
-export function blockedResult(blockedUntil: number, limit: number, duration: number, now: number): HitResult {
-  return { allowed: false, now, count: limit, oldest: blockedUntil - duration };
-}
-
-/**
  * A log's standing at `now`, as an admitted look reports it (the block not
  * asked): for a hit decided but not recorded (`hitAll`).
  */
@@ -318,11 +205,4 @@ export function slidingLogStanding(log: SlidingLog, duration: number, now: numbe
     left--;
   }
   return { allowed: true, now, count: left, oldest: left > 0 ? stamps[at] : null };
-}
-
-/** GCRA's standing at `now`, as an admitted look reports it (the block not asked). */
-export function gcraStandingOf(state: GcraState, limit: number, duration: number, now: number): HitResult {
-  if (limit <= 0) return { allowed: true, now, count: 0, oldest: null };
-  const interval = duration / limit;
-  return gcraStanding(Math.max(state.tat, now), limit, duration, now, interval, gcraSlack(limit, interval));
 }
