@@ -145,9 +145,9 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
    * each route counts apart with nothing looked up per request.
    */
   override forRoute(route: RouteInfo): BaseThrottle | null {
-    // A route's own cost needs a view too: the singleton serves other routes.
-    const routed = this.cacheFormat.includes('{route}');
-    return (routed || route.cost !== undefined ? this.routeView(route.name) : this).prepare(route);
+    // A route's cost (its own, or asked per request and named with the route in errors) needs a view too.
+    const own = this.cacheFormat.includes('{route}') || route.cost !== undefined || this.getRequestCost !== undefined;
+    return (own ? this.routeView(route.name) : this).prepare(route);
   }
 
   /** A view of this throttle whose keys hold the route; its store is asked again, to learn the view's keys. */

@@ -119,6 +119,20 @@ export function describeRequestCost(name: string, makeCache: () => Promise<Suite
       expect(await remaining(10)).toEqual([200, '0']);
     });
 
+    it('a bad getRequestCost() answer names the route it was asked on', async () => {
+      const client = newClient('query');
+      for (const path of ['/costs/query', '/costs/query-again']) {
+        const response = await fetch(`${app.t.url}${path}`, {
+          headers: { 'x-client': client, 'x-complexity': 'lots' },
+        });
+        const route = path === '/costs/query' ? 'CostsController.query' : 'CostsController.queryAgain';
+        expect([response.status, await response.json()]).toEqual([
+          500,
+          { detail: `The request cost on ${route} (ComplexityThrottle) must be a whole number >= 0, got NaN.` },
+        ]);
+      }
+    });
+
     it('GCRA counts costs: a burst of the whole limit, then each unit after its interval (6 s)', async () => {
       const client = newClient('smooth');
       const post = (n: number) => app.send('POST', '/costs/smooth-bulk', client, bulk(n));

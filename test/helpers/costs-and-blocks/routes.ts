@@ -138,6 +138,9 @@ export class CostsController {
   @Get('query') @Throttle([ComplexityThrottle]) @ThrottleCost(100) query() {
     return { ok: true };
   }
+  @Get('query-again') @Throttle([ComplexityThrottle]) queryAgain() {
+    return { ok: true };
+  }
 }
 
 /** A fixed cost on the class, one handler's own on the method. */
