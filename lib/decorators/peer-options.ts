@@ -22,18 +22,23 @@ export class PeerOptions {
         '@SkipThrottle({ name: true }) skips only some. List the throttles that stay instead: @Throttle([...]).'
       );
     }
-    const rates = Object.entries(typeof this.options === 'object' && this.options !== null ? this.options : {})
-      .map(([name, value]) => {
-        const { limit, ttl } = (typeof value === 'object' && value !== null ? value : {}) as {
-          limit?: unknown;
-          ttl?: unknown;
-        };
-        return typeof limit === 'number' && typeof ttl === 'number'
-          ? `${name}: '${limit}/${Math.max(1, Math.round(ttl / 1000))}s'`
-          : undefined;
-      })
-      .filter((rate) => rate !== undefined);
-    const example = rates.length > 0 ? ` (here: rates: { ${rates.join(', ')} })` : '';
+    const entries = Object.entries(typeof this.options === 'object' && this.options !== null ? this.options : {});
+    const rates: string[] = [];
+    const blocks: string[] = [];
+    for (const [name, value] of entries) {
+      const { limit, ttl, blockDuration } = (typeof value === 'object' && value !== null ? value : {}) as {
+        limit?: unknown;
+        ttl?: unknown;
+        blockDuration?: unknown;
+      };
+      if (typeof limit === 'number' && typeof ttl === 'number') {
+        rates.push(`${name}: '${limit}/${Math.max(1, Math.round(ttl / 1000))}s'`);
+      }
+      if (typeof blockDuration === 'number')
+        blocks.push(`${name}: '${Math.max(1, Math.round(blockDuration / 1000))}s'`);
+    }
+    const blocked = blocks.length > 0 ? `, blockDurations: { ${blocks.join(', ')} }` : '';
+    const example = rates.length > 0 ? ` (here: rates: { ${rates.join(', ')} }${blocked})` : '';
     return (
       '@Throttle() takes throttle classes here, e.g. @Throttle([ScopedRateThrottle]) with @ThrottleScope(...), and the ' +
       `rates live in forRoot({ rates })${example}; see docs/migrating-from-nestjs-throttler.md.`

@@ -61,6 +61,20 @@ describe.each(PLATFORMS)('leftover @nestjs/throttler decorators on %s', (platfor
     expect((error as Error).message).toContain("rates: { default: '5/60s' }");
   });
 
+  it('@Throttle({ default: { limit, ttl, blockDuration } }): the block to write too', async () => {
+    @Controller('bd')
+    class BlockedController {
+      @Get() @LeftoverThrottle({ default: { limit: 5, ttl: 60_000, blockDuration: 900_000 } }) get() {
+        return 'ok';
+      }
+    }
+    const error = await startError(platform, BlockedController);
+    expect((error as ImproperlyConfiguredError).code).toBe('RFT_PEER_DECORATOR');
+    expect((error as Error).message).toContain(
+      "(here: rates: { default: '5/60s' }, blockDurations: { default: '900s' })",
+    );
+  });
+
   it('@Throttle({ limit, ttl }) on a controller: refused at startup for its handlers', async () => {
     @Controller('c')
     @LeftoverThrottle({ limit: 3, ttl: 1000 })
