@@ -40,7 +40,8 @@ export class PeerOptions {
     const blocked = blocks.length > 0 ? `, blockDurations: { ${blocks.join(', ')} }` : '';
     const example = rates.length > 0 ? ` (here: rates: { ${rates.join(', ')} }${blocked})` : '';
     return (
-      '@Throttle() takes throttle classes here, e.g. @Throttle([ScopedRateThrottle]) with @ThrottleScope(...), and the ' +
+      '@Throttle() takes throttle classes here, e.g. @Throttle([ScopedRateThrottle]) with ' +
+      '@ThrottleScope(...), and the ' +
       `rates live in forRoot({ rates })${example}; see docs/migrating-from-nestjs-throttler.md.`
     );
   }

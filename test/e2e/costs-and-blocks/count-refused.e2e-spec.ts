@@ -97,7 +97,8 @@ describe('what countRefused: false cannot serve stops the app', () => {
     const error = await startupError(() => init(options, StartupController));
     expect(error.code).toBe('RFT_COUNT_REFUSED_STORES');
     expect(error.message).toBe(
-      "countRefused: false decides a route's rate throttles in one call to their store, but StartupController.split's " +
+      "countRefused: false decides a route's rate throttles in one call to their store, but " +
+        "StartupController.split's " +
         'count in 2 different stores (ShortThrottle (cache default); OtherCacheThrottle (cache other)): give them ' +
         'one cache, or keep countRefused: true. (on StartupController.split)',
     );

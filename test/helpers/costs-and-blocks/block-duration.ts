@@ -69,7 +69,7 @@ export function describeBlockDuration(name: string, makeCache: () => Promise<Sui
       expect(await app.statuses(3, 'POST', '/blocks/login', newClient('login'))).toEqual([201, 201, 201]);
     });
 
-    it("a throttle's own blockDuration wins over the module's; it holds a client past the time it has room", async () => {
+    it("a throttle's own blockDuration wins over the module's, and holds past the time there is room", async () => {
       const client = newClient('pin');
       expect((await app.send('POST', '/blocks/pin', client)).status).toBe(201);
       app.clock.advance(40);

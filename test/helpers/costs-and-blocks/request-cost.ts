@@ -30,7 +30,7 @@ export function describeRequestCost(name: string, makeCache: () => Promise<Suite
       await env?.close?.();
     });
 
-    it('a bulk call counts its items: admitted only if they all fit, Remaining counts them, Retry-After is exact', async () => {
+    it('a bulk call counts its items: admitted only if all fit, Remaining counts them, exact Retry-After', async () => {
       const client = newClient('bulk');
       const post = (n: number) => app.send('POST', '/costs/bulk', client, bulk(n));
       expect(await post(4)).toMatchObject({ status: 201, headers: { 'x-ratelimit-remaining': '6' } });
