@@ -31,6 +31,7 @@ export { computeWait } from './throttles/rate';
 export { AnonRateThrottle } from './throttles/anon-rate.throttle';
 export { UserRateThrottle } from './throttles/user-rate.throttle';
 export { ScopedRateThrottle } from './throttles/scoped-rate.throttle';
+export { FailedAttemptsThrottle, type AttemptKey, type AttemptOutcome } from './throttles/failed-attempts.throttle';
 export { parseRate, type ParsedRate } from './throttles/rate';
 export { hashIdent } from './identity/cache-key';
 export { ClientAddressUnknownError, ConnectionResetError } from './identity/client-ident';

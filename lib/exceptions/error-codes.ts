@@ -44,6 +44,9 @@ export const CONFIG_ERROR_CODES = {
   RFT_COUNT_REFUSED_STORES: '`countRefused: false` on a route whose rate throttles count in different stores.',
   RFT_HIT_ALL_UNSUPPORTED: '`countRefused: false` on a route whose store has no `hitAll()`.',
   RFT_CLUSTER_CROSS_SLOT: '`countRefused: false` on Redis Cluster met a request whose keys are in different slots.',
+  RFT_ATTEMPTS_NOT_HTTP: 'FailedAttemptsThrottle is used on a handler that is not an HTTP route.',
+  RFT_ATTEMPTS_STORE_UNSUPPORTED:
+    "FailedAttemptsThrottle's store cannot give an attempt back (no refund() or forget()).",
 } as const;
 
 /** A configuration error code, such as `'RFT_MISSING_RATE'`; docs/errors.md says what to do about each. */
