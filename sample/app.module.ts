@@ -4,6 +4,7 @@ import { RestflowThrottleModule } from 'restflow-throttle';
 import { AdminModule } from './admin/admin.module';
 import { ArticlesModule } from './articles/articles.module';
 import { MaintenanceModule } from './async-hooks/maintenance.module';
+import { LoginModule } from './auth/login.module';
 import { TokenAuthGuard } from './auth/token-auth.guard';
 import { CacheBackendModule } from './cache-backend/cache-backend.module';
 import { CostsModule } from './costs/costs.module';
@@ -53,6 +54,7 @@ export class AppModule {
         GatewaySampleModule,
         CostsModule,
         AdminModule,
+        LoginModule,
       ],
       controllers: [HomeController],
       providers: [

@@ -30,6 +30,7 @@ export class HomeController {
         `curl -i ${host}/health`,
         `curl -i -H 'Content-Type: application/json' -d '{"items":[1,2,3]}' ${host}/imports   (each item counts: 100 an hour)`,
         `curl -i -H 'Content-Type: application/json' -d '{"code":"000000"}' ${host}/verify-code   (a 4th try in 10 min: refused for an hour)`,
+        `curl -i -d username=alice -d password=guess ${host}/auth/login   (5 failures in 15 min, then 429)`,
       ],
       rates: SAMPLE_RATES,
     };

@@ -17,6 +17,7 @@ export const SAMPLE_RATES = {
   isolated: '5/min',
   imports: '100/hour', // items an hour: each bulk call costs its items (@ThrottleCost)
   verify: '3/10m', // then blocked for an hour (SAMPLE_BLOCK_DURATIONS)
+  login: '5/15m', // failed attempts per account and address (FailedAttemptsThrottle)
 } as const satisfies Record<string, string | null>;
 
 /** Beyond DRF: how long a client refused in a scope stays refused (the module's `blockDurations`). */
