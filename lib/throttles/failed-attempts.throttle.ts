@@ -65,6 +65,8 @@ export class FailedAttemptsThrottle extends SimpleRateThrottle {
 
   /** Per request, the refusal `wait()` reads. Weak: a finished request leaves nothing. */
   private readonly refusals = new WeakMap<object, RateDecision>();
+  /** Set by a give-back that failed, cleared by one that worked: a cache outage is logged once, not per login. */
+  private givingBackFails = false;
 
   /**
    * The account this attempt is for, before {@link normalizeAccount}: by
@@ -172,20 +174,35 @@ export class FailedAttemptsThrottle extends SimpleRateThrottle {
         };
         const now = store.ownClock && this.settings?.clock === undefined ? undefined : this.timer();
         // What the attempt counted as (`@ThrottleCost()` on the route), else 1.
-        const cost = (decision as { readonly cost?: number }).cost ?? 1;
+        const cost = decision.cost ?? 1;
         done = store.refund!(decision.key, cost, spec, now);
       }
-      if (isThenable(done)) Promise.resolve(done).then(undefined, (error: unknown) => this.settleFailed(error));
+      if (!isThenable(done)) this.givingBackFails = false;
+      else
+        Promise.resolve(done).then(
+          () => {
+            this.givingBackFails = false;
+          },
+          (error: unknown) => this.settleFailed(error),
+        );
     } catch (error) {
       this.settleFailed(error);
     }
   }
 
-  /** The attempt stays counted: the safe side. The key is not logged, as it holds an account and an address. */
+  /**
+   * The attempt stays counted: the safe side. Logged once per run of failures (a cache outage fails every
+   * login's give-back). The key is not logged, as it holds an account and an address.
+   */
   private settleFailed(error: unknown): void {
+    if (this.givingBackFails) return;
+    this.givingBackFails = true;
     const logger = this.settings?.logger ?? new Logger('RestflowThrottle');
     const reason = error instanceof Error ? error.message : String(error);
-    logger.warn(`${this.constructor.name} could not give an attempt back (scope '${this.scope}'): ${reason}`);
+    logger.warn(
+      `${this.constructor.name} could not give an attempt back (scope '${this.scope}'): ${reason}. ` +
+        'Such attempts stay counted; the next failures are not logged until one works again.',
+    );
   }
 
   private attemptKey(request: ThrottleRequest, raw: unknown): string {
