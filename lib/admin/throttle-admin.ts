@@ -97,8 +97,9 @@ export class ThrottleAdmin {
 
   private bucketsOf(throttle: ThrottleRef, client: ThrottleClient): Promise<ClientBucket[]> {
     if (typeof throttle !== 'string' && typeof throttle !== 'function') {
+      const got = throttle === null ? 'null' : typeof throttle;
       throw new ImproperlyConfiguredError(
-        `ThrottleAdmin: a throttle is named by its class or its scope, got ${throttle === null ? 'null' : typeof throttle}.`,
+        `ThrottleAdmin: a throttle is named by its class or its scope, got ${got}.`,
         'RFT_ADMIN_INVALID_ARGUMENT',
       );
     }

@@ -184,7 +184,7 @@ describe.each(PLATFORMS)('several processes on one Redis, on %s', (platform) => 
   const backend = BACKENDS['a Redis server'];
   beforeEach(() => backend.flush());
 
-  it("a reset reaches another process's refusal cache when the refusal it saw ends; there, a reset or no refusal cache lets the client in at once", async () => {
+  it('another process refuses until the refusal it saw ends, unless reset there or without refusal cache', async () => {
     const clock = new ManualClock();
     const a = await appOn(platform, backend, { clock: clock.read });
     const b = await appOn(platform, backend, { clock: clock.read });

@@ -180,7 +180,7 @@ describe.each(PLATFORMS)('ThrottleAdmin on %s', (platform) => {
       expect(await admin.state(UserRateThrottle, { user: 'bob' })).toMatchObject({ used: 2 });
     });
 
-    it('block refuses every request with Retry-After counting down to its end, and then lets the client in', async () => {
+    it('block refuses every request with Retry-After counting down to its end, then lets the client in', async () => {
       expect(await statuses(t, '/a/articles', 1, asUser('ann'))).toEqual([200]);
       const [blocked] = await admin.block(UserRateThrottle, { user: 'ann' }, 600);
       expect(blocked).toMatchObject({ blockedUntil: start + 600, retryAfter: 600, remaining: 0 });
