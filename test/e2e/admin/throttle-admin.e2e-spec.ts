@@ -51,6 +51,12 @@ class PlanThrottle extends UserRateThrottle {
   }
 }
 
+/** GCRA: one number per key, reported in the sliding log's shape. */
+class GcraThrottle extends AnonRateThrottle {
+  override scope = 'gcra';
+  override algorithm = 'gcra' as const;
+}
+
 /** Used by no route. */
 class UnusedThrottle extends UserRateThrottle {}
 
@@ -71,6 +77,9 @@ class AdminTestController {
   @Get('plan') @Throttle([PlanThrottle]) plan() {
     return 'ok';
   }
+  @Get('gcra') @Throttle([GcraThrottle]) gcra() {
+    return 'ok';
+  }
 }
 
 const STORES: Record<string, () => Promise<ThrottleCacheLike>> = {
@@ -78,7 +87,7 @@ const STORES: Record<string, () => Promise<ThrottleCacheLike>> = {
   'get/set cache': async () => caching('memory', { max: 1000, ttl: 0 }),
 };
 
-const RATES = { anon: '3/min', user: '5/min', uploads: '2/min', perroute: '2/min' };
+const RATES = { anon: '3/min', user: '5/min', uploads: '2/min', perroute: '2/min', gcra: '3/min' };
 
 type Init = { method?: string; headers?: Record<string, string> };
 const asUser = (id: string): Init => ({ headers: { 'x-user': id } });
@@ -232,6 +241,28 @@ describe.each(PLATFORMS)('ThrottleAdmin on %s', (platform) => {
       const [blocked] = await admin.block(PlanThrottle, { user: 'basic' }, 30);
       expect(blocked).toMatchObject({ limit: 4, retryAfter: 30 });
       expect((await t.request('/a/plan', asUser('basic'))).headers.get('retry-after')).toBe('30');
+    });
+
+    it('reads, blocks and resets a GCRA bucket alike (one request frees every 20 s at 3/min)', async () => {
+      const client = { address: '127.0.0.1' };
+      const read = async () => {
+        const { used, remaining, resetAt, blockedUntil, retryAfter } = await admin.state(GcraThrottle, client);
+        const since = (time: number | null) => (time === null ? null : time - start);
+        return [used, remaining, since(resetAt), since(blockedUntil), retryAfter];
+      };
+      expect(await read()).toEqual([0, 3, null, null, null]);
+      expect(await statuses(t, '/a/gcra', 2)).toEqual([200, 200]);
+      expect(await read()).toEqual([2, 1, 20, null, null]);
+      clock.advance(5);
+      expect(await statuses(t, '/a/gcra', 1)).toEqual([200]);
+      expect(await read()).toEqual([3, 0, 20, 20, 15]);
+      expect((await t.request('/a/gcra')).headers.get('retry-after')).toBe('15');
+      await admin.block(GcraThrottle, client, 600);
+      expect(await read()).toEqual([3, 0, 605, 605, 600]);
+      expect((await t.request('/a/gcra')).headers.get('retry-after')).toBe('600');
+      await admin.reset(GcraThrottle, client);
+      expect(await read()).toEqual([0, 3, null, null, null]);
+      expect(await statuses(t, '/a/gcra', 1)).toEqual([200]);
     });
 
     it('refuses what it cannot act on, with a code', async () => {
