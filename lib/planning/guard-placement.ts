@@ -11,6 +11,7 @@
  * taken out again when the last of them closes.
  */
 import { GUARDS_METADATA } from '@nestjs/common/constants';
+import { STATIC_CONTEXT } from '@nestjs/core/injector/constants';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { Module } from '@nestjs/core/injector/module';
 import { ThrottleGuard } from '../guard/throttle.guard';
@@ -54,8 +55,24 @@ export function removeGuard(handler: Function, owner: object): void {
  * Makes the handler's module resolve `ThrottleGuard` to the application's own
  * instance: the one `app.get(ThrottleGuard)` returns, already built, so no
  * module is ever left with an unbuilt guard that Nest would skip.
+ *
+ * The module may already hold a registration of its own: Nest scanned this
+ * application after another one had placed the class on the handler. Nest
+ * loads it later (after the module's slow providers), and its injector builds
+ * a class into the wrapper the module names for it *when loading starts*: that
+ * would be ours, overwritten by a guard without plans, and every route of the
+ * module unthrottled. So that registration is given our instance as already
+ * built, which Nest then leaves alone; one whose loading has started writes
+ * into itself, no longer the module's.
  */
 export function resolveGuardIn(host: Module, guard: InstanceWrapper): void {
+  const registered = host.injectables.get(ThrottleGuard);
+  if (registered !== undefined && registered !== guard) {
+    const built = registered.getInstanceByContextId(STATIC_CONTEXT);
+    if (!built.isResolved && !built.isPending) {
+      registered.setInstanceByContextId(STATIC_CONTEXT, { instance: guard.instance as never, isResolved: true });
+    }
+  }
   host.injectables.set(ThrottleGuard, guard as InstanceWrapper<never>);
 }
 

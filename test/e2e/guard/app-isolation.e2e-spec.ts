@@ -112,6 +112,34 @@ describe.each(PLATFORMS)('apps in one process on %s', (platform) => {
     expect(await statuses(plain, 3)).toEqual([200, 200, 200]);
   });
 
+  it('a second app whose controller module has a provider resolved late is throttled too', async () => {
+    // Nest registers the guard class the first app placed on the handler while it scans the second app, and
+    // loads that registration only after the module's slow provider: it must not build a guard without plans
+    // into the app's own (found by verification: the second app answered 200, 200, 200 on a 2/min route).
+    const slowModuleWith = (rate: string) => {
+      @Module({
+        imports: [RestflowThrottleModule.forRoot({ rates: { anon: rate } })],
+        controllers: [SharedController],
+        providers: [{ provide: 'SLOW', useFactory: () => new Promise((resolve) => setImmediate(resolve, 1)) }],
+      })
+      class SlowAppModule {}
+      return SlowAppModule;
+    };
+    const a = await serve(await create(platform, slowModuleWith('2/min')));
+    open.push(a);
+    const b = await serve(await create(platform, slowModuleWith('2/min')));
+    open.push(b);
+    expect(await statuses(a, 3)).toEqual([200, 200, 429]);
+    expect(await statuses(b, 3)).toEqual([200, 200, 429]);
+    const [c, d] = await Promise.all([
+      create(platform, slowModuleWith('1/min')).then(serve),
+      create(platform, slowModuleWith('1/min')).then(serve),
+    ]);
+    open.push(c, d);
+    expect(await statuses(c, 2)).toEqual([200, 429]);
+    expect(await statuses(d, 2)).toEqual([200, 429]);
+  });
+
   it('an app without the module, alive beside one with it, is not throttled by it', async () => {
     @Module({ controllers: [SharedController] })
     class PlainModule {}
