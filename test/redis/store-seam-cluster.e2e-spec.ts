@@ -8,7 +8,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
-import { Throttle } from 'restflow-throttle';
+import { Throttle, type ThrottleCacheLike } from 'restflow-throttle';
 import { CacheFaults } from '../../lib/stores/cache-faults';
 import { keySlot } from '../../lib/stores/redis/cluster-slot';
 import { findRedisConnection } from '../../lib/stores/redis/find-redis';
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 interface Client {
-  readonly cache: object;
+  readonly cache: ThrottleCacheLike;
   /** A command routed by its key. */
   command(key: string, ...args: string[]): Promise<unknown>;
 }

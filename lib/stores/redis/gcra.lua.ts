@@ -5,7 +5,8 @@
  * one is made to both. A Lua function of the throttle script
  * (throttle-script.lua.ts) with the sliding log's signature and reply:
  *
- *   gcra(key, limit, duration, stamp, now, cost, block) -> '<0|1> <now> <count> <oldest|->' [, replaced]
+ *   gcra(key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
+ *   gcra_weighted(key, limit, duration, stamp, now, cost, block) -> the same [, replaced]
  *   gcra_undo(key, replaced); gcra_standing_of(key, stamp, limit, duration, now) -> '1 ...'
  *
  * One number per key, the theoretical arrival time `tat`, kept as a STRING
@@ -24,7 +25,10 @@
  * the slack of `gcraSlack()` (algorithms.ts): a burst of `limit` hits at a
  * Unix time must not lose its last hit to rounding.
  *
- * Cost and block, as `gcraHit()` decides them, step for step: a block
+ * Cost and block, as `gcraHit()` decides them, step for step, in
+ * `gcra_weighted` (the groups with a cost or a block, and units; a plain
+ * hit runs `gcra`, the step as it was, which reads a block itself when the
+ * value is not a number): a block
  * (block.lua.ts: the value `b<until> <tat>`) refuses first, then a limit of
  * 0; `need = max(cost, 1)` fits iff `tat + need * interval - now <=
  * duration + slack` (for cost 1, `1 * interval` is `interval` exactly: the
@@ -38,6 +42,55 @@
  * standing (`gcraStandingOf()`).
  */
 export const GCRA_LUA = `
+-- The plain step (cost 1, no block): the model's, as it always was; a value that is not a number may be a block.
+local function gcra(key, limit, duration, stamp, now)
+  if limit <= 0 then
+    -- A block refuses first, as gcraHit() asks it first.
+    local stored = redis.pcall('GET', key)
+    local ends = type(stored) == 'string' and tonumber(string.match(stored, '^b(%S+)'))
+    if not (ends and ends > now) then return '0 ' .. stamp .. ' 0 -' end
+    return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', ends - duration)
+  end
+  local interval = duration / limit
+  local slack = math.min(limit * 1e-6, interval / 2)
+  local stored = redis.pcall('GET', key)
+  local tat = now
+  if type(stored) == 'table' then
+    redis.call('DEL', key)
+  elseif stored then
+    local number = tonumber(stored)
+    if not number then
+      -- A block, b<until> <tat> (block.lua.ts): refused while it holds; once over, its tat counts.
+      local ends, kept = string.match(stored, '^b(%S+) ?(%S*)$')
+      ends = tonumber(ends)
+      if ends and ends > now then
+        return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', ends - duration)
+      end
+      number = tonumber(kept) or now
+    end
+    tat = math.max(number, now)
+  end
+  if tat + interval - now <= duration + slack then
+    local newTat = tat + interval
+    -- Kept at least a whole duration of real time: 'now' may be a test clock, unrelated to the server's.
+    local expiry = math.ceil(math.max(newTat - now, duration) * 1000)
+    -- At most 1.5 durations once the settings are checked; checked again before the write, as the log does.
+    if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
+    redis.call('SET', key, string.format('%.17g', newTat), 'PX', expiry)
+    local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
+    local oldest = newTat - duration - (count - 1) * interval
+    return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest)
+  end
+  local nextAllowedAt = tat + interval - duration
+  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', nextAllowedAt - duration)
+end
+`;
+
+/**
+ * GCRA's steps with a cost, a block or in a unit, made by the script on a run's first need of them (see
+ * throttle-script.lua.ts, `seam`), with block.lua.ts's functions in scope.
+ */
+export const GCRA_WEIGHTED_LUA = `
 -- An admitted look's report: the slots in use at 'now' (0 when none is) and the oldest that gives the wait for one.
 local function gcra_standing(stamp, tat, limit, duration, now, interval, slack)
   local count = math.max(0, math.min(limit, math.ceil((tat - now - slack) / interval)))
@@ -45,19 +98,19 @@ local function gcra_standing(stamp, tat, limit, duration, now, interval, slack)
   return '1 ' .. stamp .. ' ' .. count .. ' ' .. fmt(tat - duration - (count - 1) * interval)
 end
 
-local function gcra(key, limit, duration, stamp, now, cost, block)
+-- The step with a cost or a block (and a block found on a plain hit, or a limit of 0).
+local function gcra_weighted(key, limit, duration, stamp, now, cost, block)
   local stored = redis.pcall('GET', key)
-  local tat, tat_text = now, nil
+  local tat = now
   if type(stored) == 'table' then
     redis.call('DEL', key)
     stored = false
   elseif stored then
     local number = tonumber(stored)
     if number then
-      tat, tat_text = math.max(number, now), stored
+      tat = math.max(number, now)
     else
-      local ends
-      tat_text, ends = gcra_value(stored)
+      local tat_text, ends = gcra_value(stored)
       if ends and ends > now then return blocked_reply(stamp, limit, ends, duration) end
       tat = math.max(tonumber(tat_text) or now, now)
     end
@@ -65,7 +118,9 @@ local function gcra(key, limit, duration, stamp, now, cost, block)
   if limit <= 0 then return '0 ' .. stamp .. ' 0 -' end
   local interval = duration / limit
   local slack = math.min(limit * 1e-6, interval / 2)
-  local span = (cost > 1 and cost or 1) * interval
+  -- need * interval, need = max(cost, 1); for cost 1 the interval itself (as 1 * interval is).
+  local span = interval
+  if cost > 1 then span = cost * interval end
   if tat + span - now <= duration + slack then
     if cost == 0 then return gcra_standing(stamp, tat, limit, duration, now, interval, slack) end
     local newTat = tat + span
@@ -73,10 +128,10 @@ local function gcra(key, limit, duration, stamp, now, cost, block)
     local expiry = math.ceil(math.max(newTat - now, duration) * 1000)
     -- At most 1.5 durations once the settings are checked; checked again before the write, as the log does.
     if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
-    redis.call('SET', key, fmt(newTat), 'PX', expiry)
+    redis.call('SET', key, string.format('%.17g', newTat), 'PX', expiry)
     local count = math.min(limit, math.ceil((newTat - now - slack) / interval))
     local oldest = newTat - duration - (count - 1) * interval
-    return '1 ' .. stamp .. ' ' .. count .. ' ' .. fmt(oldest), stored
+    return '1 ' .. stamp .. ' ' .. count .. ' ' .. string.format('%.17g', oldest), stored
   end
   if cost > limit then return '0 ' .. stamp .. ' ' .. (limit + 1) .. ' -' end
   local nextAllowedAt = tat + span - duration
@@ -84,10 +139,12 @@ local function gcra(key, limit, duration, stamp, now, cost, block)
     local ends = math.max(now + block, nextAllowedAt)
     local expiry = math.ceil(math.max(ends - now, tat - now, duration) * 1000)
     if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
+    -- The tat as stored (a block that ended keeps its tat after the b<until>).
+    local tat_text = stored and (tonumber(stored) and stored or (gcra_value(stored)))
     redis.call('SET', key, gcra_blocked_value(ends, tat_text), 'PX', expiry)
     return blocked_reply(stamp, limit, ends, duration)
   end
-  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. fmt(nextAllowedAt - duration)
+  return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', nextAllowedAt - duration)
 end
 
 -- Undoes a recorded hit of a refused unit: the tat it replaced comes back, a block set since stays.

@@ -6,7 +6,8 @@
  * change to one is made to both. A Lua function of the throttle script
  * (throttle-script.lua.ts), which runs it once per hit of a batch:
  *
- *   sliding_log(known, key, limit, duration, stamp, now, cost, block) -> '<0|1> <now> <count> <oldest|->'
+ *   sliding_log(known, key, limit, duration, stamp, now) -> '<0|1> <now> <count> <oldest|->'
+ *   sliding_log_weighted(known, key, limit, duration, stamp, now, cost, block) -> the same
  *   log_standing(key, stamp, now, duration) -> '1 <now> <count> <oldest|->'
  *
  * `stamp` is `now` as a string (the server's TIME, or the throttle's own
@@ -38,7 +39,10 @@
  * is replaced: the throttle owns the keys of its format.
  *
  * Cost and block, as `slidingLogHit()` decides them (algorithms.ts, whose
- * steps and reports these follow one for one; block.lua.ts for the block):
+ * steps and reports these follow one for one; block.lua.ts for the block),
+ * in `sliding_log_weighted`, which the script calls only for the groups that
+ * have a cost or a block (or an all-or-none unit): a plain hit runs
+ * `sliding_log`, the step as it was, not one operation more per hit.
  * - `need = max(cost, 1)`; allowed iff `count + need <= limit` (for cost 1
  *   the `count >= limit` refusal of old); `cost` copies of the stamp are
  *   recorded, none for a look (cost 0). A refusal reads the stamp whose
@@ -47,8 +51,11 @@
  * - The block lives in the log itself, as its oldest entry `b<until>` (the
  *   list's tail, which every read fetches anyway): no second key, so a
  *   Cluster needs nothing more of the key's slot, and an unblocked hit costs
- *   no command more than before (one byte compared). A block that has ended
- *   is popped by the next read. While it holds the log is not read further.
+ *   nothing more than before (the tail's `tonumber()`, which was there, tells
+ *   a block). A block that has ended is popped by the next read. While it
+ *   holds, the log is not read further, and a hit on it in the same batch
+ *   reads it again (`blocked_log`), so that a hit the script already knows
+ *   pays no check for a block at all.
  *   The key's expiry is raised to the block's end if that is later (PTTL,
  *   on the blocking refusal only), never lowered: the stamps still count.
  * - A recorded hit of an all-or-none unit is undone by dropping its `cost`
@@ -65,17 +72,21 @@ local function read_log(key, now, cutoff)
   end
   if count == 0 then return { count = 0 } end
   local oldest = redis.call('LINDEX', key, -1)
-  if string.byte(oldest) == BLOCKED then
+  local first = tonumber(oldest)
+  if not first then
+    -- Not a stamp: the block entry, b<until> (block.lua.ts).
     local ends = tonumber(string.sub(oldest, 2)) or now
-    if ends > now then return { count = 0, blocked = ends } end
+    -- Blocked: as blocked_log(ends) in the weighted steps.
+    if ends > now then return { count = 1, oldest = '-1e308', blocked = ends } end
     -- A block that has ended: popped, and the log read as it stands.
     redis.call('RPOP', key)
     count = count - 1
     if count == 0 then return { count = 0 } end
     oldest = redis.call('LINDEX', key, -1)
+    first = tonumber(oldest)
   end
   local head = count == 1 and oldest or redis.call('LINDEX', key, 0)
-  if tonumber(oldest) > cutoff then return { count = count, head = head, oldest = oldest } end
+  if first > cutoff then return { count = count, head = head, oldest = oldest } end
   if tonumber(head) <= cutoff then
     redis.call('DEL', key)
     return { count = 0 }
@@ -95,6 +106,49 @@ local function read_log(key, now, cutoff)
   end
   redis.call('LTRIM', key, 0, lo)
   return { count = lo + 1, head = head, oldest = kept }
+end
+
+-- The plain step (cost 1, no block): DRF's, as it always was; only a read finds a block.
+local function sliding_log(known, key, limit, duration, stamp, now)
+  local cutoff = now - duration
+  local log = known[key]
+  if not log or (log.count > 0 and tonumber(log.oldest) <= cutoff) then
+    log = read_log(key, now, cutoff)
+    known[key] = log
+    if log.blocked then
+      return '0 ' .. stamp .. ' ' .. limit .. ' ' .. string.format('%.17g', log.blocked - duration)
+    end
+  end
+  if log.count >= limit then
+    return '0 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-')
+  end
+  local head, record, newest = log.head, stamp, now
+  if head and tonumber(head) > now then record, newest = head, tonumber(head) end
+  local slice = duration / 8
+  local at = math.floor(newest / slice)
+  local expiry
+  if not head or math.floor(tonumber(head) / slice) ~= at then
+    expiry = math.ceil(((at + 1) * slice + duration - now) * 1000)
+    -- At most 1.125 durations once the settings are checked (throttle-script.lua.ts, MAX_MS); checked again
+    -- anyway, before the write: a key must never be left without its expiry.
+    if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
+  end
+  redis.call('LPUSH', key, record)
+  if expiry then redis.call('PEXPIRE', key, expiry) end
+  log.count, log.head, log.oldest = log.count + 1, record, log.oldest or record
+  return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. log.oldest
+end
+`;
+
+/**
+ * The log's steps with a cost, a block or in a unit, made by the script on a run's first need of them (see
+ * throttle-script.lua.ts, `seam`), with block.lua.ts's functions in scope.
+ */
+export const SLIDING_LOG_WEIGHTED_LUA = `
+-- A blocked log as the script knows it: its oldest stamp always out of the window, so that every hit on it reads
+-- it again (the block may end within the batch) and no unblocked hit ever looks for a block.
+local function blocked_log(ends)
+  return { count = 1, oldest = '-1e308', blocked = ends }
 end
 
 -- Pushes 'n' copies of 'record' at the head, at most a thousand per LPUSH (unpack() is bounded by Lua's stack).
@@ -118,21 +172,24 @@ local function log_refusal(known, key, log, limit, duration, stamp, now, need, b
     local ends = math.max(now + block, tonumber(freeing) + duration)
     local refused = block_list(key, ends, now)
     if refused then return refused end
-    known[key] = { count = 0, blocked = ends }
+    known[key] = blocked_log(ends)
     return blocked_reply(stamp, limit, ends, duration)
   end
   return '0 ' .. stamp .. ' ' .. limit .. ' ' .. freeing
 end
 
-local function sliding_log(known, key, limit, duration, stamp, now, cost, block)
+-- The step with a cost or a block: the plain one's, but for 'need = max(cost, 1)', looks, and the refusal's block.
+local function sliding_log_weighted(known, key, limit, duration, stamp, now, cost, block)
+  if cost == 1 and block == 0 then return sliding_log(known, key, limit, duration, stamp, now) end
   local cutoff = now - duration
   local log = known[key]
-  if not log or (log.count > 0 and tonumber(log.oldest) <= cutoff) or (log.blocked and log.blocked <= now) then
+  if not log or (log.count > 0 and tonumber(log.oldest) <= cutoff) then
     log = read_log(key, now, cutoff)
     known[key] = log
+    if log.blocked then return blocked_reply(stamp, limit, log.blocked, duration) end
   end
-  if log.blocked then return blocked_reply(stamp, limit, log.blocked, duration) end
-  local need = cost > 1 and cost or 1
+  local need = 1
+  if cost > 1 then need = cost end
   if log.count + need > limit then
     if limit <= 0 then return '0 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-') end
     if cost > limit then
@@ -141,6 +198,7 @@ local function sliding_log(known, key, limit, duration, stamp, now, cost, block)
     return log_refusal(known, key, log, limit, duration, stamp, now, need, block)
   end
   if cost == 0 then return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. (log.oldest or '-') end
+  -- The plain step's record, of 'cost' stamps.
   local head, record, newest = log.head, stamp, now
   if head and tonumber(head) > now then record, newest = head, tonumber(head) end
   local slice = duration / 8
@@ -148,11 +206,9 @@ local function sliding_log(known, key, limit, duration, stamp, now, cost, block)
   local expiry
   if not head or math.floor(tonumber(head) / slice) ~= at then
     expiry = math.ceil(((at + 1) * slice + duration - now) * 1000)
-    -- At most 1.125 durations once the settings are checked (throttle-script.lua.ts, MAX_MS); checked again
-    -- anyway, before the write: a key must never be left without its expiry.
     if not (expiry >= 1 and expiry <= MAX_MS) then return 'e expiry' end
   end
-  if cost == 1 then redis.call('LPUSH', key, record) else push_stamps(key, record, cost) end
+  push_stamps(key, record, cost)
   if expiry then redis.call('PEXPIRE', key, expiry) end
   log.count, log.head, log.oldest = log.count + cost, record, log.oldest or record
   return '1 ' .. stamp .. ' ' .. log.count .. ' ' .. log.oldest

@@ -1,8 +1,8 @@
 /** The one Lua script the Redis store runs: a batch of hits, each by its own algorithm (sliding log or GCRA). */
 import { createHash } from 'node:crypto';
 import { BLOCK_LUA } from './block.lua';
-import { GCRA_LUA } from './gcra.lua';
-import { SLIDING_LOG_LUA } from './sliding-log.lua';
+import { GCRA_LUA, GCRA_WEIGHTED_LUA } from './gcra.lua';
+import { SLIDING_LOG_LUA, SLIDING_LOG_WEIGHTED_LUA } from './sliding-log.lua';
 
 /**
  * The one Lua script the Redis store runs: a whole batch of hits (every hit
@@ -73,70 +73,101 @@ local function out_of_range(limit, duration, now)
   if not (now and now >= -MAX_MS / 1000 and now <= MAX_MS / 1000) then return 'now' end
   return nil
 end
--- What in a group's cost or block cannot be counted, or nil.
-local function weights_out_of_range(cost, block)
-  if not (cost and cost >= 0 and cost <= MAX_MS and cost == math.floor(cost)) then return 'cost' end
-  if not (block and block >= 0 and block * 1000 <= MAX_MS) then return 'block' end
-  return nil
-end
-${BLOCK_LUA}
-${SLIDING_LOG_LUA}
-${GCRA_LUA}
 local out = { server }
 -- The sliding logs this run has stepped, by key (see sliding-log.lua.ts); a key GCRA takes over is forgotten.
 local known = {}
--- A refused unit: its recorded hits undone, last first; then each admitted hit answers its key's standing.
-local function undo_unit(unit)
-  for u = #unit, 1, -1 do
-    local h = unit[u]
-    if h.cost > 0 then
-      if h.gcra then gcra_undo(h.key, h.replaced) else redis.call('LTRIM', h.key, h.cost, -1) end
-    end
-    known[h.key] = nil
-  end
-  for _, h in ipairs(unit) do
-    if h.gcra then out[h.at] = gcra_standing_of(h.key, h.stamp, h.limit, h.duration, h.now)
-    else out[h.at] = log_standing(h.key, h.stamp, h.now, h.duration) end
-  end
-end
+${SLIDING_LOG_LUA}
+${GCRA_LUA}
+-- The functions of costs, blocks and units (the weighted steps, the undo of a unit), made at the run's first group
+-- that needs them: each function a script defines is a closure made on every run, and a batch of plain hits (the
+-- common one) makes none of these.
+local seam
 local i = 0
 -- The all-or-none unit under way: its hits still to come, whether one was refused, its admitted hits.
 local unit_left, unit_refused, unit = 0, false, nil
 for g = 2, #ARGV do
   local hits, limit, duration, stamp, algorithm = string.match(ARGV[g], '^(%d+) (%S+) (%S+) (%S+) ([sg])$')
-  local cost, block = 1, 0
+  local cost, block, weighted = 1, 0, false
   if not hits then
     hits, limit, duration, stamp, algorithm, cost, block =
       string.match(ARGV[g], '^(%d+) (%S+) (%S+) (%S+) ([sg]) (%S+) (%S+)$')
-    cost, block = tonumber(cost), tonumber(block)
+    cost, block, weighted = tonumber(cost), tonumber(block), true
   end
   if hits then
     if stamp == '-' then stamp = server end
     limit, duration = tonumber(limit), tonumber(duration)
     local now = tonumber(stamp)
-    local bad = out_of_range(limit, duration, now) or weights_out_of_range(cost, block)
-    for _ = 1, tonumber(hits) do
-      i = i + 1
-      local key = KEYS[i]
-      local reply, replaced
-      if bad then
-        reply = 'e ' .. bad
-      elseif algorithm == 'g' then
-        known[key] = nil
-        reply, replaced = gcra(key, limit, duration, stamp, now, cost, block)
-      else
-        reply = sliding_log(known, key, limit, duration, stamp, now, cost, block)
-      end
-      out[i + 1] = reply
-      if unit_left > 0 then
-        if string.byte(reply) ~= 49 then
-          unit_refused = true
+    local bad = out_of_range(limit, duration, now)
+    if unit_left == 0 and not weighted then
+      -- The common loop, as it always was: plain hits, no unit under way.
+      for _ = 1, tonumber(hits) do
+        i = i + 1
+        local key = KEYS[i]
+        if bad then
+          out[i + 1] = 'e ' .. bad
+        elseif algorithm == 'g' then
+          known[key] = nil
+          out[i + 1] = gcra(key, limit, duration, stamp, now)
         else
-          unit[#unit + 1] = { at = i + 1, key = key, gcra = algorithm == 'g', cost = cost, replaced = replaced,
-            limit = limit, duration = duration, stamp = stamp, now = now }
+          out[i + 1] = sliding_log(known, key, limit, duration, stamp, now)
         end
-        unit_left = unit_left - 1
-        if unit_left == 0 and unit_refused then undo_unit(unit) end
+      end
+    else
+      if not seam then
+${BLOCK_LUA}
+${SLIDING_LOG_WEIGHTED_LUA}
+${GCRA_WEIGHTED_LUA}
+        -- What in a group's cost or block cannot be counted, or nil.
+        local function weights_out_of_range(cost, block)
+          if not (cost and cost >= 0 and cost <= MAX_MS and cost == math.floor(cost)) then return 'cost' end
+          if not (block and block >= 0 and block * 1000 <= MAX_MS) then return 'block' end
+          return nil
+        end
+        -- A refused unit: its recorded hits undone, last first; then each admitted hit answers its key's standing.
+        local function undo_unit(unit)
+          for u = #unit, 1, -1 do
+            local h = unit[u]
+            if h.cost > 0 then
+              if h.gcra then gcra_undo(h.key, h.replaced) else redis.call('LTRIM', h.key, h.cost, -1) end
+            end
+            known[h.key] = nil
+          end
+          for _, h in ipairs(unit) do
+            if h.gcra then out[h.at] = gcra_standing_of(h.key, h.stamp, h.limit, h.duration, h.now)
+            else out[h.at] = log_standing(h.key, h.stamp, h.now, h.duration) end
+          end
+        end
+        seam = {
+          weights_out_of_range = weights_out_of_range, undo_unit = undo_unit,
+          sliding_log_weighted = sliding_log_weighted, gcra_weighted = gcra_weighted,
+        }
+      end
+      local steps = seam
+      if weighted and not bad then bad = steps.weights_out_of_range(cost, block) end
+      for _ = 1, tonumber(hits) do
+        i = i + 1
+        local key = KEYS[i]
+        local reply, replaced
+        if bad then
+          reply = 'e ' .. bad
+        elseif algorithm == 'g' then
+          known[key] = nil
+          reply, replaced = steps.gcra_weighted(key, limit, duration, stamp, now, cost, block)
+        else
+          reply = steps.sliding_log_weighted(known, key, limit, duration, stamp, now, cost, block)
+        end
+        out[i + 1] = reply
+        -- The group may run on past the unit's end: hits of later requests with the same settings.
+        if unit_left > 0 then
+          if string.byte(reply) ~= 49 then
+            unit_refused = true
+          else
+            unit[#unit + 1] = { at = i + 1, key = key, gcra = algorithm == 'g', cost = cost, replaced = replaced,
+              limit = limit, duration = duration, stamp = stamp, now = now }
+          end
+          unit_left = unit_left - 1
+          if unit_left == 0 and unit_refused then steps.undo_unit(unit) end
+        end
       end
     end
   else
