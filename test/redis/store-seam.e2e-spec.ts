@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { computeWait } from 'restflow-throttle';
 import { CacheFaults } from '../../lib/stores/cache-faults';
 import { IoredisConnection } from '../../lib/stores/redis/clients/ioredis';
+import { MAX_WAITING_PER_KEY } from '../../lib/stores/redis/hit-queue';
 import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
 import type { HitResult, ThrottleAlgorithm } from '../../lib/stores/throttle-store';
 import { RedisServer } from '../helpers/redis-server';
@@ -274,6 +275,23 @@ describe('hitAll and admin calls on a fault', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await server.command('LLEN', key)).toBe(1);
     expect(await server.command('EXISTS', `${key}:b`)).toBe(0);
+  });
+
+  it('hitAll whose key has no room in the queue is refused whole as an overload, queued nowhere', async () => {
+    const store = storeOn();
+    const [flooded, other] = [fresh('flood'), fresh('flood-other')];
+    const flood = Array.from({ length: MAX_WAITING_PER_KEY }, () => store.hit(flooded, 1000, 60, T));
+    const all = store.hitAll(
+      [
+        { key: other, limit: 5, durationSec: 60, algorithm: 'sliding-log' },
+        { key: flooded, limit: 1000, durationSec: 60, algorithm: 'sliding-log' },
+      ],
+      T,
+    );
+    expect((await all).map((r) => r.allowed)).toEqual([false, false]);
+    await Promise.all(flood);
+    expect(await server.command('EXISTS', other)).toBe(0);
+    expect(await server.command('LLEN', flooded)).toBe(MAX_WAITING_PER_KEY);
   });
 
   it('refund, block and forget reject with the fault: a frozen server past the deadline, a closed connection', async () => {
