@@ -11,8 +11,7 @@ import {
   isRefused,
   parseScriptReply,
   type ScriptHit,
-  scriptChunks,
-  scriptCommand,
+  scriptsOf,
   serverTimeOf,
   UncountableHitError,
   withExpiry,
@@ -82,17 +81,13 @@ export class NodeLane {
     });
   }
 
-  /** The hits of one all-or-none request (`hitAll`), judged once and queued together: one script decides them. */
+  /** One all-or-none request's hits (`hitAll`), judged once and queued together; without Redis, each as hit() would. */
   hitAll(hits: readonly LaneHit[]): Promise<HitResult[]> {
-    const ready = this.connection.isReady();
-    if (!ready) this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
-    if (!ready || !this.faults.mayCall()) return Promise.all(hits.map((h) => this.faults.withoutCache(undecided(h))));
+    if (!this.connection.isReady() || !this.faults.mayCall()) return Promise.all(hits.map((hit) => this.hit(hit)));
     if (!hits.every((hit) => this.queue.admits(hit.key)))
       return Promise.resolve(hits.map((hit) => overloaded(hit.limit, hit.duration, hit.now)));
     this.schedule();
-    const enqueue = (hit: LaneHit) =>
-      new Promise<HitResult>((resolve, reject) => this.queue.push(queued(hit, resolve, reject)));
-    return Promise.all(hits.map(enqueue));
+    return Promise.all(hits.map((hit) => new Promise<HitResult>((ok, fail) => this.queue.push(queued(hit, ok, fail)))));
   }
 
   /**
@@ -158,14 +153,7 @@ export class NodeLane {
   ): Promise<void> {
     const startedAt = this.faults.now();
     const expiry = this.expiryOf(sentAt, leftMs);
-    const commands: string[][] = [];
-    const hitsOf: QueuedHit[][] = [];
-    for (const group of groups) {
-      for (const hits of scriptChunks(group)) {
-        commands.push(scriptCommand(hits, 0, hits.length, expiry));
-        hitsOf.push(hits);
-      }
-    }
+    const { commands, hitsOf } = scriptsOf(groups, expiry);
     let replies: unknown[];
     try {
       replies = await this.connection.send(commands);

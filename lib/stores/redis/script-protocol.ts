@@ -33,9 +33,20 @@ export interface HitExtra {
 /** Hits per script: a batch beyond this goes as several scripts in the same write. */
 export const HITS_PER_SCRIPT = 256;
 
-/** A batch's commands: one per {@link scriptChunks} chunk. */
-export function scriptCommands(hits: readonly ScriptHit[], expiry: string): string[][] {
-  return scriptChunks(hits).map((chunk) => scriptCommand(chunk, 0, chunk.length, expiry));
+/** A batch's commands, `groups` of hits that may share a script, each cut by {@link scriptChunks}; and their hits. */
+export function scriptsOf<T extends ScriptHit>(
+  groups: readonly T[][],
+  expiry: string,
+): { commands: string[][]; hitsOf: T[][] } {
+  const commands: string[][] = [];
+  const hitsOf: T[][] = [];
+  for (const group of groups) {
+    for (const hits of scriptChunks(group)) {
+      commands.push(scriptCommand(hits, 0, hits.length, expiry));
+      hitsOf.push(hits);
+    }
+  }
+  return { commands, hitsOf };
 }
 
 /**
