@@ -230,6 +230,25 @@ export class CacheFaults {
     if (this.options.policy === 'deny') return Promise.reject(new CacheUnavailableException());
     return Promise.resolve(admitted(hit.now));
   }
+
+  /**
+   * {@link answer} for the hits of one all-or-none request (`hitAll`): under `'local'` they are decided
+   * together, all or none, as the shared store would have; the other policies answer each alike anyway.
+   */
+  answerAll(callbacks: readonly HitCallbacks[], hits: readonly UndecidedHit[]): void {
+    if (this.local === undefined) {
+      for (let i = 0; i < hits.length; i++) this.answer(callbacks[i], hits[i]);
+      return;
+    }
+    const results = this.local.hitAll(hits, hits[0]?.now);
+    for (let i = 0; i < hits.length; i++) callbacks[i].resolve(results[i]);
+  }
+
+  /** {@link answerAll} as a promise, for the hits of a request answered before they were queued. */
+  withoutCacheAll(hits: readonly UndecidedHit[]): Promise<HitResult[]> {
+    if (this.local !== undefined) return Promise.resolve(this.local.hitAll(hits, hits[0]?.now));
+    return Promise.all(hits.map((hit) => this.withoutCache(hit)));
+  }
 }
 
 function admitted(now: number | undefined): HitResult {

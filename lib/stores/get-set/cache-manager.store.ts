@@ -116,7 +116,7 @@ export class CacheManagerStore implements ThrottleStore {
 
   hitAll(hits: readonly StoreHit[], now: number = monotonicSeconds()): Promise<HitResult[]> {
     const undecided = hits.map((hit) => undecidedOf(hit, now));
-    const without = () => Promise.all(undecided.map((hit) => this.faults.withoutCache(hit)));
+    const without = () => this.faults.withoutCacheAll(undecided);
     if (hits.length === 0) return Promise.resolve([]);
     if (!this.faults.mayCall()) return without();
     return new Promise<HitResult[]>((resolve, reject) => {

@@ -1,4 +1,5 @@
-// The Redis Cluster hash slot of a throttle key, so the Redis store can tell which master a hit waits on.
+// The Redis Cluster hash slot of a throttle key, so the Redis store can tell which master a hit waits on, and a
+// batch grouped by slot (one script per slot: a script's keys must share one).
 
 /** Hash slots of a Redis Cluster. */
 export const CLUSTER_SLOTS = 16384;
@@ -39,4 +40,15 @@ export function keySlot(key: string): number {
   let crc = 0;
   for (let i = from; i < to; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ bytes[i]) & 0xff];
   return crc % CLUSTER_SLOTS;
+}
+
+/** A Cluster batch as one group per slot, in the order each slot first appears; each slot's hits in their order. */
+export function bySlot<T extends { readonly slot: number }>(batch: readonly T[]): T[][] {
+  const groups = new Map<number, T[]>();
+  for (const hit of batch) {
+    const group = groups.get(hit.slot);
+    if (group === undefined) groups.set(hit.slot, [hit]);
+    else group.push(hit);
+  }
+  return [...groups.values()];
 }

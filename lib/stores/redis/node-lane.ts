@@ -3,6 +3,7 @@ import type { CacheFaults, HitCallbacks } from '../cache-faults';
 import type { CallDeadline } from '../deadline';
 import type { UndecidedHit } from '../local-fallback';
 import { type HitResult, monotonicSeconds } from '../throttle-store';
+import { bySlot } from './cluster-slot';
 import { HitQueue, overloaded } from './hit-queue';
 import type { RedisConnection } from './redis-connection';
 import {
@@ -83,7 +84,9 @@ export class NodeLane {
 
   /** One all-or-none request's hits (`hitAll`), judged once and queued together; without Redis, each as hit() would. */
   hitAll(hits: readonly LaneHit[]): Promise<HitResult[]> {
-    if (!this.connection.isReady() || !this.faults.mayCall()) return Promise.all(hits.map((hit) => this.hit(hit)));
+    const ready = this.connection.isReady();
+    if (!ready) this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
+    if (!ready || !this.faults.mayCall()) return this.faults.withoutCacheAll(hits.map(undecided));
     if (!hits.every((hit) => this.queue.admits(hit.key)))
       return Promise.resolve(hits.map((hit) => overloaded(hit.limit, hit.duration, hit.now)));
     this.schedule();
@@ -206,11 +209,14 @@ export class NodeLane {
     this.faults.succeeded();
   }
 
+  /** The policy's answers; the hits of an all-or-none request (its first hit's `extra.unit`) together. */
   private answerWithout(hits: readonly QueuedHit[]): void {
-    for (const hit of hits) {
-      if (hit.done) continue;
-      hit.done = true;
-      this.faults.answer(hit, undecided(hit));
+    for (let i = 0, n = 1; i < hits.length; i += n) {
+      n = Math.max(1, hits[i].extra?.unit ?? 0);
+      const open = hits.slice(i, i + n).filter((hit) => !hit.done);
+      for (const hit of open) hit.done = true;
+      if (open.length > 1) this.faults.answerAll(open, open.map(undecided));
+      else if (open.length === 1) this.faults.answer(open[0], undecided(open[0]));
     }
   }
 
@@ -276,18 +282,9 @@ function queued(hit: LaneHit, resolve: HitCallbacks['resolve'], reject: HitCallb
 /** A hit as the fault policy needs it, when Redis could not decide it (`'local'` decides it in process). */
 function undecided(hit: ScriptHit): UndecidedHit {
   const algorithm = hit.algorithm === 'g' ? 'gcra' : 'sliding-log';
-  return { key: hit.key, limit: hit.limit, duration: hit.duration, now: hit.now, algorithm };
-}
-
-/** A Cluster batch as one group per slot, in the order each slot first appears; each slot's hits in their order. */
-function bySlot(batch: readonly QueuedHit[]): QueuedHit[][] {
-  const groups = new Map<number, QueuedHit[]>();
-  for (const hit of batch) {
-    const group = groups.get(hit.slot);
-    if (group === undefined) groups.set(hit.slot, [hit]);
-    else group.push(hit);
-  }
-  return [...groups.values()];
+  const { key, limit, duration, now, extra } = hit;
+  if (extra === undefined) return { key, limit, duration, now, algorithm };
+  return { key, limit, duration, now, algorithm, cost: extra.cost, blockSec: extra.blockSec };
 }
 
 /** That hit's error (its request's, no other's): the settings it was sent with, and what the script refused. */

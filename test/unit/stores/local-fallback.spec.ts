@@ -192,3 +192,51 @@ describe('the localFallback option', () => {
     expect(wrong({ onCacheError: 'locally' }).code).toBe('RFT_INVALID_OPTION');
   });
 });
+
+describe.each<Health>(['down', 'failing'])("'local' keeps what a hit carries, Redis %s", (health) => {
+  const outage = () => {
+    const connection = new FakeConnection();
+    const store = new RedisThrottleStore(connection, localFaults(1, capture().logger, new Clock()));
+    connection.health = health;
+    return { store, connection };
+  };
+
+  it('a request cost counts as its cost in process, and a block starts there', async () => {
+    const { store, connection } = outage();
+    // 10/min at cost 4: 4 + 4 fit, the third does not; then a block of 120 s outlasts the window.
+    const costs: HitResult[] = [];
+    for (let i = 0; i < 3; i++) costs.push(await store.hit('costly', 10, 60, 1000, 'sliding-log', undefined, 4, 120));
+    expect(costs.map((r) => r.allowed)).toEqual([true, true, false]);
+    expect(costs[1].count).toBe(8);
+    const blocked = await store.hit('costly', 10, 60, 1061, 'sliding-log', undefined, 1, 120);
+    expect(blocked.allowed).toBe(false);
+    expect(computeWait({ ...blocked, numRequests: 10, duration: 60 })).toBeCloseTo(59, 5);
+    expect(connection.sentKeys).toEqual([]);
+  });
+
+  it('the hits of one all-or-none request are decided together: a refusal by one records none', async () => {
+    const { store } = outage();
+    const request = () =>
+      store.hitAll(
+        [
+          { key: 'short', limit: 1, durationSec: 1, algorithm: 'sliding-log' },
+          { key: 'long', limit: 3, durationSec: 60, algorithm: 'sliding-log' },
+        ],
+        1000,
+      );
+    expect((await request()).map((r) => r.allowed)).toEqual([true, true]);
+    // Refused by `short`: `long` allows it but records nothing, so after `short`'s second it still has 2 left.
+    for (let i = 0; i < 3; i++) expect((await request()).map((r) => r.allowed)).toEqual([false, true]);
+    const later = await store.hitAll(
+      [
+        { key: 'short', limit: 1, durationSec: 1, algorithm: 'sliding-log' },
+        { key: 'long', limit: 3, durationSec: 60, algorithm: 'sliding-log' },
+      ],
+      1001.5,
+    );
+    expect(later.map((r) => [r.allowed, r.count])).toEqual([
+      [true, 1],
+      [true, 2],
+    ]);
+  });
+});
