@@ -147,7 +147,8 @@ describe('GCRA memory per key', () => {
     // number. The margin below is the heap reading's noise, not growth.
     expect(logLarge - logSmall).toBeGreaterThan(150);
     expect(gcraLarge - gcraSmall).toBeLessThan(40);
-    // The entry (recency links, expiry, the rate an eviction checks the key against, `tat`) and its Map slot.
-    expect(gcraLarge).toBeLessThan(230);
+    // The entry (recency links, expiry, the rate an eviction checks the key against, `tat`, the end of a block)
+    // and its Map slot: about 230 bytes, 16 of them the block's end (a boxed double) since blockDuration.
+    expect(gcraLarge).toBeLessThan(250);
   });
 });
