@@ -2,7 +2,7 @@
  * GraphQL operations (Apollo, Mercurius): the HTTP request behind them, and the GraphQL error a throttled one
  * gets.
  */
-import { IntrinsicException, type ExecutionContext } from '@nestjs/common';
+import { IntrinsicException, type ArgumentsHost } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import { failurePayload, THROTTLED_CODE, throttledPayload } from './throttled-payload';
@@ -112,7 +112,7 @@ interface HeaderSink {
  * request instead: Mercurius puts it in the context as `request`; Apollo's
  * graphql-ws context (Nest's `req` then) holds it as `extra.request`.
  */
-export function graphqlTarget(context: ExecutionContext): ThrottleTarget {
+export function graphqlTarget(context: ArgumentsHost): ThrottleTarget {
   const value = (context.getArgByIndex(2) ?? {}) as GraphQLContextValue;
   const held = value.req ?? value.request ?? value.reply?.request;
   const subscription = graphqlWsContext(held) ?? graphqlWsContext(value);

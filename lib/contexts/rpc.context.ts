@@ -1,5 +1,5 @@
 /** Microservice messages: what their throttles read, and the RPC error a throttled message raises. */
-import type { ExecutionContext } from '@nestjs/common';
+import type { ArgumentsHost } from '@nestjs/common';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import type { ThrottleTarget } from './target';
 import { failurePayload, throttledPayload } from './throttled-payload';
@@ -54,7 +54,7 @@ export class RpcThrottleRequest implements ThrottleRequest {
 }
 
 /** A microservice message: `[data, transportContext]`. */
-export function rpcTarget(context: ExecutionContext): ThrottleTarget {
+export function rpcTarget(context: ArgumentsHost): ThrottleTarget {
   const data = context.getArgByIndex(0) as unknown;
   const rpcContext = (context.getArgByIndex(1) ?? {}) as RpcContextLike;
   const socket = rpcContext.getSocketRef?.();

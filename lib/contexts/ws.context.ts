@@ -1,5 +1,5 @@
 /** WebSocket messages (socket.io, ws): what their throttles read, and the error a throttled message gets. */
-import type { ExecutionContext } from '@nestjs/common';
+import type { ArgumentsHost } from '@nestjs/common';
 import { THROTTLES_METADATA } from '../module/constants';
 import type { ThrottleRequest } from '../identity/throttle-request';
 import type { ThrottleTarget } from './target';
@@ -79,7 +79,7 @@ export interface WsThrottledPayload extends ThrottledPayload {
 }
 
 /** A gateway message: `[client, data, pattern]`. */
-export function wsTarget(context: ExecutionContext): ThrottleTarget {
+export function wsTarget(context: ArgumentsHost): ThrottleTarget {
   const client = context.getArgByIndex(0) as GatewayClient | undefined;
   if (client === undefined || client === null || typeof client !== 'object') {
     throw new Error('restflow-throttle: a WebSocket context without a client cannot be throttled.');
@@ -103,6 +103,6 @@ export function wsTarget(context: ExecutionContext): ThrottleTarget {
 }
 
 /** As Nest's own `exception` payloads: the refused message's pattern (the last argument) and data. */
-function causeOf(context: ExecutionContext, data: unknown): { pattern: unknown; data: unknown } {
+function causeOf(context: ArgumentsHost, data: unknown): { pattern: unknown; data: unknown } {
   return { pattern: context.getArgByIndex(context.getArgs().length - 1) as unknown, data };
 }

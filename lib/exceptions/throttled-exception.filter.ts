@@ -5,6 +5,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Optional } from '@nestjs/common';
 import { FILTER_CATCH_EXCEPTIONS } from '@nestjs/common/constants';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { answerInContext } from '../contexts';
 import { ThrottledException } from './throttled.exception';
 
 /** The response methods of Express (`res`) and Fastify (`reply`) this filter may need. */
@@ -33,6 +34,12 @@ interface GlobalFilters {
  * `ThrottledException`, `HttpException`, or everything): the app's filter
  * wins however it was registered. Filters bound with `@UseFilters` run
  * before any global one anyway.
+ *
+ * In a GraphQL, WebSocket or RPC handler the guard throws
+ * `ThrottledException` only when the app has a filter for it (see
+ * `AppExceptionFilters`); should it reach this filter first, the app's
+ * filter is asked as over HTTP, else it is answered in the transport's own
+ * form, as the guard answers without such a filter.
  */
 @Catch(ThrottledException)
 export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledException> {
@@ -42,8 +49,14 @@ export class ThrottledExceptionFilter implements ExceptionFilter<ThrottledExcept
   ) {}
 
   catch(exception: ThrottledException, host: ArgumentsHost): unknown {
-    const owner = this.appFilterFor(exception);
+    // Nest asks no global filter in a gateway: there this filter was bound with @UseFilters, and answers itself.
+    const type = host.getType();
+    const owner = type === 'ws' ? undefined : this.appFilterFor(exception);
     if (owner !== undefined) return owner.catch(exception, host);
+    if (type !== 'http') {
+      const answered = answerInContext(host, exception.wait, exception.detail);
+      if (answered !== undefined) return answered.answer;
+    }
     // The response is the second argument on every platform; switchToHttp() would make three closures for it.
     const response = host.getArgByIndex<PlatformResponse>(1);
     const body = exception.getResponse();

@@ -19,7 +19,9 @@ import type { RefusingThrottle } from './throttled-info';
  * the 429 itself (a catch-all reporting to an error tracker, say) still sends
  * it. Elsewhere an `HttpException`'s text goes into the transport's throttled
  * error (with the code and the wait a client reads); any other error is
- * thrown as it is, built for that transport.
+ * thrown as it is, built for that transport. There, when the app has its own
+ * filter for `ThrottledException` (`AppExceptionFilters`), DRF's exception
+ * (or the app's own `ThrottledException`) is thrown instead, for it to catch.
  */
 export function refuse(
   plan: RoutePlan,
@@ -31,7 +33,11 @@ export function refuse(
 ): never {
   const own = plan.refusal;
   if (own === undefined) {
-    if (target !== undefined) throw target.throttled(wait, headers);
+    if (target !== undefined) {
+      if (plan.filters?.wantThrottledException(plan, context))
+        throw forAppFilter(new ThrottledException(wait), target, headers);
+      throw target.throttled(wait, headers);
+    }
     const exception = new ThrottledException(wait);
     if (exception.wait) setHeaders(context, undefined, { 'Retry-After': String(exception.wait) });
     throw exception;
@@ -45,8 +51,27 @@ export function refuse(
     if (seconds) setHeaders(context, undefined, { 'Retry-After': String(seconds) });
     throw error;
   }
+  if (error instanceof ThrottledException && plan.filters?.wantThrottledException(plan, context)) {
+    throw forAppFilter(error, target, headers);
+  }
   const detail = failurePayload(error)?.message;
   throw detail === undefined ? error : target.throttled(wait, headers, detail);
+}
+
+/**
+ * A GraphQL, WS or RPC refusal for the app's own `@Catch(ThrottledException)`
+ * filter: the exception itself, with the headers (and `Retry-After`) set where
+ * the transport has them (GraphQL over HTTP), as its transport error would.
+ */
+function forAppFilter(
+  exception: ThrottledException,
+  target: ThrottleTarget,
+  headers: Readonly<Record<string, string>> | undefined,
+): ThrottledException {
+  if (target.setHeaders !== undefined) {
+    target.setHeaders(exception.wait ? { ...headers, 'Retry-After': String(exception.wait) } : { ...headers });
+  }
+  return exception;
 }
 
 /** The refusal of the usual route (one rate throttle over HTTP): its decision alone says it all. */

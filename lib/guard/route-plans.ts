@@ -4,6 +4,7 @@
  */
 import type { ExecutionContext } from '@nestjs/common';
 import type { ThrottleEvents } from '../events/throttle-events';
+import type { AppExceptionFilters } from '../exceptions/app-exception-filters';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RateLimitHeaders, RestflowThrottleOptions } from '../module/options';
 import type { BaseThrottle } from '../throttles/base.throttle';
@@ -36,7 +37,12 @@ export interface RouteParts {
  * work each request of the route needs is decided here, once, so that an
  * option left unset costs the requests nothing.
  */
-export function makePlan(parts: RouteParts, options: RestflowThrottleOptions, events: ThrottleEvents): RoutePlan {
+export function makePlan(
+  parts: RouteParts,
+  options: RestflowThrottleOptions,
+  events: ThrottleEvents,
+  filters?: AppExceptionFilters,
+): RoutePlan {
   const headers = options.headers ?? false;
   let steps = parts.steps;
   if (headers !== false) {
@@ -47,7 +53,7 @@ export function makePlan(parts: RouteParts, options: RestflowThrottleOptions, ev
   const skip = skipCheck(options);
   const lone = steps.length === 1 && headers === false && skip === undefined ? steps[0].rate : undefined;
   const allOrNone = options.countRefused === false ? planAllOrNone(parts.name, steps) : undefined;
-  return { ...parts, steps, headers, events, lone, skip, allOrNone, refusal: options.throttledException };
+  return { ...parts, steps, headers, events, lone, skip, allOrNone, refusal: options.throttledException, filters };
 }
 
 /** A route's throttles, made ready at startup. */
@@ -79,6 +85,8 @@ export interface RoutePlan {
   readonly allOrNone: AllOrNone | undefined;
   /** The module's `throttledException`: the app's own refusal; `undefined` for DRF's 429. */
   readonly refusal: ThrottledExceptionFactory | undefined;
+  /** The app's exception filters: whether a GraphQL, WS or RPC refusal is thrown as `ThrottledException` for them. */
+  readonly filters: AppExceptionFilters | undefined;
 }
 
 /**

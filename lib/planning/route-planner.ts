@@ -13,6 +13,7 @@ import { GRAPHQL_MODULE_OPTIONS, handlerKind, unguardedFieldResolver } from '../
 import { registerConnectionThrottle, registerPerConnectionThrottle } from '../contexts/ws-connection';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import type { RoutePlan, RouteStep } from '../guard/route-plans';
+import { AppExceptionFilters } from '../exceptions/app-exception-filters';
 import { makePlan, RoutePlans } from '../guard/route-plans';
 import { ThrottleGuard } from '../guard/throttle.guard';
 import { ThrottleStores } from '../module/caches';
@@ -57,6 +58,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
   /** Set as soon as this copy starts placing guards, so a second copy in the same app stands aside. */
   installing = false;
   private readonly instances: ThrottleInstances;
+  private readonly filters: AppExceptionFilters;
 
   constructor(
     @Inject(RESTFLOW_THROTTLE_OPTIONS) private readonly options: RestflowThrottleOptions,
@@ -68,6 +70,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
     private readonly guard: ThrottleGuard,
   ) {
     this.instances = new ThrottleInstances(moduleRef);
+    this.filters = new AppExceptionFilters(moduleRef);
   }
 
   /** Step one; run by the module's `ROUTE_GUARDS` provider. */
@@ -160,7 +163,12 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
           );
         }
         const bindings = globalBindings + guardBindings(controller, handler);
-        const plan = makePlan({ name, controller, handler, steps, bindings }, this.options, this.stores.events);
+        const plan = makePlan(
+          { name, controller, handler, steps, bindings },
+          this.options,
+          this.stores.events,
+          this.filters,
+        );
         this.plans.add(plan);
         if (handler.name === 'handleConnection') this.registerConnections(providers, plan);
       } catch (error) {
