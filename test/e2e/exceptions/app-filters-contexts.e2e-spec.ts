@@ -147,6 +147,16 @@ describe.each(PLATFORMS)('GraphQL on %s (Apollo on Express, Mercurius on Fastify
     await expectSlowDown();
   });
 
+  it("it receives the app's own ThrottledException from the module's throttledException", async () => {
+    const own = graphqlApp(platform, { throttledException: (info) => new ThrottledException(info.wait, 'Easy.') });
+    t = await start(platform, {
+      ...own,
+      providers: [...own.providers!, { provide: APP_FILTER, useClass: SlowDownFilter }],
+    });
+    expect((await throttledAnswer()).errors.map((e) => e.extensions?.code)).toEqual(['SLOW_DOWN']);
+    expect(seen).toEqual([{ type: 'graphql', wait: 60, detail: 'Easy. Expected available in 60 seconds.' }]);
+  });
+
   it('so does one added with useGlobalFilters', async () => {
     t = await start(platform, base, (app) => app.useGlobalFilters(new SlowDownFilter()));
     await expectSlowDown();
