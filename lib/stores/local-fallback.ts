@@ -65,9 +65,11 @@ export class LocalFallback {
     return Math.ceil(limit / this.processes);
   }
 
-  /** A local answer in the throttle's terms: the count moved up by what the division took away. */
+  /**
+   * A local answer in the throttle's terms: the count moved up by what the division took away; provisional, so
+   * that a refusal made here is not remembered in front of the shared store once it is back.
+   */
   private inTerms(hit: UndecidedHit, result: HitResult): HitResult {
-    const taken = hit.limit - this.share(hit.limit);
-    return taken === 0 ? result : { ...result, count: result.count + taken };
+    return { ...result, count: result.count + hit.limit - this.share(hit.limit), provisional: true };
   }
 }

@@ -73,11 +73,6 @@ interface Refusal {
 export interface RefusalCacheOptions {
   /** Keys remembered at most; default {@link REFUSAL_CACHE_MAX_KEYS}. */
   readonly maxKeys?: number;
-  /**
-   * Whether a refusal was made without the key's counts (the Redis store's overload answer, which stands
-   * for one request only): such a refusal is passed on and never remembered.
-   */
-  readonly provisional?: (result: HitResult, limit: number, durationSec: number) => boolean;
 }
 
 /**
@@ -104,7 +99,6 @@ export class RefusalCache implements ThrottleStore {
   readonly forget?: (key: string) => void | Promise<void>;
   private readonly refusals = new Map<string, Refusal>();
   private readonly maxKeys: number;
-  private readonly provisional: RefusalCacheOptions['provisional'];
   /** Bumped by `reset()`: a refusal sent before it and answered after it is not remembered. */
   private generation = 0;
 
@@ -115,7 +109,6 @@ export class RefusalCache implements ThrottleStore {
   ) {
     this.ownClock = store.ownClock;
     this.maxKeys = options.maxKeys ?? REFUSAL_CACHE_MAX_KEYS;
-    this.provisional = options.provisional;
     if (typeof store.reset === 'function') {
       this.reset = (keyPatterns) => {
         this.clear();
@@ -256,7 +249,8 @@ export class RefusalCache implements ThrottleStore {
   ): HitResult {
     // count === limit: a full window, whose refusal ends when DRF's wait does; no other refusal is ours to time.
     if (result.allowed || result.count !== limit || generation !== this.generation) return result;
-    if (this.provisional?.(result, limit, duration)) return result;
+    // Made without the key's counts (an overload, the 'local' fallback): it stands for one request only.
+    if (result.provisional === true) return result;
     // A sliding log admits once its oldest stamp is `duration` old; GCRA at `oldest + duration`, less its slack.
     const slack = gcra && limit > 0 ? gcraSlack(limit, duration / limit) : 0;
     const end = (result.oldest ?? result.now) + duration - slack - MARGIN_SECONDS;

@@ -6,10 +6,9 @@ import { CacheFaults } from './cache-faults';
 import type { LocalFallback } from './local-fallback';
 import { CacheManagerStore } from './get-set/cache-manager.store';
 import { findRedisConnection, warnIfSharedGetSetCache } from './redis/find-redis';
-import { overloaded } from './redis/hit-queue';
 import { RedisThrottleStore } from './redis/redis.store';
 import { RefusalCache } from './refusal-cache';
-import type { HitResult, ThrottleStore } from './throttle-store';
+import type { ThrottleStore } from './throttle-store';
 
 export interface StoreOptions {
   name: string;
@@ -38,7 +37,7 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
   if (isThrottleStore(cache)) return cache;
   const connection = findRedisConnection(cache);
   if (connection !== undefined) {
-    return refusalsOf(new RedisThrottleStore(connection, new CacheFaults(options)), options, isOverload);
+    return refusalsOf(new RedisThrottleStore(connection, new CacheFaults(options)), options);
   }
   if (typeof (cache as { getSentinelNode?: unknown }).getSentinelNode === 'function') {
     // It has get/set, but its writes fail: taken as a get/set cache it would let every request through.
@@ -62,17 +61,8 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
 }
 
 /** The shared store, behind a {@link RefusalCache} unless the app turned it off. */
-function refusalsOf(store: ThrottleStore, options: StoreOptions, provisional?: typeof isOverload): ThrottleStore {
-  return options.refusalCache === false ? store : new RefusalCache(store, { provisional });
-}
-
-/**
- * The Redis store's refusal of a hit its queue had no room for: it stands for that request only (the key's
- * counts were not read), so it is not remembered. Recognised by its shape, `overloaded()`'s for that `now`; a
- * true refusal that happens to share it is merely asked again.
- */
-function isOverload(result: HitResult, limit: number, durationSec: number): boolean {
-  return result.oldest === overloaded(limit, durationSec, result.now).oldest;
+function refusalsOf(store: ThrottleStore, options: StoreOptions): ThrottleStore {
+  return options.refusalCache === false ? store : new RefusalCache(store);
 }
 
 function isThrottleStore(value: object): value is ThrottleStore {

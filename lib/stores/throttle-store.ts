@@ -20,6 +20,13 @@ export interface HitResult {
   readonly count: number;
   /** The oldest timestamp still counted, or `null` for an empty window. */
   readonly oldest: number | null;
+  /**
+   * `true` when the answer was made without the shared store's counts: the
+   * Redis store's overload refusal (its queue had no room for the key), or
+   * the `'local'` fallback's answer during an outage. It stands for this
+   * request only: no cache in front of the store remembers it.
+   */
+  readonly provisional?: boolean;
 }
 
 /** How a store counts: DRF's exact sliding log, or constant-memory GCRA. */

@@ -79,5 +79,5 @@ export class HitQueue<T extends Keyed> {
  */
 export function overloaded(limit: number, duration: number, now: number | undefined): HitResult {
   const at = now ?? monotonicSeconds();
-  return { allowed: false, now: at, count: limit, oldest: at - duration + OVERLOAD_RETRY_SECONDS };
+  return { allowed: false, now: at, count: limit, oldest: at - duration + OVERLOAD_RETRY_SECONDS, provisional: true };
 }

@@ -110,8 +110,9 @@ it('one key has at most its share waiting; its other hits are refused at once as
   const queued = [...Array(MAX_WAITING_PER_KEY).fill('attacker'), ...others.map((_, i) => `other-${i}`)];
   expect(connection.keys()).toEqual([queued]);
   const refused = await Promise.all(attack.slice(MAX_WAITING_PER_KEY));
-  // A 429 for that key: at its limit, with a wait of one second (its queued hits are decided by then).
-  const refusal = { allowed: false, now: 1000, count: 100, oldest: 941 };
+  // A 429 for that key: at its limit, with a wait of one second (its queued hits are decided by then); provisional,
+  // made without the key's counts, so no refusal cache remembers it.
+  const refusal = { allowed: false, now: 1000, count: 100, oldest: 941, provisional: true };
   expect(new Set(refused.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify(refusal)]));
   expect(computeWait({ ...refused[0], numRequests: 100, duration: 60 })).toBe(1);
   connection.sent[0].answer();
