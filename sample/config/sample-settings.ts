@@ -17,6 +17,11 @@ export interface SampleSettings {
   readonly redisUrl?: string;
   /** `NUM_PROXIES`: DRF's setting; set it to the number of proxies in front of the app. */
   readonly numProxies?: number;
+  /**
+   * `PROCESSES`, default 1: how many processes of the sample share `REDIS_URL`. While Redis is out each one
+   * limits on its own at this share of every rate (`onCacheError: 'local'`).
+   */
+  readonly processes: number;
   /** `MAINTENANCE=on` starts with the maintenance window open (see MaintenanceThrottle). */
   readonly maintenance: boolean;
 }
@@ -36,6 +41,7 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
     redisUrl: env.REDIS_URL || undefined,
     // Left as given: RestflowThrottleModule validates it and names the problem.
     numProxies,
+    processes: env.PROCESSES === undefined || env.PROCESSES === '' ? 1 : Number(env.PROCESSES),
     maintenance: ['1', 'on', 'true', 'yes'].includes((env.MAINTENANCE ?? '').toLowerCase()),
   };
 }

@@ -26,5 +26,11 @@ export function throttlingOptions(settings: SampleSettings, caches: SampleCaches
     headers: 'ietf',
     // Beyond DRF: a client refused in `verify` stays refused for an hour (docs/costs-and-blocks.md).
     blockDurations: SAMPLE_BLOCK_DURATIONS,
+    // With Redis (docs/faults.md, docs/caches.md): while Redis is out, each process limits on its own memory at
+    // its share of every rate, and goes back to Redis when it recovers; a key Redis refused is answered in process
+    // until its wait ends (refusalCache, on by default, written out here to be seen).
+    ...(settings.redisUrl === undefined
+      ? {}
+      : { onCacheError: 'local' as const, localFallback: { processes: settings.processes }, refusalCache: true }),
   };
 }

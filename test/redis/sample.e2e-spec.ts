@@ -55,3 +55,35 @@ describe('the sample with REDIS_URL', () => {
     await until('both connections are closed', async () => (await clients()) === before);
   });
 });
+
+describe("the sample with REDIS_URL and PROCESSES=3, when Redis goes away (onCacheError: 'local')", () => {
+  let redis: RedisServer;
+  let app: TestApp;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    app = await serve(await createSampleApp(settingsFromEnv({ REDIS_URL: redis.url, PROCESSES: '3' }), false));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await redis?.dispose();
+  });
+
+  it('limits in process at a third of each rate while Redis is down, and shares Redis again once it is back', async () => {
+    expect((await app.request('/articles')).status).toBe(200);
+    expect(await redis.command('LLEN', 'throttle_anon_ip:127.0.0.1')).toBe(1);
+    await redis.stop();
+    // anon is 3/min: a third of it, 1, in this process; the refusal's wait is this process's own.
+    expect((await app.request('/articles')).status).toBe(200);
+    expectThrottled(await app.request('/articles'), 60);
+    await redis.restart();
+    // Back on Redis once it answers (after a quiet second): its count went on from 1 (Redis keeps nothing on disk
+    // here, so a restarted server starts empty: 3 more for this minute).
+    await until('Redis decides again', async () => {
+      await redis.command('FLUSHALL');
+      return (
+        (await app.request('/articles')).status === 200 &&
+        (await redis.command('EXISTS', 'throttle_anon_ip:127.0.0.1')) === 1
+      );
+    });
+  });
+});
