@@ -9,11 +9,12 @@ describe('settingsFromEnv', () => {
       host: '0.0.0.0',
       redisUrl: undefined,
       numProxies: undefined,
+      processes: 1,
       maintenance: false,
     });
   });
 
-  it('reads PORT, HOST, PLATFORM, REDIS_URL, NUM_PROXIES and MAINTENANCE', () => {
+  it('reads PORT, HOST, PLATFORM, REDIS_URL, NUM_PROXIES, PROCESSES and MAINTENANCE', () => {
     expect(
       settingsFromEnv({
         PORT: '8080',
@@ -21,6 +22,7 @@ describe('settingsFromEnv', () => {
         PLATFORM: 'Fastify',
         REDIS_URL: 'redis://localhost:6379/0',
         NUM_PROXIES: '2',
+        PROCESSES: '4',
         MAINTENANCE: 'on',
       }),
     ).toEqual({
@@ -29,15 +31,17 @@ describe('settingsFromEnv', () => {
       host: '127.0.0.1',
       redisUrl: 'redis://localhost:6379/0',
       numProxies: 2,
+      processes: 4,
       maintenance: true,
     });
   });
 
   it('treats empty variables as unset', () => {
-    expect(settingsFromEnv({ PORT: '', REDIS_URL: '', NUM_PROXIES: '' })).toMatchObject({
+    expect(settingsFromEnv({ PORT: '', REDIS_URL: '', NUM_PROXIES: '', PROCESSES: '' })).toMatchObject({
       port: 3000,
       redisUrl: undefined,
       numProxies: undefined,
+      processes: 1,
     });
   });
 
