@@ -1,13 +1,8 @@
 /** One client's state in one throttle's bucket, as `ThrottleAdmin` reports it, from a store's answer to a look. */
 import type { HitResult, ThrottleAlgorithm } from '../stores/throttle-store';
 
-/**
- * What a throttle holds for one client, read without counting anything.
- * Times are in seconds on the store's clock (`now` says where it stands):
- * the module's `clock` when given, else the server's on Redis, else this
- * process's (wall time, in seconds since 1970).
- */
-export interface ThrottleClientState {
+/** Who a state is about: the throttle, its bucket and rate. */
+export interface StateSubject {
   /** The throttle's class. */
   readonly throttle: string;
   readonly scope: string | undefined;
@@ -19,6 +14,15 @@ export interface ThrottleClientState {
   readonly limit: number;
   readonly durationSec: number;
   readonly algorithm: ThrottleAlgorithm;
+}
+
+/**
+ * What a throttle holds for one client, read without counting anything.
+ * Times are in seconds on the store's clock (`now` says where it stands):
+ * the module's `clock` when given, else the server's on Redis, else this
+ * process's (wall time, in seconds since 1970).
+ */
+export interface ThrottleClientState extends StateSubject {
   /** The store's clock when it answered. */
   readonly now: number;
   /** Requests counted in the window. While the client is refused (blocked, or its window full) this is `limit`. */
@@ -39,17 +43,6 @@ export interface ThrottleClientState {
   readonly blockedUntil: number | null;
   /** The `Retry-After` a request of the client gets now (whole seconds); `null` when it would be admitted. */
   readonly retryAfter: number | null;
-}
-
-/** Who a state is about: the throttle, its bucket and rate. */
-export interface StateSubject {
-  readonly throttle: string;
-  readonly scope: string | undefined;
-  readonly routes: readonly string[];
-  readonly key: string;
-  readonly limit: number;
-  readonly durationSec: number;
-  readonly algorithm: ThrottleAlgorithm;
 }
 
 /**
