@@ -40,7 +40,11 @@ export interface TakenBatch<T> {
 
 export class HitQueue<T extends Keyed> {
   private hits: T[] = [];
-  private readonly perKey = new Map<string, number>();
+  /**
+   * Hits waiting per key, counted only from when the queue holds {@link MAX_WAITING_PER_KEY} hits: below
+   * that no key can have reached its share, so the usual batch (tens of hits) costs no map write per hit.
+   */
+  private perKey: Map<string, number> | undefined;
   /** {@link loopIdleMs} when the oldest queued hit arrived. */
   private idleAtFirst = 0;
 
@@ -52,14 +56,17 @@ export class HitQueue<T extends Keyed> {
 
   /** Whether a hit on `key` may queue now: the batch has room, and so has the key's share of it. */
   admits(key: string): boolean {
-    return this.hits.length < MAX_BATCH_HITS && (this.perKey.get(key) ?? 0) < MAX_WAITING_PER_KEY;
+    const queued = this.hits.length;
+    if (queued < MAX_WAITING_PER_KEY) return true;
+    return queued < MAX_BATCH_HITS && (this.counted().get(key) ?? 0) < MAX_WAITING_PER_KEY;
   }
 
   /** Queues `hit`; the caller asked {@link admits} first. */
   push(hit: T): void {
     if (this.hits.length === 0) this.idleAtFirst = this.idleMs();
     this.hits.push(hit);
-    this.perKey.set(hit.key, (this.perKey.get(hit.key) ?? 0) + 1);
+    const perKey = this.perKey;
+    if (perKey !== undefined) perKey.set(hit.key, (perKey.get(hit.key) ?? 0) + 1);
   }
 
   /** Every queued hit, oldest first, and the queue empty again. */
@@ -67,8 +74,17 @@ export class HitQueue<T extends Keyed> {
     const hits = this.hits;
     if (hits.length === 0) return { hits, waitedMs: 0 };
     this.hits = [];
-    this.perKey.clear();
+    this.perKey = undefined;
     return { hits, waitedMs: this.idleMs() - this.idleAtFirst };
+  }
+
+  /** The hits waiting per key, counted once the queue is long enough to need it, then kept by {@link push}. */
+  private counted(): Map<string, number> {
+    if (this.perKey !== undefined) return this.perKey;
+    const perKey = new Map<string, number>();
+    for (const { key } of this.hits) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+    this.perKey = perKey;
+    return perKey;
   }
 }
 
