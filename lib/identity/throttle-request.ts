@@ -13,6 +13,8 @@ export interface ThrottleRequest {
   raw?: { socket?: PeerSocket };
   /** Set by an authentication guard. */
   user?: unknown;
+  /** The parsed body (Express and Fastify parse it before the guards): for a request's cost, a login form's account. */
+  body?: unknown;
 }
 
 /** The connection a request came on, as far as keying it goes. */

@@ -77,7 +77,7 @@ export class FailedAttemptsThrottle extends SimpleRateThrottle {
    */
   getAccount(request: ThrottleRequest, context: ExecutionContext): unknown {
     void context;
-    const body = (request as { body?: unknown }).body;
+    const body = request.body;
     if (typeof body !== 'object' || body === null || !Object.hasOwn(body, this.accountField)) return undefined;
     return (body as Record<string, unknown>)[this.accountField];
   }

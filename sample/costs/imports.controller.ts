@@ -3,7 +3,7 @@ import { ScopedRateThrottle, Throttle, ThrottleCost, ThrottleScope, type Throttl
 
 /** The items of a bulk import: the request's cost. A malformed body costs 1; the handler answers it with 400. */
 export function itemCount(request: ThrottleRequest): number {
-  const items = (request as { body?: { items?: unknown } }).body?.items;
+  const items = (request.body as { items?: unknown } | undefined)?.items;
   return Array.isArray(items) ? items.length : 1;
 }
 
