@@ -172,7 +172,7 @@ describe('a CommonJS app as `nest new --type cjs` generates it', () => {
         ['--experimental-vm-modules', jest, '--config', './test/jest-e2e.json', '--ci'],
         app,
       );
-      expect(`${stdout}${stderr}`).toMatch(/Tests:\s+3 passed, 3 total/);
+      expect(`${stdout}${stderr}`).toMatch(/Tests:\s+5 passed, 5 total/);
       // The only warning is Node's own for the flag the starter passes.
       expect(warnings(stderr)).toEqual(
         warnings(stderr).filter((line) => /VM Modules is an experimental feature/.test(line)),
@@ -214,7 +214,7 @@ describe('an ESM app as `nest new` generates it ("type": "module")', () => {
       const app = newApp('esm');
       const vitest = join(app, '..', 'node_modules', 'vitest', 'vitest.mjs');
       const { stdout, stderr } = runBoth(process.execPath, [vitest, 'run', '--config', './vitest.config.e2e.ts'], app);
-      expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
+      expect(stdout).toMatch(/Tests\s+4 passed \(4\)/);
       expect(warnings(stderr)).toEqual([]);
     },
     STEP_TIMEOUT,
