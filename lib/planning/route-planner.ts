@@ -23,6 +23,7 @@ import { ThrottleSettings } from '../module/settings';
 import { ScopedRateThrottle } from '../throttles/scoped-rate.throttle';
 import { SimpleRateThrottle } from '../throttles/simple-rate.throttle';
 import { guardBindings, placeGuard, removeGuard, resolveGuardIn } from './guard-placement';
+import { modulesImporting } from './declared-imports';
 import { classOf, declaresThrottling, methodsOf, providersBuilt } from './handler-discovery';
 import { describeHandler, resolveHandlerThrottling } from './handler-throttling';
 import { ThrottleInstances } from './throttle-instances';
@@ -127,7 +128,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     if (this.duplicate) {
-      this.warnSecondModule();
+      await this.warnSecondModule();
       return;
     }
     const { defaultThrottles = [] } = this.options;
@@ -235,16 +236,23 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** A second copy of the module in this app: its routes already have a guard, so each request is still counted once. */
-  private warnSecondModule(): void {
-    const copies = [...this.modules.values()].filter((m) => m.metatype?.name === 'RestflowThrottleModule');
-    const importers = [...this.modules.values()]
-      .filter((m) => !copies.includes(m) && m.metatype?.name !== 'InternalCoreModule')
-      .filter((m) => [...m.imports].some((imported) => copies.includes(imported)))
-      .map((m) => m.metatype.name);
+  /**
+   * A second copy of the module in this app: its routes already have a guard, so each request is still counted
+   * once. Warned by one copy (the first that stood aside), naming the modules whose own metadata imports the
+   * module: not its copies, nor Nest's core module, nor the modules Nest binds it to only because it is global.
+   */
+  private async warnSecondModule(): Promise<void> {
+    const copies = [...this.modules.values()].filter(
+      (m) => m.metatype?.name === 'RestflowThrottleModule' || m.providers.has(RoutePlanner),
+    );
+    const planners = copies.map((m) => m.providers.get(RoutePlanner)?.instance);
+    if (planners.find((planner) => planner instanceof RoutePlanner && planner.duplicate) !== this) return;
+    const importers = await modulesImporting(this.modules.values(), copies, this.moduleRef);
+    const by = importers.length > 0 ? ` (by ${importers.join(', ')})` : '';
     this.settings.logger.warn(
-      `RestflowThrottleModule is imported ${copies.length} times (by ${importers.join(', ')}). Each request is still counted once, ` +
-        'with the options of the copy Nest built first; import RestflowThrottleModule.forRoot() once, in the root module: it is global.',
+      `RestflowThrottleModule is imported ${copies.length} times${by}. Each request is still counted once, ` +
+        'with the options of the copy Nest built first; import RestflowThrottleModule.forRoot() once, ' +
+        'in the root module: it is global.',
     );
   }
 }
