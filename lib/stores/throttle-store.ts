@@ -60,7 +60,8 @@ export interface ThrottleStore {
    * Check and record one request, atomically per key. `now` in seconds.
    * `scope`: the asking throttle's scope, for a store that bounds its keys
    * per scope (the memory store), so that a flood of new keys in one scope
-   * cannot evict another's; other stores may ignore it.
+   * cannot evict another's, or its queue (Redis), so that it cannot crowd
+   * another's hits out; other stores may ignore it.
    *
    * `cost` (default 1, a whole number >= 0): how many requests this one
    * counts as. Allowed iff `count + max(cost, 1) <= limit` (DRF's rule for

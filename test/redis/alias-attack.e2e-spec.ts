@@ -152,6 +152,27 @@ describe.each(['allow', 'deny'] as const)("onCacheError '%s'", (policy) => {
     console.log(`one tick (${policy}): others answered within ${slowest(others)} ms`);
   });
 
+  it('one client, a new key per hit (20 000 e-mails in one tick): others are still queued and exact', async () => {
+    const { store, warnings, writes } = storeOn(policy, 'none');
+    await store.hit('warm', 1, 60, undefined);
+    // A throttle keyed on a field of the request (DRF's docs' password reset), one scope: no share of a key holds it.
+    const flood = Array.from({ length: 20_000 }, (_, i) =>
+      store.hit(`reset-${policy}-${i}@example.com`, 5, 3600, undefined, 'sliding-log', 'password_reset'),
+    );
+    const others = await Promise.all(othersNow(store, `keys-${policy}`));
+    const results = await Promise.allSettled(flood);
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true); // never the policy's answer
+    const answers = results.map((r) => (r as PromiseFulfilledResult<HitResult>).value);
+    // The flood's hits past its scope's room are refused as an overload, the rest decided by Redis.
+    expect(answers.filter((r) => r.provisional !== true).length).toBeLessThanOrEqual(MAX_BATCH_HITS);
+    expect(answers.every((r) => (r.provisional === true ? !r.allowed : r.allowed))).toBe(true);
+    expect(warnings).toEqual([]);
+    expectExact(others, TIMEOUT_MS);
+    expectBoundedWrites(writes);
+    // eslint-disable-next-line no-console
+    console.log(`a key per hit (${policy}): others answered within ${slowest(others)} ms`);
+  });
+
   it('24 requests of 5 000 aliased fields, one per turn, beside other clients: the same', async () => {
     const attacker = `attacker-turns-${policy}`;
     const { store, warnings, writes } = storeOn(policy, attacker);

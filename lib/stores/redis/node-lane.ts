@@ -22,6 +22,8 @@ import {
 interface QueuedHit extends ScriptHit, HitCallbacks {
   /** Its key's Cluster slot (hits of one slot go in one script); `0` for a single server. */
   readonly slot: number;
+  /** Its throttle's scope: the queue's share of one scope (hit-queue.ts). */
+  readonly scope: string | undefined;
   /** Answered (by Redis or by the policy): nothing may answer it again. */
   done: boolean;
 }
@@ -75,7 +77,7 @@ export class NodeLane {
       return this.faults.withoutCache(undecided(hit));
     }
     if (!this.faults.mayCall()) return this.faults.withoutCache(undecided(hit));
-    if (!this.queue.admits(hit.key)) return Promise.resolve(overloaded(hit.limit, hit.duration, hit.now));
+    if (!this.queue.admits(hit.key, hit.scope)) return Promise.resolve(overloaded(hit.limit, hit.duration, hit.now));
     return new Promise<HitResult>((resolve, reject) => {
       this.schedule();
       this.queue.push(queued(hit, resolve, reject));
@@ -87,7 +89,7 @@ export class NodeLane {
     const ready = this.connection.isReady();
     if (!ready) this.faults.failed(new Error(`the ${this.connection.library} connection is not ready`));
     if (!ready || !this.faults.mayCall()) return this.faults.withoutCacheAll(hits.map(undecided));
-    if (!hits.every((hit) => this.queue.admits(hit.key)))
+    if (!hits.every((hit) => this.queue.admits(hit.key, hit.scope)))
       return Promise.resolve(hits.map((hit) => overloaded(hit.limit, hit.duration, hit.now)));
     this.schedule();
     return Promise.all(hits.map((hit) => new Promise<HitResult>((ok, fail) => this.queue.push(queued(hit, ok, fail)))));
@@ -275,8 +277,8 @@ export class NodeLane {
  * the store's work on one (measured in a loop of 50 concurrent callers on a real redis-server, b894730 vs its parent).
  */
 function queued(hit: LaneHit, resolve: HitCallbacks['resolve'], reject: HitCallbacks['reject']): QueuedHit {
-  const { key, slot, limit, duration, now, algorithm, extra } = hit;
-  return { key, slot, limit, duration, now, algorithm, extra, resolve, reject, done: false };
+  const { key, slot, scope, limit, duration, now, algorithm, extra } = hit;
+  return { key, slot, scope, limit, duration, now, algorithm, extra, resolve, reject, done: false };
 }
 
 /** A hit as the fault policy needs it, when Redis could not decide it (`'local'` decides it in process). */

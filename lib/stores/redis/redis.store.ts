@@ -77,16 +77,16 @@ export class RedisThrottleStore implements ThrottleStore {
     durationSec: number,
     now: number | undefined,
     algorithm?: ThrottleAlgorithm,
-    _scope?: string,
+    scope?: string,
     cost?: number,
     blockSec?: number,
   ): Promise<HitResult> {
     const algo = algorithm === 'gcra' ? 'g' : 's';
     const extra = (cost === undefined || cost === 1) && !blockSec ? undefined : extraOf(cost, blockSec, 0);
     if (!this.connection.cluster)
-      return this.own.hit({ key, slot: 0, limit, duration: durationSec, now, algorithm: algo, extra });
+      return this.own.hit({ key, slot: 0, scope, limit, duration: durationSec, now, algorithm: algo, extra });
     const slot = keySlot(key);
-    return this.laneOf(slot).hit({ key, slot, limit, duration: durationSec, now, algorithm: algo, extra });
+    return this.laneOf(slot).hit({ key, slot, scope, limit, duration: durationSec, now, algorithm: algo, extra });
   }
 
   /**
@@ -98,11 +98,11 @@ export class RedisThrottleStore implements ThrottleStore {
     const slot = this.connection.cluster ? keySlot(hits[0].key) : 0;
     const lane: LaneHit[] = [];
     for (let i = 0; i < hits.length; i++) {
-      const { key, limit, durationSec, algorithm, cost, blockSec } = hits[i];
+      const { key, scope, limit, durationSec, algorithm, cost, blockSec } = hits[i];
       if (this.connection.cluster && i > 0 && keySlot(key) !== slot) return Promise.reject(crossSlot(hits[0].key, key));
       const algo = algorithm === 'gcra' ? 'g' : 's';
       const extra = extraOf(cost, blockSec, i === 0 ? hits.length : 0);
-      lane.push({ key, slot, limit, duration: durationSec, now, algorithm: algo, extra });
+      lane.push({ key, slot, scope, limit, duration: durationSec, now, algorithm: algo, extra });
     }
     return (this.connection.cluster ? this.laneOf(slot) : this.own).hitAll(lane);
   }

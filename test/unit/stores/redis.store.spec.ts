@@ -10,7 +10,7 @@
 import { CacheUnavailableException } from '../../../lib/exceptions/cache-unavailable.exception';
 import { CacheFaults } from '../../../lib/stores/cache-faults';
 import { keySlot } from '../../../lib/stores/redis/cluster-slot';
-import { MAX_BATCH_HITS, MAX_WAITING_PER_KEY } from '../../../lib/stores/redis/hit-queue';
+import { MAX_BATCH_HITS, MAX_WAITING_PER_KEY, MAX_WAITING_PER_SCOPE } from '../../../lib/stores/redis/hit-queue';
 import type { RedisConnection } from '../../../lib/stores/redis/redis-connection';
 import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
 import type { HitResult } from '../../../lib/stores/throttle-store';
@@ -132,6 +132,56 @@ it(`a batch is at most ${MAX_BATCH_HITS} hits: the rest of one tick's hits are r
   expect(faults.isDown).toBe(false);
   connection.sent[0].answer();
   expect((await Promise.all(hits.slice(0, MAX_BATCH_HITS))).every((r) => r.allowed)).toBe(true);
+});
+
+it('a client with a new key per hit fills a batch, not the queue: other scopes queue for the next batch', async () => {
+  const connection = new HeldConnection();
+  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 60_000, logger: capture() });
+  const store = new RedisThrottleStore(connection, faults);
+  // One request of thousands of aliased fields, each naming another e-mail: a key per hit, in one scope.
+  const flood = Array.from({ length: MAX_BATCH_HITS + 100 }, (_, i) =>
+    store.hit(`reset-${i}@example.com`, 5, 3600, 1000, 'sliding-log', 'password_reset'),
+  );
+  // Meanwhile: clients of another scope, and a scopeless throttle's.
+  const anon = Array.from({ length: 1000 }, (_, i) => store.hit(`ip-${i}`, 5, 60, 1000, 'sliding-log', 'anon'));
+  const bare = Array.from({ length: 10 }, (_, i) => store.hit(`bare-${i}`, 5, 60, 1000));
+  await nextTurn();
+  // The batch is full of the flood; the flood's hits past it are refused as an overload, unsent.
+  expect(connection.keys().map((keys) => keys.length)).toEqual([MAX_BATCH_HITS]);
+  const refused = await Promise.all(flood.slice(MAX_BATCH_HITS));
+  expect(refused.every((r) => !r.allowed && r.provisional === true)).toBe(true);
+  // The others wait for the next batch and are decided by the cache, not refused.
+  connection.sent[0].answer();
+  expect((await Promise.all(flood.slice(0, MAX_BATCH_HITS))).every((r) => r.allowed)).toBe(true);
+  await nextTurn();
+  expect(connection.keys()[1]).toEqual([...anon.map((_, i) => `ip-${i}`), ...bare.map((_, i) => `bare-${i}`)]);
+  connection.sent[1].answer();
+  const decided = await Promise.all([...anon, ...bare]);
+  expect(decided.every((r) => r.allowed && r.provisional === undefined)).toBe(true);
+  expect(faults.isDown).toBe(false);
+});
+
+it(`past a full batch each scope queues at most ${MAX_WAITING_PER_SCOPE} more, and the queue two batches`, async () => {
+  const connection = new HeldConnection();
+  const faults = new CacheFaults({ name: 'fake', policy: 'deny', timeoutMs: 60_000, logger: capture() });
+  const store = new RedisThrottleStore(connection, faults);
+  const hitsOf = (scope: string, n: number) =>
+    Array.from({ length: n }, (_, i) => store.hit(`${scope}-${i}`, 5, 60, 1000, 'sliding-log', scope));
+  const flood = hitsOf('a', MAX_BATCH_HITS); // fills the batch: 'a' is over its share past it
+  const [a, b, c, d] = [hitsOf('a', 1), hitsOf('b', MAX_WAITING_PER_SCOPE + 1), hitsOf('c', 2048), hitsOf('d', 1)];
+  await nextTurn();
+  const overloaded = async (hits: Array<Promise<HitResult>>) =>
+    (await Promise.all(hits)).map((r) => r.provisional === true);
+  expect(await overloaded(a)).toEqual([true]);
+  expect((await overloaded(b.slice(MAX_WAITING_PER_SCOPE))).concat(await overloaded(d))).toEqual([true, true]);
+  connection.sent[0].answer();
+  expect((await Promise.all(flood)).every((r) => r.allowed)).toBe(true);
+  await nextTurn();
+  expect(connection.keys()[1]).toHaveLength(MAX_WAITING_PER_SCOPE + 2048); // b's share and c: two batches queued
+  connection.sent[1].answer();
+  const queued = [...b.slice(0, MAX_WAITING_PER_SCOPE), ...c];
+  expect((await Promise.all(queued)).every((r) => r.allowed)).toBe(true);
+  expect(faults.isDown).toBe(false);
 });
 
 it('the deadline counts from when a hit asked: a batch that waited on the two out leaves with the rest', async () => {
