@@ -62,9 +62,9 @@ export interface ThrottleEventListener {
  * test per request.
  */
 /**
- * The default secret of key hashes: made once per process, so every app and
- * module copy of the process hashes a key alike; processes that must match
- * each other's hashes set `eventKeySecret` to one value.
+ * The default secret of key hashes: made once per loaded copy of this file,
+ * so every app and module copy it serves hashes a key alike; processes (or
+ * copies) that must match each other's hashes set `eventKeySecret`.
  */
 const PROCESS_KEY_SECRET = randomBytes(32);
 

@@ -104,9 +104,9 @@ export interface RestflowThrottleOptions {
   events?: ThrottleEventListener | ThrottleEventListener[];
   /**
    * The secret of the key hash in decision events. Default: a random one
-   * made once per process (shared by every app of the process, new at each
-   * start); give every process the same one when hashes from several
-   * processes, or across restarts, must match.
+   * made once per loaded copy of the library (shared by every app that
+   * copy serves, new at each start); give every process the same one when
+   * hashes from several processes, copies or restarts must match.
    */
   eventKeySecret?: string;
   /**

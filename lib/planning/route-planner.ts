@@ -76,7 +76,7 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
 
   /** Step one; run by the module's `ROUTE_GUARDS` provider. */
   async installGuards(): Promise<number> {
-    if (this.otherCopy()?.installing) {
+    if (this.otherCopyInstalling()) {
       this.duplicate = true;
       return 0;
     }
@@ -218,13 +218,13 @@ export class RoutePlanner implements OnModuleInit, OnModuleDestroy {
     return undefined;
   }
 
-  /** Another copy of the module in this app, if one was imported twice. */
-  private otherCopy(): RoutePlanner | undefined {
+  /** Whether another copy of the module in this app (one imported twice) installs the guards: any, not the first. */
+  private otherCopyInstalling(): boolean {
     for (const module of this.modules.values()) {
       const planner = module.providers.get(RoutePlanner)?.instance as RoutePlanner | undefined;
-      if (planner instanceof RoutePlanner && planner !== this) return planner;
+      if (planner instanceof RoutePlanner && planner !== this && planner.installing) return true;
     }
-    return undefined;
+    return false;
   }
 
   /** The GraphQL module's options, when the app has one. */
