@@ -1,17 +1,19 @@
 /**
- * Issue 24, item 1, on GraphQL (Apollo on Express): a resolver is throttled
- * however it is provided. The attack: `@Throttle([LoginThrottle])` (5/min) on
- * a `login` mutation, and the resolver provided with `useFactory`,
- * `useValue`, `useExisting`, `useClass`, request-scoped or transient; the 6th
- * call must be throttled. A resolver GraphQL itself cannot find (a
- * request-scoped factory, whose class is unknown until a request) is not
- * served at all, so there is nothing to throttle: the last tests pin that.
+ * Issue 24, item 1, on GraphQL (Apollo on Express, Mercurius on Fastify): a
+ * resolver is throttled however it is provided. The attack:
+ * `@Throttle([LoginThrottle])` (5/min) on a `login` mutation, and the
+ * resolver provided with `useFactory`, `useValue`, `useExisting`, `useClass`,
+ * request-scoped or transient; the 6th call must be throttled. A resolver
+ * GraphQL itself cannot find (a request-scoped factory, whose class is
+ * unknown until a request) is not served at all, so there is nothing to
+ * throttle: the last tests pin that.
  */
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Injectable, Module, Scope, type Provider, type Type } from '@nestjs/common';
 import { GraphQLModule, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleRequest } from 'restflow-throttle';
-import { startApp, type TestApp } from '../../helpers/http-app';
+import { startApp, type Platform, type TestApp } from '../../helpers/http-app';
 import { gql } from '../../helpers/contexts/graphql-app';
 
 /** Login attempts per client address. */
@@ -99,10 +101,20 @@ const alias: Provider = { provide: 'AUTH', useExisting: AuthResolver };
 const LOGIN = 'mutation { login }';
 const THROTTLED = 'Request was throttled. Expected available in 60 seconds.';
 
-async function start(providers: Provider[], imports: Type[] = []): Promise<TestApp> {
-  return startApp('express', {
+type Driver = 'apollo' | 'mercurius';
+/** Apollo on Express (on Fastify it needs `@as-integrations/fastify`), Mercurius on Fastify. */
+const SETUPS: [Driver, Platform][] = [
+  ['apollo', 'express'],
+  ['mercurius', 'fastify'],
+];
+
+async function start(setup: [Driver, Platform], providers: Provider[], imports: Type[] = []): Promise<TestApp> {
+  const [driver, platform] = setup;
+  return startApp(platform, {
     imports: [
-      GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
+      driver === 'apollo'
+        ? GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true })
+        : GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true }),
       RestflowThrottleModule.forRoot({ rates: { login: '5/min' } }),
       ...imports,
     ],
@@ -120,7 +132,7 @@ async function sixLogins(t: TestApp): Promise<unknown[]> {
   return answers;
 }
 
-describe('a throttled resolver, however it is provided (GraphQL, Apollo on Express)', () => {
+describe.each(SETUPS)('a throttled resolver, however it is provided (GraphQL, %s on %s)', (...setup) => {
   let t: TestApp | undefined;
   afterEach(async () => {
     await t?.close();
@@ -141,7 +153,7 @@ describe('a throttled resolver, however it is provided (GraphQL, Apollo on Expre
     ['with a request-scoped dependency', [DependentAuthResolver, RequestDependency], []],
     ['transient', [TransientAuthResolver], []],
   ])('%s: the 6th login is throttled', async (_form, providers, imports) => {
-    t = await start(providers, imports);
+    t = await start(setup, providers, imports);
     const answers = await sixLogins(t);
     const token = providers.some((p) => typeof p === 'object' && 'useClass' in p) ? 'other token' : 'token';
     expect(answers).toEqual([...Array<string>(5).fill(token), THROTTLED]);
@@ -155,7 +167,7 @@ describe('a throttled resolver, however it is provided (GraphQL, Apollo on Expre
       [RequestDependency, { provide: AuthResolver, inject: [RequestDependency], useFactory: () => new AuthResolver() }],
     ],
   ])('%s: GraphQL finds no resolver before a request and serves none (nothing to throttle)', async (_, providers) => {
-    t = await start(providers);
+    t = await start(setup, providers);
     const response = await gql(t.url, LOGIN);
     expect(response.data).toBeNull();
     expect(response.errors.map((e) => e.message)).toEqual(['Schema is not configured to execute mutation operation.']);

@@ -1,14 +1,14 @@
 /**
- * Issue 24, item 1, over HTTP (Express): a controller is throttled however
- * Nest builds it. The attack: `@Throttle([LoginThrottle])` (5/min) on
- * `POST /login` of a controller that is request-scoped, that depends on a
- * request-scoped provider (so Nest builds it per request too), or that
- * depends on a transient provider: the 6th call is a 429. Controllers are
- * always classes (Nest has no `useFactory` controller).
+ * Issue 24, item 1, over HTTP (Express and Fastify): a controller is
+ * throttled however Nest builds it. The attack: `@Throttle([LoginThrottle])`
+ * (5/min) on `POST /login` of a controller that is request-scoped, that
+ * depends on a request-scoped provider (so Nest builds it per request too),
+ * or that depends on a transient provider: the 6th call is a 429.
+ * Controllers are always classes (Nest has no `useFactory` controller).
  */
 import { Controller, Injectable, Post, Scope, type Type } from '@nestjs/common';
 import { RestflowThrottleModule, SimpleRateThrottle, Throttle, type ThrottleRequest } from 'restflow-throttle';
-import { startApp, type TestApp } from '../../helpers/http-app';
+import { PLATFORMS, startApp, type TestApp } from '../../helpers/http-app';
 
 /** Login attempts per client address. */
 class LoginThrottle extends SimpleRateThrottle {
@@ -59,7 +59,7 @@ class TransientDependentAuthController {
   }
 }
 
-describe('a throttled controller, however Nest builds it (Express)', () => {
+describe.each(PLATFORMS)('a throttled controller, however Nest builds it (%s)', (platform) => {
   let t: TestApp | undefined;
   afterEach(async () => {
     await t?.close();
@@ -71,7 +71,7 @@ describe('a throttled controller, however Nest builds it (Express)', () => {
     ['with a request-scoped dependency', RequestDependentAuthController, [RequestDependency]],
     ['with a transient dependency', TransientDependentAuthController, [TransientDependency]],
   ])('%s: the 6th login is a 429', async (_form, controller, providers) => {
-    t = await startApp('express', {
+    t = await startApp(platform, {
       imports: [RestflowThrottleModule.forRoot({ rates: { login: '5/min' } })],
       controllers: [controller],
       providers,
