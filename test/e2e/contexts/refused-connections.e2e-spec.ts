@@ -11,20 +11,28 @@
  *   per connection): no message is handled; when it allows instead, the 100
  *   are handled after the decision, none before (socket.io holds at most
  *   1 000 such events).
+ * - the same flood after a real rate throttle (AnonRateThrottle, 1/min, on
+ *   the default memory store) refused the second connection of the minute
+ *   (on Redis: test/redis/refused-connections.e2e-spec.ts).
  * The handler that counts is not throttled, so only the connection's refusal
  * can keep the messages from it.
  */
-import { Injectable, Scope, type INestApplication } from '@nestjs/common';
-import { IoAdapter } from '@nestjs/platform-socket.io';
-import { WsAdapter } from '@nestjs/platform-ws';
-import { Test } from '@nestjs/testing';
-import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
-import type { IncomingMessage } from 'node:http';
-import { BaseThrottle, RestflowThrottleModule, Throttle, throttleConnection } from 'restflow-throttle';
+import { Injectable, Scope } from '@nestjs/common';
+import { AnonRateThrottle, BaseThrottle } from 'restflow-throttle';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { serve, type TestApp } from '../../helpers/http-app';
-import { WS_TRANSPORTS, type WsTransport } from '../../helpers/contexts/gateway-app';
+import type { TestApp } from '../../helpers/http-app';
+import { WS_TRANSPORTS } from '../../helpers/contexts/gateway-app';
+import {
+  floodGateway,
+  ioEvent,
+  nothingSeen,
+  openClient,
+  settle,
+  SOCKET_IO_PATH,
+  startFloodApp,
+  wsEvent,
+} from '../../helpers/contexts/flood-gateway';
 import { rawConnect } from '../../helpers/contexts/raw-ws-client';
 
 /** Refuses every connection at once. */
@@ -53,63 +61,6 @@ class HeldThrottle extends BaseThrottle {
   }
 }
 
-/** What the gateway saw: events received (socket.io), messages handled, and how many before the decision. */
-interface Seen {
-  received: number;
-  handled: number;
-  beforeDecision: number;
-  decisions: boolean[];
-}
-
-type ConnectionThrottle = typeof RefuseAll | typeof SlowThrottle | typeof HeldThrottle;
-
-function floodGateway(throttle: ConnectionThrottle, seen: Seen, scope = Scope.DEFAULT) {
-  @WebSocketGateway()
-  @Injectable({ scope })
-  class FloodGateway implements OnGatewayConnection {
-    private readonly decided = new WeakSet<object>();
-
-    /** Not throttled: only the connection's refusal can keep a message from it. */
-    @SubscribeMessage('flood')
-    flood(client: object): void {
-      seen.handled++;
-      if (!this.decided.has(client)) seen.beforeDecision++;
-    }
-
-    @Throttle([throttle])
-    async handleConnection(client: object, request?: IncomingMessage): Promise<void> {
-      const decision = throttleConnection(this, client, request);
-      // socket.io calls "any" listeners for each event as it arrives, before its middlewares.
-      (client as { onAny?(listener: () => void): void }).onAny?.(() => seen.received++);
-      const allowed = await decision;
-      this.decided.add(client);
-      seen.decisions.push(allowed);
-    }
-  }
-  return FloodGateway;
-}
-
-async function start(transport: WsTransport, gateway: Function): Promise<TestApp> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [RestflowThrottleModule.forRoot({})],
-    providers: [gateway as new () => object],
-  }).compile();
-  const app: INestApplication = moduleRef.createNestApplication({ logger: false });
-  app.useWebSocketAdapter(transport === 'ws' ? new WsAdapter(app) : new IoAdapter(app));
-  return serve(app);
-}
-
-/** socket.io's wire format over engine.io 4: the namespace connect, and an event. */
-const SOCKET_IO_PATH = '/socket.io/?EIO=4&transport=websocket';
-const ioEvent = (event: string, data: unknown) => `42${JSON.stringify([event, data])}`;
-const wsEvent = (event: string, data: unknown) => JSON.stringify({ event, data });
-
-/** Waits until `check()` holds, polling each 10 ms, for at most `ms`. */
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
 describe.each(WS_TRANSPORTS)('a refused connection is over (%s)', (transport) => {
   let t: TestApp | undefined;
   const closers: Array<() => void> = [];
@@ -120,12 +71,12 @@ describe.each(WS_TRANSPORTS)('a refused connection is over (%s)', (transport) =>
   });
 
   it('a client that never answers the close frame and floods for 1.5 s: none handled, and dropped', async () => {
-    const seen: Seen = { received: 0, handled: 0, beforeDecision: 0, decisions: [] };
-    t = await start(transport, floodGateway(RefuseAll, seen));
+    const seen = nothingSeen();
+    t = await startFloodApp(transport, floodGateway(RefuseAll, seen));
     const raw = await rawConnect(t.url, transport === 'ws' ? '/' : SOCKET_IO_PATH);
     closers.push(() => raw.destroy());
     if (transport === 'socket.io') raw.send('40');
-    await until(() => seen.decisions.length > 0);
+    await settle(() => seen.decisions.length > 0);
     expect(seen.decisions).toEqual([false]);
     // What the client managed to write before the server dropped it (socket.io may drop it before the first frame).
     const written = await raw.flood((i) => (transport === 'ws' ? wsEvent('flood', i) : ioEvent('flood', i)), 1500);
@@ -136,10 +87,33 @@ describe.each(WS_TRANSPORTS)('a refused connection is over (%s)', (transport) =>
     expect(raw.received.some((text) => text.includes('THROTTLED'))).toBe(true);
   });
 
+  it('AnonRateThrottle (1/min) on the memory store refuses the 2nd connection, which floods: none handled', async () => {
+    const seen = nothingSeen();
+    t = await startFloodApp(transport, floodGateway(AnonRateThrottle, seen), { rates: { anon: '1/min' } });
+    // The first connection of the minute is allowed, and its messages are handled.
+    const first = await openClient(transport, t.url);
+    closers.push(() => first.close());
+    await settle(() => seen.decisions.length > 0);
+    first.emit('flood', 'allowed');
+    await settle(() => seen.handled > 0);
+    expect([seen.decisions, seen.handled]).toEqual([[true], 1]);
+    // The second is refused by the rate, never answers the close frame, and floods for 1.5 s after the refusal.
+    const raw = await rawConnect(t.url, transport === 'ws' ? '/' : SOCKET_IO_PATH);
+    closers.push(() => raw.destroy());
+    if (transport === 'socket.io') raw.send('40');
+    await settle(() => seen.decisions.length > 1);
+    expect(seen.decisions).toEqual([true, false]);
+    // The client writes until the server drops it, which may be before its first frame.
+    await raw.flood((i) => (transport === 'ws' ? wsEvent('flood', i) : ioEvent('flood', i)), 1500);
+    expect([seen.handled, seen.beforeDecision]).toEqual([1, 0]);
+    expect(raw.isEnded).toBe(true);
+    expect(raw.received.some((text) => text.includes('THROTTLED'))).toBe(true);
+  });
+
   it('a client flooding from its first moment, the throttle refusing after 200 ms: none handled', async () => {
     SlowThrottle.allow = false;
-    const seen: Seen = { received: 0, handled: 0, beforeDecision: 0, decisions: [] };
-    t = await start(transport, floodGateway(SlowThrottle, seen));
+    const seen = nothingSeen();
+    t = await startFloodApp(transport, floodGateway(SlowThrottle, seen));
     const raw = await rawConnect(t.url, transport === 'ws' ? '/' : SOCKET_IO_PATH);
     closers.push(() => raw.destroy());
     if (transport === 'socket.io') raw.send('40');
@@ -156,8 +130,8 @@ describe.each(WS_TRANSPORTS)('a refused connection is over (%s)', (transport) =>
     ['a request-scoped gateway', false, 0, Scope.REQUEST],
   ])('%s: 100 messages at once, throttle saying %s after 200 ms: none handled early', async (_, allow, n, scope) => {
     SlowThrottle.allow = allow;
-    const seen: Seen = { received: 0, handled: 0, beforeDecision: 0, decisions: [] };
-    t = await start(transport, floodGateway(SlowThrottle, seen, scope));
+    const seen = nothingSeen();
+    t = await startFloodApp(transport, floodGateway(SlowThrottle, seen, scope));
     if (transport === 'ws') {
       const client = new WebSocket(t.url.replace('http', 'ws'));
       closers.push(() => client.terminate());
@@ -170,8 +144,8 @@ describe.each(WS_TRANSPORTS)('a refused connection is over (%s)', (transport) =>
       await new Promise<void>((resolve) => client.once('connect', () => resolve()));
       for (let i = 0; i < 100; i++) client.emit('flood', i);
     }
-    await until(() => seen.decisions.length > 0);
-    await until(() => seen.handled >= n, 1000);
+    await settle(() => seen.decisions.length > 0);
+    await settle(() => seen.handled >= n, 1000);
     // Whatever was held has had time to be (wrongly) handled once the refusal went out.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(seen.decisions).toEqual([allow]);
@@ -181,21 +155,21 @@ describe.each(WS_TRANSPORTS)('a refused connection is over (%s)', (transport) =>
 });
 
 it('socket.io holds at most 1 000 events of an undecided connection: the rest are dropped', async () => {
-  const seen: Seen = { received: 0, handled: 0, beforeDecision: 0, decisions: [] };
-  const t = await start('socket.io', floodGateway(HeldThrottle, seen));
+  const seen = nothingSeen();
+  const t = await startFloodApp('socket.io', floodGateway(HeldThrottle, seen));
   const client: Socket = io(t.url, { transports: ['websocket'], reconnection: false, forceNew: true });
   try {
     await new Promise<void>((resolve) => client.once('connect', () => resolve()));
     for (let i = 0; i < 1500; i++) client.emit('flood', i);
-    await until(() => seen.received === 1500);
+    await settle(() => seen.received === 1500);
     expect(seen.handled).toBe(0);
     HeldThrottle.decide(true);
-    await until(() => seen.handled >= 1000);
+    await settle(() => seen.handled >= 1000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(seen).toEqual({ received: 1500, handled: 1000, beforeDecision: 0, decisions: [true] });
     // Once allowed, nothing is held any more.
     client.emit('flood', 'after');
-    await until(() => seen.handled > 1000);
+    await settle(() => seen.handled > 1000);
     expect(seen.handled).toBe(1001);
   } finally {
     client.disconnect();
