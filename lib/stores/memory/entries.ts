@@ -103,11 +103,30 @@ export function append(ring: Recency, entry: Entry): void {
   ring.older = entry;
 }
 
+/** Makes an entry the least recently used of `ring` (its `ring` is set by the caller). */
+export function prepend(ring: Recency, entry: Entry): void {
+  const cold = ring.newer;
+  entry.newer = cold;
+  entry.older = ring;
+  cold.older = entry;
+  ring.newer = entry;
+}
+
 /** Takes an entry out of its ring. */
 export function unlink(entry: Entry): void {
   const { older, newer } = entry;
   older.newer = newer;
   newer.older = older;
+}
+
+/**
+ * A key blocked past its expiry: kept until the block ends, in its scope's `full` ring, where a key that must
+ * not be evicted goes. Not left in the `open` ring, whose cold end would then expire after the keys behind it
+ * and stall the sweep. The caller moves it to its new ring.
+ */
+export function setAside(entry: Entry): void {
+  entry.expiresAt = entry.blockedUntil;
+  entry.ring = entry.ring.partition.full;
 }
 
 /** Whether forgetting the entry now lets no refused client in: expired, or a hit now would be admitted. */

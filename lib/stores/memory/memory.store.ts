@@ -11,13 +11,12 @@ import {
   type ThrottleAlgorithm,
   type ThrottleStore,
 } from '../throttle-store';
-import { append, hasRoom, newEntry, Partition, standingOf, unlink, type Entry, type Recency } from './entries';
+import { append, newEntry, setAside, unlink, type Entry } from './entries';
+import { hitAll } from './hit-all';
+import { KeySpace } from './key-space';
 
-/** Expired entries dropped from the cold ends: up to 2 before a key is added to a full scope, 32 every 16th hit. */
-const SWEEP_ON_INSERT = 2;
+/** A few expired keys of one scope in turn are swept every 16th hit. */
 const SWEEP_EVERY = 16;
-/** Keys set aside that an eviction looks at, when no other key is left, before the new key is refused. */
-const LOOKS = 8;
 
 /**
  * The default, in-process store. A decision is synchronous, so it is atomic without a lock, and costs O(1)
@@ -36,15 +35,14 @@ const LOOKS = 8;
  * only when a full scope looks for a key to evict. Rings are linked through the entries, not kept in the
  * Map's insertion order: re-inserting a key on every hit leaves a deleted slot that V8 walks over whenever
  * the cold end is looked at, so clients that come back in turn (10 000 round-robin) made every hit
- * O(keys). The Map changes only when a key comes or goes.
+ * O(keys). The Map changes only when a key comes or goes. The keys and their eviction: key-space.ts; the
+ * all-or-none decision of `countRefused: false`: hit-all.ts.
  */
 export class MemoryThrottleStore implements ThrottleStore {
   readonly ownClock = false;
-  private readonly entries = new Map<string, Entry>();
-  private readonly partitions = new Map<string, Partition>();
-  /** The partitions in order of creation, swept in turn. */
-  private sweepOrder: Partition[] = [];
-  private sweepNext = 0;
+  private readonly space: KeySpace;
+  /** The space's Map, read directly on the hot path. */
+  private readonly entries: Map<string, Entry>;
   private hitsToSweep = SWEEP_EVERY;
 
   /**
@@ -58,11 +56,18 @@ export class MemoryThrottleStore implements ThrottleStore {
     if (!Number.isInteger(maxKeys) || maxKeys < 1) {
       throw new RangeError(`MemoryThrottleStore: maxKeys must be a positive integer, got ${String(maxKeys)}`);
     }
+    this.space = new KeySpace(maxKeys);
+    this.entries = this.space.entries;
   }
 
   /** Keys held now, every scope together (expired ones not yet swept included). */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Whether the store holds `key` now (an expired key not swept yet included): for tests and diagnostics. */
+  has(key: string): boolean {
+    return this.entries.has(key);
   }
 
   hit(
@@ -77,7 +82,7 @@ export class MemoryThrottleStore implements ThrottleStore {
   ): HitResult {
     if (--this.hitsToSweep === 0) {
       this.hitsToSweep = SWEEP_EVERY;
-      this.sweepInTurn(now);
+      this.space.sweepInTurn(now);
     }
     const entry = this.entries.get(key);
     // A key switching algorithms starts afresh (in `add`) rather than misreading the other state.
@@ -99,7 +104,7 @@ export class MemoryThrottleStore implements ThrottleStore {
         entry.duration = durationSec;
       }
     } else if (entry.blockedUntil > entry.expiresAt) {
-      this.setAside(entry);
+      setAside(entry);
     }
     const ring = entry.ring;
     if (entry.newer !== ring) {
@@ -110,34 +115,12 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 
   /**
-   * All or none: every hit decided in order (a key hit twice sees its first record), then, if one was refused,
-   * the records taken back, newest first; blocks started stay. A hit admitted but not recorded reports the
-   * key's standing, as a look would.
+   * All or none: every hit decided in order (a key hit twice sees its first record), recorded only if all are
+   * admitted. A refused request records nothing, stores no new key and evicts none; blocks it started stay. A
+   * hit admitted but not recorded reports the key's standing, as a look would (hit-all.ts).
    */
   hitAll(hits: readonly StoreHit[], now: number = this.clock()): HitResult[] {
-    const results = new Array<HitResult>(hits.length);
-    /** GCRA's `tat` before each hit: a record taken back restores it exactly. */
-    const tats = new Array<number>(hits.length);
-    let refused = false;
-    for (let i = 0; i < hits.length; i++) {
-      const { key, limit, durationSec, algorithm, scope, cost, blockSec } = hits[i];
-      const before = this.entries.get(key);
-      tats[i] = before?.algorithm === 'gcra' ? before.tat : -Infinity;
-      results[i] = this.hit(key, limit, durationSec, now, algorithm, scope, cost, blockSec);
-      if (!results[i].allowed) refused = true;
-    }
-    if (!refused) return results;
-    for (let i = hits.length - 1; i >= 0; i--) {
-      const entry = this.entries.get(hits[i].key);
-      const cost = hits[i].cost ?? 1;
-      if (!results[i].allowed || cost === 0 || entry === undefined) continue;
-      if (entry.algorithm === 'gcra') entry.tat = tats[i];
-      else entry.count = Math.max(0, entry.count - cost);
-    }
-    for (let i = 0; i < hits.length; i++) {
-      if (results[i].allowed) results[i] = standingOf(this.entries.get(hits[i].key), hits[i], now);
-    }
-    return results;
+    return hitAll(this.space, hits, now);
   }
 
   /** Gives back `cost` of the key's newest records (none if the key is counted by another algorithm). */
@@ -156,15 +139,15 @@ export class MemoryThrottleStore implements ThrottleStore {
     let entry = this.entries.get(key);
     if (entry === undefined || entry.algorithm !== spec.algorithm) {
       const blockedUntil = entry?.blockedUntil ?? -Infinity;
-      if (entry !== undefined) this.remove(entry);
-      const partition = this.partitions.get(spec.scope ?? '') ?? this.partition(spec.scope ?? '');
-      if (partition.size >= this.maxKeys) this.makeRoom(partition, now);
+      if (entry !== undefined) this.space.remove(entry);
+      const partition = this.space.partition(spec.scope ?? '');
+      this.space.makeRoom(partition, now);
       entry = newEntry(key, partition.open, now, spec.limit, spec.durationSec, spec.algorithm);
       entry.blockedUntil = blockedUntil;
-      this.insert(partition, entry);
+      this.space.insert(entry);
     }
     startBlock(entry, now + seconds, -Infinity, spec.limit, spec.durationSec, now);
-    if (entry.blockedUntil > entry.expiresAt) this.setAside(entry);
+    if (entry.blockedUntil > entry.expiresAt) setAside(entry);
     unlink(entry);
     append(entry.ring, entry);
   }
@@ -172,15 +155,12 @@ export class MemoryThrottleStore implements ThrottleStore {
   /** Forgets one key: its count and its block. */
   forget(key: string): void {
     const entry = this.entries.get(key);
-    if (entry !== undefined) this.remove(entry);
+    if (entry !== undefined) this.space.remove(entry);
   }
 
   /** Forgets every count. */
   reset(): void {
-    this.entries.clear();
-    this.partitions.clear();
-    this.sweepOrder = [];
-    this.sweepNext = 0;
+    this.space.clear();
   }
 
   /** A key's first hit: decided on an empty state, stored only if it records and the scope has room for it. */
@@ -198,9 +178,9 @@ export class MemoryThrottleStore implements ThrottleStore {
     if (old !== undefined) {
       // The other algorithm's count is forgotten, not its block.
       if (old.blockedUntil > now) return blockedResult(old.blockedUntil, limit, duration, now);
-      this.remove(old);
+      this.space.remove(old);
     }
-    const partition = this.partitions.get(scope) ?? this.partition(scope);
+    const partition = this.space.partition(scope);
     const entry = newEntry(key, partition.open, now + duration, limit, duration, algorithm);
     const result =
       entry.algorithm === 'gcra'
@@ -208,90 +188,8 @@ export class MemoryThrottleStore implements ThrottleStore {
         : slidingLogHit(entry, limit, duration, now, cost, blockSec);
     // A refused first hit cannot have started a block (an empty key is refused only by a cost that never fits).
     if (!result.allowed || cost === 0) return result;
-    if (partition.size >= this.maxKeys && !this.makeRoom(partition, now)) {
-      return { allowed: false, now, count: limit, oldest: null };
-    }
-    this.insert(partition, entry);
+    if (!this.space.makeRoom(partition, now)) return { allowed: false, now, count: limit, oldest: null };
+    this.space.insert(entry);
     return result;
-  }
-
-  /**
-   * A key blocked past its expiry: kept until the block ends, in its scope's `full` ring, where a key that must
-   * not be evicted goes. Not left in the `open` ring, whose cold end would then expire after the keys behind it
-   * and stall the sweep.
-   */
-  private setAside(entry: Entry): void {
-    entry.expiresAt = entry.blockedUntil;
-    entry.ring = entry.ring.partition.full;
-  }
-
-  private insert(partition: Partition, entry: Entry): void {
-    this.entries.set(entry.key, entry);
-    partition.size++;
-    append(entry.ring, entry);
-  }
-
-  /**
-   * Whether a new key fits in a full `partition` after evicting one: an expired key, else the least
-   * recently used of the open ring that a hit now would be admitted on. Keys found at their limit on the
-   * way are set aside in the full ring: each key is set aside once, so this scan costs O(1) amortised per
-   * new key. When only keys set aside are left, the `LOOKS` set aside longest are looked at, and those
-   * still at their limit sent to the back, so the next new key looks at others.
-   */
-  private makeRoom(partition: Partition, now: number): boolean {
-    this.sweep(partition.full, now, this.sweep(partition.open, now, SWEEP_ON_INSERT));
-    if (partition.size < this.maxKeys) return true;
-    const { open, full } = partition;
-    for (let entry = open.cold; entry !== null; entry = open.cold) {
-      if (hasRoom(entry, now)) return this.evict(entry);
-      unlink(entry);
-      entry.ring = full;
-      append(full, entry);
-    }
-    for (let looked = 0; looked < LOOKS; looked++) {
-      const entry = full.cold;
-      if (entry === null) break;
-      if (hasRoom(entry, now)) return this.evict(entry);
-      unlink(entry);
-      append(full, entry);
-    }
-    return false;
-  }
-
-  private evict(entry: Entry): true {
-    this.remove(entry);
-    return true;
-  }
-
-  /** Every 16th hit: up to 32 expired keys of the next partition in turn, so idle scopes give their memory back too. */
-  private sweepInTurn(now: number): void {
-    const partitions = this.sweepOrder;
-    if (partitions.length === 0) return;
-    if (this.sweepNext >= partitions.length) this.sweepNext = 0;
-    const partition = partitions[this.sweepNext++];
-    this.sweep(partition.full, now, this.sweep(partition.open, now, 2 * SWEEP_EVERY));
-  }
-
-  /** Drops expired keys from the cold end of `ring`, up to `most`; returns how many more it could have dropped. */
-  private sweep(ring: Recency, now: number, most: number): number {
-    for (; most > 0; most--) {
-      const entry = ring.cold;
-      if (entry === null || entry.expiresAt > now) break;
-      this.remove(entry);
-    }
-    return most;
-  }
-
-  private partition(scope: string): Partition {
-    const partition = new Partition();
-    this.partitions.set(scope, partition);
-    this.sweepOrder.push(partition);
-    return partition;
-  }
-
-  private remove(entry: Entry): void {
-    this.entries.delete(entry.key);
-    entry.ring.partition.size--;
-    unlink(entry);
   }
 }

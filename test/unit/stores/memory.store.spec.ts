@@ -260,3 +260,99 @@ describe('MemoryThrottleStore bounds', () => {
     expect(store.size).toBe(0);
   });
 });
+
+/**
+ * Issue 24 item 3, `countRefused: false`: a request refused by one throttle costs the others nothing. hitAll()
+ * used to take back the admitted hits' counts but leave their new keys stored (a flood of made-up e-mails from a
+ * refused address still filled the reset scope), and an admitted new key could evict a key with room left.
+ */
+describe.each(['sliding-log', 'gcra'] as const)('MemoryThrottleStore.hitAll, refused (%s)', (algorithm) => {
+  const other = algorithm === 'gcra' ? 'sliding-log' : 'gcra';
+  const hit = (key: string, scope: string, limit = 5, extra: object = {}) => ({
+    key,
+    limit,
+    durationSec: 60,
+    algorithm,
+    scope,
+    ...extra,
+  });
+  /** A store whose `refused` key (scope `anon`) is at its limit: any request that hits it is refused. */
+  const withRefusedClient = (maxKeys?: number) => {
+    const store = new MemoryThrottleStore(maxKeys);
+    expect(store.hit('refused', 1, 60, 0, algorithm, 'anon').allowed).toBe(true);
+    return store;
+  };
+
+  it('stores no new key of the throttle that admitted it', () => {
+    const store = withRefusedClient();
+    for (let i = 0; i < 100; i++) {
+      const results = store.hitAll([hit('refused', 'anon', 1), hit(`made-up-${i}`, 'reset')], 1);
+      expect(results.map((r) => r.allowed)).toEqual([false, true]);
+      expect(results[1]).toEqual({ allowed: true, now: 1, count: 0, oldest: null });
+    }
+    expect(store.size).toBe(1);
+    expect(store.has('made-up-0')).toBe(false);
+    expect(store.hit('made-up-0', 5, 60, 2, algorithm, 'reset').count).toBe(1);
+  });
+
+  it('evicts no key of a full scope, though the new key would have taken the place of one with room', () => {
+    const store = withRefusedClient(2);
+    for (const key of ['x', 'y']) store.hit(key, 5, 60, 0, algorithm, 'reset');
+    for (let i = 0; i < 10; i++) store.hitAll([hit(`made-up-${i}`, 'reset'), hit('refused', 'anon', 1)], 1);
+    expect([store.has('x'), store.has('y'), store.size]).toEqual([true, true, 3]);
+    expect(store.hit('x', 5, 60, 2, algorithm, 'reset').count).toBe(2);
+  });
+
+  it('leaves a held key as it was: its count, its expiry and its place among the keys of its scope', () => {
+    const store = withRefusedClient(2);
+    store.hit('older', 5, 60, 0, algorithm, 'reset');
+    store.hit('newer', 5, 60, 0, algorithm, 'reset');
+    expect(store.hitAll([hit('older', 'reset'), hit('refused', 'anon', 1)], 50).map((r) => r.allowed)).toEqual([
+      true,
+      false,
+    ]);
+    // Still the least recently used: a new key takes its place, not the newer one's.
+    expect(store.hit('new', 5, 60, 51, algorithm, 'reset').allowed).toBe(true);
+    expect([store.has('older'), store.has('newer')]).toEqual([false, true]);
+    // Its expiry was not pushed to 110: swept with the others at 60 (every 16th hit sweeps a scope in turn).
+    const kept = withRefusedClient();
+    kept.hit('key', 5, 60, 0, algorithm, 'reset');
+    kept.hitAll([hit('key', 'reset'), hit('refused', 'anon', 1)], 50);
+    for (let i = 0; i < 32; i++) kept.hit('refused', 1, 60, 61, algorithm, 'anon');
+    expect(kept.has('key')).toBe(false);
+  });
+
+  it("keeps a held key's count of the other algorithm", () => {
+    const store = withRefusedClient();
+    store.hit('switching', 5, 60, 0, other, 'reset');
+    store.hitAll([hit('switching', 'reset'), hit('refused', 'anon', 1)], 1);
+    expect(store.hit('switching', 5, 60, 2, other, 'reset')).toMatchObject({ allowed: true, count: 2 });
+  });
+
+  it('a new key that finds no room refuses the request: nothing recorded, stored or evicted', () => {
+    const store = new MemoryThrottleStore(1);
+    store.hit('at-limit', 1, 60, 0, algorithm, 'full');
+    store.hit('with-room', 5, 60, 0, algorithm, 'room');
+    const results = store.hitAll([hit('new-a', 'room'), hit('new-b', 'full', 1)], 1);
+    expect(results).toEqual([
+      { allowed: true, now: 1, count: 0, oldest: null },
+      { allowed: false, now: 1, count: 1, oldest: null },
+    ]);
+    expect([store.has('with-room'), store.has('new-a'), store.has('new-b'), store.size]).toEqual([
+      true,
+      false,
+      false,
+      2,
+    ]);
+    expect(store.hit('with-room', 5, 60, 2, algorithm, 'room').count).toBe(2);
+  });
+
+  it("keeps the block a refusal started on a key the request itself made, and the key's count at none", () => {
+    const store = new MemoryThrottleStore();
+    const results = store.hitAll([hit('twice', 's', 1), hit('twice', 's', 1, { blockSec: 100 })], 0);
+    expect(results.map((r) => r.allowed)).toEqual([true, false]);
+    expect(store.has('twice')).toBe(true);
+    expect(store.hit('twice', 1, 60, 99, algorithm, 's').allowed).toBe(false);
+    expect(store.hit('twice', 1, 60, 100, algorithm, 's')).toMatchObject({ allowed: true, count: 1 });
+  });
+});
