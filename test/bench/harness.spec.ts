@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientAddress, cpuTicks, dirtyTreeRefusal, median, ratio, table } from '../../bench/report';
-import { HTTP, LIMITERS, limitersOf, renderReport, SCENARIOS, SMOKE, targets } from '../../bench/report';
+import { HTTP, LIMITERS, limitersOf, renderReport, SCENARIOS, SMOKE, shortfalls, targets } from '../../bench/report';
 import type { Results, Samples } from '../../bench/report';
 
 describe('bench statistics', () => {
@@ -215,6 +215,22 @@ describe('the report', () => {
     expect(report).toContain('| memory | sliding-log | 100,000 | 500 | 900 |');
     expect(report).toContain('| redis | gcra | 100,000 | 100 | 104 |');
     expect(report).toContain('| redis | 300,000 | 250 |');
+  });
+
+  it('says what each missed ratio would take in server CPU per answer, and where to read why', () => {
+    expect(shortfalls(results)).toEqual([
+      '- ours-memory at 1.00x rlf-memory needs at most 12.5 µs of server CPU per answer: 4.2 µs less than its' +
+        ' 16.7 (6.7 µs over no guard); rlf-memory: 12.5 µs (2.5 µs over no guard).',
+      '- ours-redis at 1.50x rlf-redis needs at most 14.8 µs of server CPU per answer: 3.4 µs less than its' +
+        ' 18.2 (8.2 µs over no guard); rlf-redis: 22.2 µs (12.2 µs over no guard).',
+    ]);
+    const report = renderReport(results);
+    expect(report).toContain('### What the missed targets would take');
+    expect(report).toContain('(../docs/benchmarks.md#the-missed-targets-where-the-time-goes)');
+    const allMet = { ...results, samples: { ...results.samples } };
+    for (const run of ['fastify attack ours-memory', 'fastify attack ours-redis']) allMet.samples[run] = [1e6, 1e6];
+    expect(shortfalls(allMet)).toEqual([]);
+    expect(renderReport(allMet)).not.toContain('What the missed targets would take');
   });
 
   it('says a smoke run is no result, with its own settings', () => {
