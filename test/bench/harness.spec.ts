@@ -224,6 +224,13 @@ describe('the report', () => {
       '- ours-redis at 1.50x rlf-redis needs at most 14.8 µs of server CPU per answer: 3.4 µs less than its' +
         ' 18.2 (8.2 µs over no guard); rlf-redis: 22.2 µs (12.2 µs over no guard).',
     ]);
+    // Cheaper in CPU than the ratio needs, yet missed: the run waited rather than computed.
+    const waited = { ...results, cpu: { ...results.cpu, 'fastify attack ours-redis': [5, 5] } };
+    expect(shortfalls(waited)[1]).toBe(
+      '- ours-redis at 1.50x rlf-redis needs at most 14.8 µs of server CPU per answer: its 5.0 µs is within that' +
+        ' (5.0 µs under no guard): missed on answers a second, not on CPU, so that run was bound by waiting (on' +
+        ' Redis, or the load generator), not by the server; rlf-redis: 22.2 µs (12.2 µs over no guard).',
+    );
     const report = renderReport(results);
     expect(report).toContain('### What the missed targets would take');
     expect(report).toContain('(../docs/benchmarks.md#the-missed-targets-where-the-time-goes)');
