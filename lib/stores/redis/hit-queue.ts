@@ -8,8 +8,9 @@
  *   hits on one throttle share a key, so this is that client's share: the
  *   GraphQL alias attack (one address, tens of thousands of hits in one
  *   tick) queues its share and no more, whatever the number of aliases;
- * - one scope (a throttle's; scopeless throttles share one) has at most
- *   {@link MAX_WAITING_PER_SCOPE} hits waiting once a whole batch is queued.
+ * - once a whole batch is queued, a hit is queued only if its scope (a
+ *   throttle's; scopeless throttles share one) holds fewer than
+ *   {@link MAX_WAITING_PER_SCOPE} of the queued hits.
  *   A client that makes a new key per request (a throttle keyed on an
  *   e-mail from the body) can fill a batch, but not the room beyond it,
  *   which is kept for the other scopes: their clients are still queued,
@@ -29,7 +30,7 @@ export const MAX_BATCH_HITS = 4096;
 export const MAX_QUEUED_HITS = 2 * MAX_BATCH_HITS;
 /** Hits of one key waiting: an eighth of a batch. */
 export const MAX_WAITING_PER_KEY = 512;
-/** Hits of one scope waiting, past a whole batch queued: half a batch. */
+/** Past a whole batch queued, the queued hits a scope may hold and still queue more: half a batch. */
 export const MAX_WAITING_PER_SCOPE = MAX_BATCH_HITS / 2;
 /** The wait an overload refusal suggests, in seconds: by then the key's queued hits are decided. */
 const OVERLOAD_RETRY_SECONDS = 1;
