@@ -77,6 +77,8 @@ function fill(format: string, scope: string | undefined, route: string | undefin
 /** A `cacheFormat` with its route and scope filled in, split around `{ident}` once rather than on every request. */
 export class KeyFormat {
   private readonly parts: readonly string[];
+  /** Whether the format's own text is printable: then a key is printable exactly when its ident is. */
+  private readonly printable: boolean;
 
   /** @param route the route's {@link routeKey}, for `{route}` (empty when the throttle is not bound to a route). */
   constructor(
@@ -86,14 +88,21 @@ export class KeyFormat {
   ) {
     // Route and scope first, then ident, as `replaceAll` in turn would: an ident holding `{scope}` stays as written.
     this.parts = fill(format, scope, route).split('{ident}');
+    this.printable = this.parts.every((part) => SAFE.test(part));
   }
 
   /**
-   * The key for an ident that {@link safeIdent} returned. Joined, not concatenated: `+` makes a rope,
-   * which the store's Map would hash piece by piece and keep as two strings.
+   * The key for an ident, made safe as {@link safeIdent} makes it. Joined, not concatenated: `+` makes a rope,
+   * which the store's Map would hash piece by piece and keep as two strings. The joined key is what is tested
+   * when the format is printable: an ident built with `+` (`ip:` and an address) is a rope too, and a regular
+   * expression would first copy it flat, a third of the guard's own time per request.
    */
-  key(safe: string): string {
-    return this.parts.join(safe);
+  key(ident: string): string {
+    if (ident.length <= MAX_IDENT) {
+      const key = this.parts.join(ident);
+      if (this.printable ? SAFE.test(key) : SAFE.test(ident)) return key;
+    }
+    return this.parts.join(hashIdent(ident));
   }
 }
 

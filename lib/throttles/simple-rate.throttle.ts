@@ -6,7 +6,7 @@ import type { ThrottleCacheLike } from '../module/options';
 import { monotonicSeconds, type ThrottleAlgorithm, type ThrottleStore } from '../stores/throttle-store';
 import { ThrottleStores } from '../module/caches';
 import { BaseThrottle, type RouteInfo } from './base.throttle';
-import { KeyFormat, keyPattern, routeKey, safeIdent, safeKey, userIdent } from '../identity/cache-key';
+import { KeyFormat, keyPattern, routeKey, safeKey, userIdent } from '../identity/cache-key';
 import { computeWait, decision, parseRate, sendHit, type ParsedRate, type PlannedHit, type RateDecision } from './rate';
 import { RequestRates } from './request-rates';
 import { standaloneStore } from './standalone-store';
@@ -118,12 +118,12 @@ export abstract class SimpleRateThrottle extends BaseThrottle {
 
   /** `cacheFormat` with the scope and ident filled in; long or unprintable idents are hashed. */
   formatKey(ident: string | number, scope: string | undefined = this.scope): string {
-    const safe = safeIdent(typeof ident === 'string' ? ident : String(ident));
+    const text = typeof ident === 'string' ? ident : String(ident);
     const format = this.keyFormat;
     // A route view's format is its own from the start (routeView()), so the route needs no check here.
-    if (format !== undefined && format.format === this.cacheFormat && format.scope === scope) return format.key(safe);
+    if (format !== undefined && format.format === this.cacheFormat && format.scope === scope) return format.key(text);
     this.keyFormat = new KeyFormat(this.cacheFormat, scope, this.routeKey);
-    return this.keyFormat.key(safe);
+    return this.keyFormat.key(text);
   }
 
   /** Whether the request carries an authenticated user (DRF's `user.is_authenticated`). */

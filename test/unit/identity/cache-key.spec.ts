@@ -2,7 +2,14 @@
  * `{route}` in a cache format: the route's name made key-safe (distinct names stay distinct), and the glob
  * that resetThrottles() hands a Redis SCAN still matches every key the format makes.
  */
-import { KeyFormat, keyPattern, routeKey } from '../../../lib/identity/cache-key';
+import {
+  KeyFormat,
+  addressKeyIdent,
+  hashIdent,
+  keyPattern,
+  routeKey,
+  safeIdent,
+} from '../../../lib/identity/cache-key';
 
 /** Redis's glob, as SCAN MATCH reads it: `*`, `?`, `[...]`, and `\` escaping the next character. */
 function globMatches(pattern: string, key: string): boolean {
@@ -57,5 +64,39 @@ describe('KeyFormat and keyPattern with {route}', () => {
   it('a format without {route} is unchanged', () => {
     expect(keyPattern('throttle_{scope}_{ident}', 'a*b')).toBe('throttle_a\\*b_*');
     expect(new KeyFormat('throttle_{scope}_{ident}', 'anon', 'A.b').key('x')).toBe('throttle_anon_x');
+  });
+});
+
+describe('KeyFormat.key makes the ident safe itself', () => {
+  // Built with `+`, as the built-in throttles build theirs: the joined key is what is tested, not the ident.
+  const idents = [
+    addressKeyIdent('10.0.39.16'),
+    addressKeyIdent('2001:db8:1:2::/64'),
+    '',
+    'a'.repeat(64),
+    'a'.repeat(65),
+    addressKeyIdent('x'.repeat(62)),
+    'has space',
+    'tab\there',
+    'caf\u00e9',
+    'emoji-\u{1f600}',
+    'ctl\u0000',
+  ];
+
+  it('as safeIdent: short printable idents as written, others hashed, whether the format is printable or not', () => {
+    for (const format of ['throttle_{scope}_{ident}', 'throttle {scope} {ident}', '{ident}', 'ключ_{ident}_{scope}']) {
+      const keyFormat = new KeyFormat(format, 'anon');
+      for (const ident of idents) {
+        const expected = format.replace('{scope}', 'anon').replace('{ident}', safeIdent(ident));
+        expect(keyFormat.key(ident)).toBe(expected);
+      }
+    }
+  });
+
+  it('hashes a long or unprintable ident whole, prefix included', () => {
+    const format = new KeyFormat('throttle_{scope}_{ident}', 'anon');
+    expect(format.key('a'.repeat(65))).toBe(`throttle_anon_${hashIdent('a'.repeat(65))}`);
+    expect(format.key(addressKeyIdent('bad address'))).toBe(`throttle_anon_${hashIdent('ip:bad address')}`);
+    expect(format.key(addressKeyIdent('10.0.39.16'))).toBe('throttle_anon_ip:10.0.39.16');
   });
 });
