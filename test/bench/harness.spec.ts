@@ -1,7 +1,7 @@
 /**
- * The pure parts of the benchmark (bench/report.ts): ratios, CPU time read from /proc, the refusal to write results
- * from a dirty tree, and the report with its targets. No timing is asserted and the bench is not run: timings belong
- * to `npm run bench`.
+ * The pure parts of the benchmark (bench/report.ts, bench/compare-report.ts): ratios, CPU time read from /proc, the
+ * refusal to write results from a dirty tree, the report with its targets, and the comparison of two commits. No
+ * timing is asserted and the bench is not run: timings belong to `npm run bench`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { clientAddress, cpuTicks, dirtyTreeRefusal, median, ratio, table } from '../../bench/report';
 import { HTTP, LIMITERS, limitersOf, renderReport, SCENARIOS, SMOKE, shortfalls, targets } from '../../bench/report';
 import type { Results, Samples } from '../../bench/report';
+import { comparisonTable } from '../../bench/compare-report';
 
 describe('bench statistics', () => {
   it('medians, client addresses, ratio spreads and tables', () => {
@@ -246,5 +247,28 @@ describe('the report', () => {
     expect(report).not.toContain('clean tree');
     expect(report).toContain('median, min-max of 1 round)');
     expect(report).toContain('50 connections, 1 s warm-up, 1 s measured.');
+  });
+});
+
+describe('npm run bench:compare', () => {
+  it("gives each build's median CPU per answer and the per-round ratios of this tree over the other", () => {
+    const run = (rps: number, cpu: number) => ({ rps, cpu });
+    const text = comparisonTable(
+      {
+        '1 ours-memory': [
+          { own: run(100, 30), other: run(90, 33) },
+          { own: run(50, 60), other: run(50, 50) }, // a slow round: its ratio stays within the others
+          { own: run(95, 31), other: run(100, 31) },
+        ],
+      },
+      'abc',
+      'def',
+    );
+    const [head, , row] = text.split('\n');
+    expect(head).toBe(
+      '| run | abc: µs/answer | def: µs/answer | CPU per answer, abc / def | answers a second, abc / def |',
+    );
+    // CPU ratios 0.909, 1.2, 1 -> median 1.00; answers 1.11, 1, 0.95 -> median 1.00
+    expect(row).toBe('| 1 ours-memory | 31.0 | 33.0 | 1.00x (0.91-1.20) | 1.00x (0.95-1.11) |');
   });
 });
