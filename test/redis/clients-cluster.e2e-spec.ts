@@ -20,7 +20,7 @@ const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 interface Form {
   name: string;
   library: string;
-  open(cluster: RedisCluster): Promise<{ cache: unknown; close(): Promise<unknown> | void }>;
+  open(cluster: RedisCluster): Promise<{ cache: unknown; close(): unknown }>;
 }
 
 const forms: Form[] = [

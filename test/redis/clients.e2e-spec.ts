@@ -31,7 +31,7 @@ const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 interface Form {
   name: string;
   library: string;
-  open(url: string): Promise<{ cache: unknown; close(): Promise<unknown> | void }>;
+  open(url: string): Promise<{ cache: unknown; close(): unknown }>;
 }
 
 const forms: Form[] = [

@@ -36,7 +36,7 @@ class View {
   }
 }
 
-const LONG_KEY = 'sk_live_' + 'A1b2C3d4'.repeat(1024); // 8 KB
+const LONG_KEY = `sk_live_${'A1b2C3d4'.repeat(1024)}`; // 8 KB
 
 /** A memory store that remembers every key it was asked about. */
 function recordingStore(): { store: MemoryThrottleStore; keys: Set<string> } {

@@ -112,8 +112,11 @@ describe.each(PLATFORMS)('an app on %s', (platform) => {
   });
 
   it('closes without leaving a handle open', async () => {
-    const count = (list: string[]) =>
-      list.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
+    const count = (list: string[]) => {
+      const counts: Record<string, number> = {};
+      for (const resource of list) counts[resource] = (counts[resource] ?? 0) + 1;
+      return counts;
+    };
     const before = count(process.getActiveResourcesInfo());
     const t = await startApp(platform, {
       imports: [RestflowThrottleModule.forRoot({ rates: { anon: '5/min' } })],

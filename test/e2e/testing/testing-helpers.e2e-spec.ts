@@ -35,7 +35,7 @@ class HelpersController {
 /** A store that cannot forget (no reset()). */
 class Forgetful implements ThrottleStore {
   readonly ownClock = false;
-  hit(key: string, limit: number, durationSec: number, now: number | undefined): HitResult {
+  hit(_key: string, _limit: number, _durationSec: number, now: number | undefined): HitResult {
     return { allowed: true, now: now ?? 0, count: 1, oldest: now ?? 0 };
   }
 }
