@@ -4,6 +4,7 @@ import type { CallDeadline } from '../deadline';
 import type { UndecidedHit } from '../local-fallback';
 import { type HitResult, monotonicSeconds } from '../throttle-store';
 import { bySlot } from './cluster-slot';
+import { ServerClock } from './server-clock';
 import { HitQueue, overloaded } from './hit-queue';
 import type { RedisConnection } from './redis-connection';
 import {
@@ -52,10 +53,11 @@ const BATCHES_IN_FLIGHT = 2;
  * it, and one with nothing left is answered by the policy, unsent. Each
  * script carries the server time past which it must not run: the batch's
  * deadline on the server's clock, by the offset learned from this server's
- * last replies (a lower bound, so the server never applies a hit the client
- * has given up on); before the first reply, the client's own clock stands
- * in. A script refused as late is resent once; one answered `NOSCRIPT` is
- * resent with EVAL, which loads it.
+ * replies ({@link ServerClock}: a lower bound, so the server never applies a
+ * hit the client has given up on, which a reply read late never lowers);
+ * before the first reply, the client's own clock stands in. A script refused
+ * as late is resent once; one answered `NOSCRIPT` is resent with EVAL, which
+ * loads it.
  */
 export class NodeLane {
   private readonly queue = new HitQueue<QueuedHit>();
@@ -63,8 +65,8 @@ export class NodeLane {
   private inFlight = 0;
   /** A flush is scheduled: hits queue until it runs, and go together. */
   private flushDue = false;
-  /** Server seconds minus this process's {@link monotonicSeconds}, from the latest replies; `NaN` until then. */
-  private clockOffset = Number.NaN;
+  /** The server's clock, learned from its replies: each batch's expiry. */
+  private readonly serverClock = new ServerClock();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -139,14 +141,6 @@ export class NodeLane {
   }
 
   /**
-   * The server time past which a batch sent at `sentAt` with `leftMs` of its deadline must not be applied
-   * (before any reply, the client's clock stands in).
-   */
-  private expiryOf(sentAt: number, leftMs: number): string {
-    return String(sentAt + leftMs / 1000 + (Number.isNaN(this.clockOffset) ? 0 : this.clockOffset));
-  }
-
-  /**
    * Sends the batch, `groups` of hits that may share a script; answers them with Redis' decisions, unless the
    * deadline answered them first. Never rejects.
    */
@@ -157,7 +151,7 @@ export class NodeLane {
     leftMs: number,
   ): Promise<void> {
     const startedAt = this.faults.now();
-    const expiry = this.expiryOf(sentAt, leftMs);
+    const expiry = this.serverClock.expiry(sentAt, leftMs);
     const { commands, hitsOf } = scriptsOf(groups, expiry);
     let replies: unknown[];
     try {
@@ -167,7 +161,7 @@ export class NodeLane {
         replies = await this.resend(commands, replies, isNoScript, asEval);
       // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
       if (!deadline.expired && replies.some(isRefused)) {
-        const again = this.expiryOf(sentAt, leftMs);
+        const again = this.serverClock.expiry(sentAt, leftMs);
         replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again));
       }
     } catch (error) {
@@ -259,12 +253,12 @@ export class NodeLane {
     return replies;
   }
 
-  /** The offset from a batch's last reply: the server time the script ran, minus now, is at most the true offset. */
+  /** The server time a batch's last reply carries, for {@link ServerClock}. */
   private learnClock(replies: readonly unknown[]): void {
     for (let i = replies.length - 1; i >= 0; i--) {
       const server = serverTimeOf(replies[i]);
       if (Number.isFinite(server)) {
-        this.clockOffset = server - monotonicSeconds();
+        this.serverClock.learn(server);
         return;
       }
     }
