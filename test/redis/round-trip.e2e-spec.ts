@@ -69,18 +69,23 @@ describe.each(PLATFORMS)('one Redis round trip per request on %s', (platform) =>
     await server?.dispose();
   });
 
-  /** Server-side counts around `action`: read events and EVALSHA calls. */
-  async function measure(action: () => Promise<unknown>): Promise<{ reads: number; evalsha: number }> {
+  /** Server-side counts around `action`: read events, and EVALSHA and EVAL calls. */
+  async function measure(action: () => Promise<unknown>): Promise<{ reads: number; evalsha: number; eval: number }> {
     const snapshot = async () => {
       const stats = parseInfo(await admin.info('stats'));
       const commands = parseCommandCalls(await admin.info('commandstats'));
-      return { reads: Number(stats.get('total_reads_processed')), evalsha: commands.get('evalsha') ?? 0 };
+      const [evalsha, evalCalls] = [commands.get('evalsha') ?? 0, commands.get('eval') ?? 0];
+      return { reads: Number(stats.get('total_reads_processed')), evalsha, eval: evalCalls };
     };
     const before = await snapshot();
     await action();
     const after = await snapshot();
     // The second snapshot's two INFO commands are two reads of their own.
-    return { reads: after.reads - before.reads - 2, evalsha: after.evalsha - before.evalsha };
+    return {
+      reads: after.reads - before.reads - 2,
+      evalsha: after.evalsha - before.evalsha,
+      eval: after.eval - before.eval,
+    };
   }
 
   it(`sends the ${THROTTLES} throttles of each request as one script, in one round trip`, async () => {
@@ -90,7 +95,14 @@ describe.each(PLATFORMS)('one Redis round trip per request on %s', (platform) =>
         expect((await t.request('/stacked', { headers: { 'x-client': `sequential-${i}` } })).status).toBe(200);
       }
     });
-    expect(counted).toEqual({ reads: requests, evalsha: requests });
+    // One EVALSHA a request: no resend, and no EVAL after a NOSCRIPT (the script is loaded by the warm-up).
+    expect(counted.evalsha).toBe(requests);
+    expect(counted.eval).toBe(0);
+    // And one read event a request. Redis counts a read event per wake-up of a connection: in one loaded CI run it
+    // counted 11 for these 10 requests, with 10 EVALSHA, which no round trip explains. Two round
+    // trips a request would be 20.
+    expect(counted.reads).toBeGreaterThanOrEqual(requests);
+    expect(counted.reads).toBeLessThanOrEqual(requests + 1);
   });
 
   it('needs no more round trips than requests when requests arrive together', async () => {
@@ -103,6 +115,7 @@ describe.each(PLATFORMS)('one Redis round trip per request on %s', (platform) =>
     // One script per batch: the hits of requests that arrive together share scripts.
     expect(counted.evalsha).toBeGreaterThanOrEqual(1);
     expect(counted.evalsha).toBeLessThanOrEqual(requests);
+    expect(counted.eval).toBe(0);
     expect(counted.reads).toBeGreaterThanOrEqual(1);
     expect(counted.reads).toBeLessThanOrEqual(requests);
   });
