@@ -6,6 +6,36 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /**
+ * A redis-server of the suite's own and an ioredis client of it, started in `beforeAll` and stopped in `afterAll`.
+ * Read `suite.server` and `suite.client` in tests and hooks (not while the file loads: they start later).
+ */
+export function redisForSuite(): { readonly server: RedisServer; readonly client: Redis } {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    client = new Redis({ host: '127.0.0.1', port: server.port });
+    client.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.dispose();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('redisForSuite(): the server starts in beforeAll; read it in a test');
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get client() {
+      return started(client);
+    },
+  };
+}
+
+/**
  * A `redis-server` process of the test's own, on a free port, with nothing
  * persisted, that the test can stop, freeze and restart on the same port.
  * The tests never touch a Redis they did not start.

@@ -7,45 +7,35 @@
  * error and no other's, nothing is written for it, and no key is ever left
  * without an expiry.
  */
-import { Redis } from 'ioredis';
 import { CacheFaults } from '../../lib/stores/cache-faults';
 import { IoredisConnection } from '../../lib/stores/redis/clients/ioredis';
 import { RedisThrottleStore } from '../../lib/stores/redis/redis.store';
 import { THROTTLE_SCRIPT } from '../../lib/stores/redis/throttle-script.lua';
-import { RedisServer } from '../helpers/redis-server';
+import { redisForSuite } from '../helpers/redis-server';
 
 /** The period of `1/1100000000d`, which parseRate() now refuses, as it reached the store before. */
 const OVERFLOWING = 1_100_000_000 * 86_400;
 
-let server: RedisServer;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  client = new Redis({ host: '127.0.0.1', port: server.port });
-  client.on('error', () => undefined);
-});
-afterAll(async () => {
-  client?.disconnect();
-  await server?.dispose();
-});
+const redis = redisForSuite();
 
 function storeWith(policy: 'allow' | 'deny'): RedisThrottleStore {
   const faults = new CacheFaults({ name: 'redis', policy, timeoutMs: 2000 });
-  return new RedisThrottleStore(new IoredisConnection(client), faults);
+  return new RedisThrottleStore(new IoredisConnection(redis.client), faults);
 }
 
 /** Every key on the server with its PTTL: -1 would be a key without an expiry. */
 async function pttls(): Promise<Map<string, number>> {
-  const keys = (await server.command('KEYS', '*')) as string[];
-  return new Map(await Promise.all(keys.map(async (key) => [key, Number(await server.command('PTTL', key))] as const)));
+  const keys = (await redis.server.command('KEYS', '*')) as string[];
+  return new Map(
+    await Promise.all(keys.map(async (key) => [key, Number(await redis.server.command('PTTL', key))] as const)),
+  );
 }
 
 it('a batch with bad hits beside good ones: the good ones decided, each bad one its own error, no outage', async () => {
   const warnings: string[] = [];
   const logger = { warn: (m: string) => warnings.push(m) };
   const faults = new CacheFaults({ name: 'redis', policy: 'allow', timeoutMs: 2000, logger });
-  const store = new RedisThrottleStore(new IoredisConnection(client), faults);
+  const store = new RedisThrottleStore(new IoredisConnection(redis.client), faults);
   await store.hit('warm', 1, 60, undefined);
   const outcomes = await Promise.allSettled([
     store.hit('good-1', 5, 60, undefined),
@@ -76,7 +66,7 @@ it('a batch with bad hits beside good ones: the good ones decided, each bad one 
 });
 
 it('no key is left without an expiry, and none is written for a bad hit', async () => {
-  await server.command('FLUSHALL');
+  await redis.server.command('FLUSHALL');
   const store = storeWith('allow');
   await Promise.allSettled([
     store.hit('ttl-good', 5, 60, undefined),
@@ -91,7 +81,7 @@ it('no key is left without an expiry, and none is written for a bad hit', async 
 
 it('the script answers `e <what>` per hit for settings out of range, and writes nothing for them', async () => {
   const run = async (group: string) =>
-    String(await server.command('EVAL', THROTTLE_SCRIPT, '2', 'e-1', 'e-2', '', group));
+    String(await redis.server.command('EVAL', THROTTLE_SCRIPT, '2', 'e-1', 'e-2', '', group));
   expect((await run(`2 1 ${OVERFLOWING} - s`)).split('\n').slice(1)).toEqual(['e duration', 'e duration']);
   expect((await run(`2 1 ${OVERFLOWING} - g`)).split('\n').slice(1)).toEqual(['e duration', 'e duration']);
   expect((await run('2 nan 60 - s')).split('\n').slice(1)).toEqual(['e limit', 'e limit']);
@@ -99,7 +89,7 @@ it('the script answers `e <what>` per hit for settings out of range, and writes 
   expect((await run('2 5 0 - s')).split('\n').slice(1)).toEqual(['e duration', 'e duration']);
   expect((await run('2 5 inf - s')).split('\n').slice(1)).toEqual(['e duration', 'e duration']);
   expect((await run('2 5 60 1e300 s')).split('\n').slice(1)).toEqual(['e now', 'e now']);
-  expect(await server.command('EXISTS', 'e-1', 'e-2')).toBe(0);
+  expect(await redis.server.command('EXISTS', 'e-1', 'e-2')).toBe(0);
 });
 
 it('at the longest period parseRate() accepts, both algorithms write their key with an expiry', async () => {
@@ -110,6 +100,6 @@ it('at the longest period parseRate() accepts, both algorithms write their key w
     count: 1,
   });
   for (const key of ['longest-log', 'longest-gcra']) {
-    expect(Number(await server.command('PTTL', key))).toBeGreaterThan(4e15);
+    expect(Number(await redis.server.command('PTTL', key))).toBeGreaterThan(4e15);
   }
 });

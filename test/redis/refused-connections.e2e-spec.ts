@@ -9,7 +9,6 @@
  * the server drops the TCP connection. The handler that counts is not
  * throttled, so only the connection's refusal can keep the messages from it.
  */
-import { Redis } from 'ioredis';
 import { AnonRateThrottle } from 'restflow-throttle';
 import type { TestApp } from '../helpers/http-app';
 import { WS_TRANSPORTS } from '../helpers/contexts/gateway-app';
@@ -25,20 +24,9 @@ import {
   type Seen,
 } from '../helpers/contexts/flood-gateway';
 import { rawConnect } from '../helpers/contexts/raw-ws-client';
-import { RedisServer } from '../helpers/redis-server';
+import { redisForSuite } from '../helpers/redis-server';
 
-let server: RedisServer;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  client = new Redis({ host: '127.0.0.1', port: server.port });
-  client.on('error', () => undefined);
-});
-afterAll(async () => {
-  client?.disconnect();
-  await server?.dispose();
-});
+const redis = redisForSuite();
 
 describe.each(WS_TRANSPORTS)('a connection refused by a rate on Redis is over (%s)', (transport) => {
   let t: TestApp | undefined;
@@ -48,11 +36,11 @@ describe.each(WS_TRANSPORTS)('a connection refused by a rate on Redis is over (%
 
   /** Starts the app and spends the minute's one connection on a client whose message is handled. */
   beforeEach(async () => {
-    await server.command('FLUSHALL');
+    await redis.server.command('FLUSHALL');
     seen = nothingSeen();
     t = await startFloodApp(transport, floodGateway(AnonRateThrottle, seen), {
       rates: { anon: '1/min' },
-      cache: client,
+      cache: redis.client,
     });
     const first = await openClient(transport, t.url);
     closers.push(() => first.close());
@@ -61,7 +49,7 @@ describe.each(WS_TRANSPORTS)('a connection refused by a rate on Redis is over (%
     await settle(() => seen.handled > 0);
     expect([seen.decisions, seen.handled]).toEqual([[true], 1]);
     // The decision is the store's: the one key the rate counts in is on the server.
-    expect(await server.command('KEYS', '*')).toEqual([expect.stringMatching(/^throttle_anon_.*127\.0\.0\.1$/)]);
+    expect(await redis.server.command('KEYS', '*')).toEqual([expect.stringMatching(/^throttle_anon_.*127\.0\.0\.1$/)]);
   });
   afterEach(async () => {
     for (const close of closers.splice(0)) close();
