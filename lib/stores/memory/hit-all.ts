@@ -21,11 +21,11 @@ interface Before {
 /**
  * Every hit decided in order (a key hit twice sees its first record). A key the store holds is decided on its
  * entry, left in its place in its ring, each change noted; a new key (or one held by the other algorithm) on an
- * entry of its own, outside the store. If every hit is admitted, the new entries are stored, all or none (a
- * full scope with no key that may go refuses its new key, as a lone hit's would be), and the keys held move to
- * the recent end of their rings. Otherwise the records are taken back, newest first, the new entries dropped
- * (one a refusal blocked is kept, as a block always is), and each admitted hit reports its key's standing, as a
- * look would.
+ * entry of its own, outside the store. If every hit is admitted, the new entries that record are stored, all or
+ * none (a full scope with no key that may go, the request's own keys aside, refuses its new key, as a lone hit's
+ * would be), and then the keys held move to the recent end of their rings. Otherwise the records are taken
+ * back, newest first, the new entries dropped (one a refusal blocked is kept, as a block always is), and each
+ * admitted hit reports its key's standing, as a look would.
  */
 export function hitAll(space: KeySpace, hits: readonly StoreHit[], now: number): HitResult[] {
   const n = hits.length;
@@ -73,7 +73,28 @@ export function hitAll(space: KeySpace, hits: readonly StoreHit[], now: number):
     results[i] = result;
   }
   if (refused) return undo(space, hits, results, before, now);
-  // Touched, as by lone hits: first, so that a new key of the request evicts none of them while another may go.
+  if (fresh.size !== 0) {
+    // New keys are stored only if they record (a look stores none, as alone), each in place of the other
+    // algorithm's entry of its key, which goes even for a look (as alone). The keys held that the request
+    // decided on are never evicted for its new keys: the request refused instead keeps them as they were.
+    const stored: Entry[] = [];
+    const replacing: Entry[] = [];
+    for (const entry of fresh.values()) {
+      if (records(entry)) stored.push(entry);
+      const old = space.entries.get(entry.key);
+      if (old !== undefined) replacing.push(old);
+    }
+    const spared = new Set<Entry>(replacing);
+    for (const entry of before.entries) if (space.entries.get(entry!.key) === entry) spared.add(entry!);
+    const unplaced = space.insertAll(stored, replacing, spared, now);
+    if (unplaced !== undefined) {
+      const at = before.entries.indexOf(unplaced);
+      undo(space, hits, results, before, now);
+      results[at] = { allowed: false, now, count: hits[at].limit, oldest: null };
+      return results;
+    }
+  }
+  // Touched, as by lone hits, once the request is admitted.
   for (let i = 0; i < n; i++) {
     const entry = before.entries[i]!;
     if (space.entries.get(entry.key) === entry && entry.newer !== entry.ring) {
@@ -81,19 +102,12 @@ export function hitAll(space: KeySpace, hits: readonly StoreHit[], now: number):
       append(entry.ring, entry);
     }
   }
-  if (fresh.size === 0) return results;
-  const entries = [...fresh.values()];
-  // The other algorithm's entries go first, as on a lone hit (whose count is forgotten even if it finds no room).
-  for (const entry of entries) {
-    const old = space.entries.get(entry.key);
-    if (old !== undefined) space.remove(old);
-  }
-  const unplaced = space.insertAll(entries, now);
-  if (unplaced === undefined) return results;
-  const at = before.entries.indexOf(unplaced);
-  undo(space, hits, results, before, now);
-  results[at] = { allowed: false, now, count: hits[at].limit, oldest: null };
   return results;
+}
+
+/** Whether a new entry holds a record: admitted hits with a cost made it so; looks leave it as born. */
+function records(entry: Entry): boolean {
+  return entry.algorithm === 'gcra' ? entry.tat !== -Infinity : entry.count !== 0;
 }
 
 /**

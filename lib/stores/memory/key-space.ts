@@ -55,18 +55,25 @@ export class KeySpace {
   }
 
   /**
-   * Stores new entries all or none: the keys they would evict are chosen first, and evicted only once every
-   * new key has room; otherwise they are put back where they were, nothing is stored, and the first entry
-   * that found no room is returned.
+   * Stores new entries all or none, each in place of `replacing`'s entry of its key if the store holds one.
+   * The keys they would evict are chosen first, never one of `spared`, and evicted only once every new key has
+   * room; otherwise they are put back where they were, nothing is stored or dropped, and the first entry that
+   * found no room is returned. A replaced entry's place counts as room, as a lone hit drops it before it asks.
    */
-  insertAll(entries: readonly Entry[], now: number): Entry | undefined {
+  insertAll(
+    entries: readonly Entry[],
+    replacing: readonly Entry[],
+    spared: ReadonlySet<Entry>,
+    now: number,
+  ): Entry | undefined {
     const victims: Entry[] = [];
     const free = new Map<Partition, number>();
     for (const entry of entries) {
       const partition = entry.ring.partition;
-      let room = free.get(partition) ?? this.free(partition, now);
+      // After free() has swept: a replaced entry swept as expired has given its place back already.
+      let room = free.get(partition) ?? this.free(partition, now) + this.heldIn(replacing, partition);
       if (room <= 0) {
-        const victim = this.victim(partition, now);
+        const victim = this.victim(partition, now, spared);
         if (victim === null) {
           // Each was its ring's least recently used when chosen: back to that end, the last chosen first.
           for (let i = victims.length - 1; i >= 0; i--) prepend(victims[i].ring, victims[i]);
@@ -79,6 +86,7 @@ export class KeySpace {
       }
       free.set(partition, room - 1);
     }
+    for (const old of replacing) if (this.entries.get(old.key) === old) this.remove(old);
     for (const victim of victims) this.drop(victim);
     for (const entry of entries) this.insert(entry);
     return undefined;
@@ -114,24 +122,40 @@ export class KeySpace {
    * that a hit now would be admitted on (an expired one has room). Keys found at their limit on the way are
    * set aside in the full ring: each key is set aside once, so this scan costs O(1) amortised per new key.
    * When only keys set aside are left, the `LOOKS` set aside longest are looked at, and those still at their
-   * limit sent to the back, so the next new key looks at others. `null`: no key may go.
+   * limit sent to the back, so the next new key looks at others. `spared` keys are passed over, left in place.
+   * `null`: no key may go.
    */
-  private victim(partition: Partition, now: number): Entry | null {
+  private victim(partition: Partition, now: number, spared?: ReadonlySet<Entry>): Entry | null {
     const { open, full } = partition;
-    for (let entry = open.cold; entry !== null; entry = open.cold) {
+    // Walked from the cold end: each entry looked at leaves it (set aside, or returned) but a spared one.
+    for (let node = open.newer; node !== open; ) {
+      const entry = node as Entry;
+      node = entry.newer;
+      if (spared?.has(entry)) continue;
       if (hasRoom(entry, now)) return entry;
       unlink(entry);
       entry.ring = full;
       append(full, entry);
     }
-    for (let looked = 0; looked < LOOKS; looked++) {
-      const entry = full.cold;
-      if (entry === null) break;
+    let node = full.newer;
+    for (let looked = 0; looked < LOOKS && node !== full; ) {
+      const entry = node as Entry;
+      node = entry.newer;
+      if (spared?.has(entry)) continue;
       if (hasRoom(entry, now)) return entry;
       unlink(entry);
       append(full, entry);
+      looked++;
     }
     return null;
+  }
+
+  /** How many of `entries` the store holds in `partition` now. */
+  private heldIn(entries: readonly Entry[], partition: Partition): number {
+    let held = 0;
+    for (const entry of entries)
+      if (entry.ring.partition === partition && this.entries.get(entry.key) === entry) held++;
+    return held;
   }
 
   /** Drops expired keys from the cold end of `ring`, up to `most`; returns how many more it could have dropped. */

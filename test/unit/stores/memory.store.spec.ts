@@ -347,6 +347,46 @@ describe.each(['sliding-log', 'gcra'] as const)('MemoryThrottleStore.hitAll, ref
     expect(store.hit('with-room', 5, 60, 2, algorithm, 'room').count).toBe(2);
   });
 
+  it("keeps a held key of the other algorithm when the request's new key finds no room (fast-check's case)", () => {
+    const store = new MemoryThrottleStore(1);
+    store.hit('switching', 5, 60, 0, other, 'full');
+    // The switching key takes the place of its old entry; the new one finds none and refuses the request.
+    const results = store.hitAll([hit('switching', 'full'), hit('new', 'full')], 1);
+    expect(results.map((r) => r.allowed)).toEqual([true, false]);
+    expect(store.has('new')).toBe(false);
+    expect(store.hit('switching', 5, 60, 2, other, 'full')).toMatchObject({ allowed: true, count: 2 });
+  });
+
+  it('keeps the place of each key the request held when its new key finds no room', () => {
+    const store = new MemoryThrottleStore(2);
+    store.hit('older', 5, 60, 0, algorithm, 'reset');
+    store.hit('newer', 5, 60, 0, algorithm, 'reset');
+    store.hit('at-limit', 1, 60, 0, algorithm, 'full');
+    store.hit('at-limit-too', 1, 60, 0, algorithm, 'full');
+    const results = store.hitAll([hit('older', 'reset'), hit('new', 'full')], 1);
+    expect(results.map((r) => r.allowed)).toEqual([true, false]);
+    // Still the least recently used, with its one record: a new key takes its place, not the newer one's.
+    expect(store.hit('new', 5, 60, 2, algorithm, 'reset').allowed).toBe(true);
+    expect([store.has('older'), store.has('newer')]).toEqual([false, true]);
+  });
+
+  it("never evicts a key the request decided on for the request's own new key: refused instead", () => {
+    const store = new MemoryThrottleStore(1);
+    store.hit('mine', 5, 60, 0, algorithm, 's');
+    const results = store.hitAll([hit('mine', 's'), hit('new', 's')], 1);
+    expect(results.map((r) => r.allowed)).toEqual([true, false]);
+    expect(store.has('new')).toBe(false);
+    expect(store.hit('mine', 5, 60, 2, algorithm, 's')).toMatchObject({ allowed: true, count: 2 });
+  });
+
+  it('stores no key for a look, and a look needs no room in a full scope (as alone)', () => {
+    const store = new MemoryThrottleStore(1);
+    store.hit('at-limit', 1, 60, 0, algorithm, 's');
+    const results = store.hitAll([hit('looked-at', 's', 5, { cost: 0 }), hit('other', 't')], 1);
+    expect(results.map((r) => r.allowed)).toEqual([true, true]);
+    expect([store.has('looked-at'), store.has('other'), store.has('at-limit')]).toEqual([false, true, true]);
+  });
+
   it("keeps the block a refusal started on a key the request itself made, and the key's count at none", () => {
     const store = new MemoryThrottleStore();
     const results = store.hitAll([hit('twice', 's', 1), hit('twice', 's', 1, { blockSec: 100 })], 0);
