@@ -33,10 +33,11 @@ interface Job {
   /** `performance.now()` at the arrival of its oldest request: the deadline counts from there. */
   readonly arrivedAt: number;
   /**
-   * Reads, decides and writes. It writes nothing once `expired()` (its answers were given without the cache),
-   * and answers only if `answered()` (the deadline had not passed: the call is in time).
+   * Reads, decides and writes. It asks `readInTime()` once its read is answered, and writes nothing if not
+   * (its answers were given without the cache), and answers only if `answered()` (the deadline had not passed:
+   * the call is in time).
    */
-  run(expired: () => boolean, answered: () => boolean): Promise<void>;
+  run(readInTime: () => boolean, answered: () => boolean): Promise<void>;
   /** Answers without the cache: the deadline passed, or the cache failed. */
   without(): void;
   /** Whether there is nothing left to do (a batch answered while it waited): the call is not made. */
@@ -65,6 +66,9 @@ interface Job {
  * queue included. A call whose deadline passes during a `get` writes
  * nothing (its hits were answered without the cache, and its keys are free
  * again); one that passes during a `set` cannot take the written value back.
+ * Once the `get` is answered in time, the rest is timed in the event loop's
+ * idle time (CallDeadline.progressed): a cache that answered is alive, and a
+ * busy stretch before its `set` is answered is this process's.
  */
 export class CacheManagerStore implements ThrottleStore {
   readonly ownClock = false;
@@ -125,9 +129,9 @@ export class CacheManagerStore implements ThrottleStore {
       this.start({
         keys,
         arrivedAt: performance.now(),
-        run: async (expired, answered) => {
+        run: async (readInTime, answered) => {
           const stored = await Promise.all(keys.map((key) => this.cache.get<unknown>(key)));
-          if (expired()) return;
+          if (!readInTime()) return;
           const decisions = new Map(keys.map((key, i) => [key, new KeyDecision(stored[i])]));
           const results = steps.map((step) => decisions.get(step.key)!.hit(step));
           if (!results.every((result) => result.allowed)) {
@@ -171,9 +175,9 @@ export class CacheManagerStore implements ThrottleStore {
     return {
       keys: [key],
       arrivedAt: batch.hits[0].arrivedAt,
-      run: async (expired, answered) => {
+      run: async (readInTime, answered) => {
         const stored = await this.cache.get<unknown>(key);
-        if (expired()) return;
+        if (!readInTime()) return;
         close();
         const decision = new KeyDecision(stored);
         const results = batch.hits.map((hit) => decision.hit(hit));
@@ -204,12 +208,12 @@ export class CacheManagerStore implements ThrottleStore {
       this.start({
         keys: [key],
         arrivedAt: performance.now(),
-        run: async (expired, answered) => {
+        run: async (readInTime, answered) => {
           try {
             if (fixed !== undefined) await this.cache.set(key, fixed.value, fixed.ttl);
             else {
               const decision = new KeyDecision(await this.cache.get<unknown>(key));
-              if (expired()) return;
+              if (!readInTime()) return;
               change(decision);
               await this.writeAll(new Map([[key, decision]]));
             }
@@ -258,8 +262,15 @@ export class CacheManagerStore implements ThrottleStore {
       this.faults.succeeded();
       return true;
     };
+    // The cache answered the read in time: it is alive, so the write is timed in idle time (a busy stretch
+    // between the two round trips is this process', see CallDeadline.progressed).
+    const readInTime = (): boolean => {
+      if (deadline.expired) return false;
+      deadline.progressed();
+      return true;
+    };
     try {
-      await job.run(() => deadline.expired, answered);
+      await job.run(readInTime, answered);
       if (deadline.expired) return this.faults.lateAnswer();
     } catch (error) {
       if (!deadline.answered()) return this.faults.lateAnswer();

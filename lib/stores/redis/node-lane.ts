@@ -158,11 +158,11 @@ export class NodeLane {
       replies = await this.connection.send(commands);
       this.learnClock(replies);
       if (!deadline.expired && replies.some(isNoScript))
-        replies = await this.resend(commands, replies, isNoScript, asEval);
+        replies = await this.resend(commands, replies, isNoScript, asEval, deadline);
       // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
       if (!deadline.expired && replies.some(isRefused)) {
         const again = this.serverClock.expiry(sentAt, leftMs);
-        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again));
+        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again), deadline);
       }
     } catch (error) {
       if (deadline.expired) return;
@@ -233,13 +233,18 @@ export class NodeLane {
     }
   }
 
-  /** Sends again the commands whose reply `matches`, rewritten; their new replies replace the old. */
+  /**
+   * Sends again the commands whose reply `matches`, rewritten; their new replies replace the old. The server
+   * answered: the deadline times the second round trip in idle time ({@link CallDeadline.progressed}).
+   */
   private async resend(
     commands: readonly string[][],
     replies: unknown[],
     matches: (reply: unknown) => boolean,
     rewrite: (command: string[]) => string[],
+    deadline: CallDeadline,
   ): Promise<unknown[]> {
+    deadline.progressed();
     const indexes: number[] = [];
     const again: string[][] = [];
     for (let i = 0; i < replies.length; i++) {

@@ -120,6 +120,26 @@ describe('CacheManagerStore', () => {
     expect(logger.lines).toHaveLength(1);
   });
 
+  it('a get answered in time, then a busy stretch past the deadline: the set answered soon after decides', async () => {
+    const values = new Map<string, unknown>();
+    const cache: ThrottleCache = {
+      get: <T>(key: string) =>
+        new Promise<T | undefined>((resolve) =>
+          setTimeout(() => {
+            resolve(values.get(key) as T | undefined);
+            const until = performance.now() + 300; // busy past the deadline before the set can go out
+            while (performance.now() < until);
+          }, 10),
+        ),
+      set: (key: string, value: unknown) =>
+        new Promise<void>((resolve) => setTimeout(() => resolve(void values.set(key, value)), 10)),
+    };
+    const { store, logger } = storeOn(cache, { timeoutMs: 100 });
+    expect(await store.hit('k', 5, 60, 1000)).toMatchObject({ allowed: true, count: 1 }); // the cache's, not the policy's
+    expect(values.has('k')).toBe(true);
+    expect(logger.lines).toEqual([]);
+  });
+
   it('a dead cache: every queued hit is answered by one deadline, one warning, and later hits do not call it', async () => {
     let gets = 0;
     const dead: ThrottleCache = {

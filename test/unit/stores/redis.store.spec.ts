@@ -19,7 +19,13 @@ import { computeWait } from '../../../lib/throttles/rate';
 class HeldConnection implements RedisConnection {
   readonly library = 'fake';
   readonly cluster: boolean;
-  readonly sent: Array<{ commands: ReadonlyArray<readonly string[]>; answer: () => void; fail: () => void }> = [];
+  readonly sent: Array<{
+    commands: ReadonlyArray<readonly string[]>;
+    answer: () => void;
+    /** Answers with these replies instead, one per command. */
+    reply: (replies: unknown[]) => void;
+    fail: () => void;
+  }> = [];
 
   /** `slotMap`: a fake Cluster's master of each slot, which the test may change (a failover). */
   constructor(public slotMap?: (slot: number) => string) {
@@ -46,7 +52,8 @@ class HeldConnection implements RedisConnection {
       const replies = commands.map((command) =>
         ['100', ...Array.from({ length: Number(command[2]) }, () => '1 100 1 100')].join('\n'),
       );
-      this.sent.push({ commands, answer: () => resolve(replies), fail: () => reject(new Error('connection reset')) });
+      const fail = () => reject(new Error('connection reset'));
+      this.sent.push({ commands, answer: () => resolve(replies), reply: resolve, fail });
     });
   }
 
@@ -225,6 +232,27 @@ it("time the process was busy is not the cache's: a batch queued behind two out 
   await sleep(50);
   connection.sent[2].answer();
   expect(await queued).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
+  expect(logger.lines).toEqual([]);
+});
+
+it('a resend after a busy stretch is not an outage: NOSCRIPT read once the deadline fell due, EVAL decided', async () => {
+  // The first reply asks for the script to be loaded (a fresh server); the process was busy past the deadline
+  // when it came, so the resend leaves from the poll phase right before the deadline's check. No reply to it
+  // can be there yet: timed by the wall clock, the check took a live server for a dead one.
+  const connection = new HeldConnection();
+  const logger = capture();
+  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });
+  const store = new RedisThrottleStore(connection, faults);
+  const hit = store.hit('a', 5, 60, undefined);
+  await nextTurn();
+  busy(300);
+  connection.sent[0].reply([new Error('NOSCRIPT No matching script. Please use EVAL.')]);
+  await nextTurn();
+  await nextTurn();
+  expect(connection.sent.map(({ commands }) => commands[0][0])).toEqual(['EVALSHA', 'EVAL']);
+  await sleep(20);
+  connection.sent[1].answer();
+  expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
   expect(logger.lines).toEqual([]);
 });
 
