@@ -74,9 +74,18 @@ export class CallDeadline {
     return true;
   }
 
-  /** The cache answered part of the call, in time, and the caller sends it more: time the rest in idle time. */
-  progressed(): void {
+  /**
+   * The cache answered part of the call, in time, and the caller sends it more: time the rest in idle time.
+   * Answers how long from now, in ms, this deadline cannot expire whatever happens: idle time grows no faster
+   * than the wall clock, so not before the idle time left, nor before the wall-clock cap. A resend must carry
+   * that as its own expiry, not the call's first one: after a busy stretch that one is already past, and the
+   * cache would refuse, as late, a resend this deadline still waits for.
+   */
+  progressed(): number {
     this.alive = true;
+    const idle = this.idleMs() - this.idleAtStart;
+    const wall = performance.now() - this.startedAt;
+    return Math.max(0, Math.min(this.ms - idle, this.ms * BUSY_STRETCH_MAX - wall));
   }
 
   private readonly fired = (): void => {

@@ -57,7 +57,8 @@ const BATCHES_IN_FLIGHT = 2;
  * hit the client has given up on, which a reply read late never lowers);
  * before the first reply, the client's own clock stands in. A script refused
  * as late is resent once; one answered `NOSCRIPT` is resent with EVAL, which
- * loads it.
+ * loads it. A resend carries the time its deadline has left from then
+ * ({@link CallDeadline.progressed}), not the batch's first expiry.
  */
 export class NodeLane {
   private readonly queue = new HitQueue<QueuedHit>();
@@ -159,11 +160,10 @@ export class NodeLane {
       this.learnClock(replies);
       if (!deadline.expired && replies.some(isNoScript))
         replies = await this.resend(commands, replies, isNoScript, asEval, deadline);
-      // Refused as late while this process still waits: the offset was off (a clock step); once more with the new one.
-      if (!deadline.expired && replies.some(isRefused)) {
-        const again = this.serverClock.expiry(sentAt, leftMs);
-        replies = await this.resend(commands, replies, isRefused, (command) => withExpiry(command, again), deadline);
-      }
+      // Refused as late while this process still waits: read late after a busy stretch, or the offset was off (a
+      // clock step). Once more, with the time the deadline has left and the offset learnt meanwhile.
+      if (!deadline.expired && replies.some(isRefused))
+        replies = await this.resend(commands, replies, isRefused, (command) => command, deadline);
     } catch (error) {
       if (deadline.expired) return;
       this.faults.failed(error, startedAt);
@@ -235,7 +235,8 @@ export class NodeLane {
 
   /**
    * Sends again the commands whose reply `matches`, rewritten; their new replies replace the old. The server
-   * answered: the deadline times the second round trip in idle time ({@link CallDeadline.progressed}).
+   * answered: the deadline times the second round trip in idle time ({@link CallDeadline.progressed}), and the
+   * commands carry the expiry of that, not the batch's first one, which a busy stretch may have put in the past.
    */
   private async resend(
     commands: readonly string[][],
@@ -244,13 +245,13 @@ export class NodeLane {
     rewrite: (command: string[]) => string[],
     deadline: CallDeadline,
   ): Promise<unknown[]> {
-    deadline.progressed();
+    const expiry = this.serverClock.expiry(monotonicSeconds(), deadline.progressed());
     const indexes: number[] = [];
     const again: string[][] = [];
     for (let i = 0; i < replies.length; i++) {
       if (!matches(replies[i])) continue;
       indexes.push(i);
-      again.push(rewrite(commands[i]));
+      again.push(withExpiry(rewrite(commands[i]), expiry));
     }
     const answers = await this.connection.send(again);
     this.learnClock(answers);

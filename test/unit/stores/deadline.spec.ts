@@ -88,3 +88,34 @@ it('answered first: never expires', async () => {
   await sleep(60);
   expect([expired, deadline.expired]).toEqual([false, false]);
 });
+
+it('progressed() answers the time it cannot expire in: the idle time left, within the wall-clock cap', async () => {
+  let idle = 0;
+  const deadline = new CallDeadline(
+    100,
+    () => undefined,
+    () => idle,
+  );
+  idle = 30; // 30 ms of idle time went by: at least 70 ms more, even if all of it is idle
+  const left = deadline.progressed();
+  expect(left).toBeGreaterThan(69);
+  expect(left).toBeLessThanOrEqual(70);
+  // A loop never idle: the cap (10 times the length, by the wall clock) is what bounds it.
+  const busyLoop = new CallDeadline(
+    10,
+    () => undefined,
+    () => 0,
+  );
+  busy(10 * BUSY_STRETCH_MAX - 5);
+  const capped = busyLoop.progressed();
+  expect(capped).toBeLessThanOrEqual(5);
+  expect(capped).toBeGreaterThan(0);
+  const spent = new CallDeadline(
+    10,
+    () => undefined,
+    () => 0,
+  );
+  busy(10 * BUSY_STRETCH_MAX + 5);
+  expect(spent.progressed()).toBe(0);
+  for (const d of [deadline, busyLoop, spent]) d.answered();
+});

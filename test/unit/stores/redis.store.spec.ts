@@ -13,7 +13,7 @@ import { keySlot } from '../../../lib/stores/redis/cluster-slot';
 import { MAX_BATCH_HITS, MAX_WAITING_PER_KEY, MAX_WAITING_PER_SCOPE } from '../../../lib/stores/redis/hit-queue';
 import type { RedisConnection } from '../../../lib/stores/redis/redis-connection';
 import { RedisThrottleStore } from '../../../lib/stores/redis/redis.store';
-import type { HitResult } from '../../../lib/stores/throttle-store';
+import { type HitResult, monotonicSeconds } from '../../../lib/stores/throttle-store';
 import { computeWait } from '../../../lib/throttles/rate';
 
 class HeldConnection implements RedisConnection {
@@ -64,6 +64,8 @@ class HeldConnection implements RedisConnection {
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+/** A script command's expiry (ARGV[1], right after its keys), in server seconds. */
+const expiryOf = (command: readonly string[]) => Number(command[3 + Number(command[2])]);
 
 it('keeps at most two batches out; hits that arrive meanwhile go together as one script when one is answered', async () => {
   const connection = new HeldConnection();
@@ -250,6 +252,31 @@ it('a resend after a busy stretch is not an outage: NOSCRIPT read once the deadl
   await nextTurn();
   await nextTurn();
   expect(connection.sent.map(({ commands }) => commands[0][0])).toEqual(['EVALSHA', 'EVAL']);
+  // The EVAL carries the time the deadline has left from now: the batch's first expiry went by while the process
+  // was busy, and Redis would refuse the EVAL as late (then the same again: an outage of a server that answered).
+  expect(expiryOf(connection.sent[1].commands[0])).toBeGreaterThan(monotonicSeconds());
+  await sleep(20);
+  connection.sent[1].answer();
+  expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
+  expect(logger.lines).toEqual([]);
+});
+
+it('a batch refused as late because its reply was read after a busy stretch is resent with the time left', async () => {
+  // Redis ran the script after the batch's expiry (a slow write, a clock step) and the process read the refusal
+  // only after a busy stretch: the deadline still waits (it was answered in part), so must the resend.
+  const connection = new HeldConnection();
+  const logger = capture();
+  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });
+  const store = new RedisThrottleStore(connection, faults);
+  const hit = store.hit('a', 5, 60, undefined);
+  await nextTurn();
+  const firstExpiry = expiryOf(connection.sent[0].commands[0]);
+  busy(300);
+  connection.sent[0].reply([`x ${(firstExpiry + 0.001).toFixed(6)}`]); // the server's clock is this process'
+  await nextTurn();
+  await nextTurn();
+  expect(connection.sent).toHaveLength(2);
+  expect(expiryOf(connection.sent[1].commands[0])).toBeGreaterThan(monotonicSeconds());
   await sleep(20);
   connection.sent[1].answer();
   expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
