@@ -38,6 +38,11 @@ export async function startApp(
 /** Starts an application built elsewhere (e.g. the sample's factory) on 127.0.0.1 on a free port. */
 export async function serve(app: INestApplication): Promise<TestApp> {
   await app.listen(0, '127.0.0.1');
+  // fetch() keeps sockets alive for a little less than the server's 5 s (Node's default; Fastify already has 72 s),
+  // by timers that may fire late on a loaded machine: a request then goes out on a socket the server is closing,
+  // and fails with ECONNRESET (seen in a full run of the suite). The server closes idle sockets at app.close() anyway.
+  const server = app.getHttpServer() as { keepAliveTimeout: number };
+  server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 60_000);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
   return {
