@@ -109,15 +109,30 @@ describe('CacheManagerStore', () => {
   });
 
   it('the whole wait counts, queue included: a hit queued behind a slow round gets its answer within its deadline', async () => {
-    const cache = mapCache(() => 40);
-    const { store, logger } = storeOn(cache, { timeoutMs: 100 });
-    const first = store.hit('k', 5, 60, 1000); // round 1: get, set (~80 ms)
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const queued = store.hit('k', 5, 60, 1000); // waits for round 1, then its own get: past 100 ms from arrival
+    // Round 1 takes 300 ms (a get of 50, a set of 250); the hit queued during its set waits for it, then its own
+    // get would take 600 more, so only the policy can answer it: 400 ms after it arrived (its deadline counts its
+    // wait for round 1), not 600 (counted from its own round).
+    const delays = [50, 250, 600];
+    const cache = mapCache(() => delays.shift() ?? 0);
+    const { store, logger } = storeOn(cache, { timeoutMs: 400 });
+    const first = store.hit('k', 5, 60, 1000);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // round 1 is in its set
+    const arrivedAt = performance.now();
+    const queued = store.hit('k', 5, 60, 1000);
     const order: string[] = [];
-    await Promise.all([first.then(() => order.push('first')), queued.then((r) => order.push(`queued ${r.count}`))]);
+    let answeredAfter = 0;
+    await Promise.all([
+      first.then(() => order.push('first')),
+      queued.then((r) => {
+        answeredAfter = performance.now() - arrivedAt;
+        order.push(`queued ${r.count}`);
+      }),
+    ]);
     expect(order).toEqual(['first', 'queued 0']); // answered by the policy (count 0), not by the cache
+    expect(answeredAfter).toBeGreaterThanOrEqual(399);
+    expect(answeredAfter).toBeLessThan(550);
     expect(logger.lines).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 450)); // the late get, so that no timer outlives the test
   });
 
   it('a get answered in time, then a busy stretch past the deadline: the set answered soon after decides', async () => {
