@@ -237,51 +237,46 @@ it("time the process was busy is not the cache's: a batch queued behind two out 
   expect(logger.lines).toEqual([]);
 });
 
-it('a resend after a busy stretch is not an outage: NOSCRIPT read once the deadline fell due, EVAL decided', async () => {
-  // The first reply asks for the script to be loaded (a fresh server); the process was busy past the deadline
-  // when it came, so the resend leaves from the poll phase right before the deadline's check. No reply to it
-  // can be there yet: timed by the wall clock, the check took a live server for a dead one.
-  const connection = new HeldConnection();
-  const logger = capture();
-  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });
-  const store = new RedisThrottleStore(connection, faults);
-  const hit = store.hit('a', 5, 60, undefined);
-  await nextTurn();
-  busy(300);
-  connection.sent[0].reply([new Error('NOSCRIPT No matching script. Please use EVAL.')]);
-  await nextTurn();
-  await nextTurn();
-  expect(connection.sent.map(({ commands }) => commands[0][0])).toEqual(['EVALSHA', 'EVAL']);
-  // The EVAL carries the time the deadline has left from now: the batch's first expiry went by while the process
-  // was busy, and Redis would refuse the EVAL as late (then the same again: an outage of a server that answered).
-  expect(expiryOf(connection.sent[1].commands[0])).toBeGreaterThan(monotonicSeconds());
-  await sleep(20);
-  connection.sent[1].answer();
-  expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
-  expect(logger.lines).toEqual([]);
-});
-
-it('a batch refused as late because its reply was read after a busy stretch is resent with the time left', async () => {
-  // Redis ran the script after the batch's expiry (a slow write, a clock step) and the process read the refusal
-  // only after a busy stretch: the deadline still waits (it was answered in part), so must the resend.
-  const connection = new HeldConnection();
-  const logger = capture();
-  const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });
-  const store = new RedisThrottleStore(connection, faults);
-  const hit = store.hit('a', 5, 60, undefined);
-  await nextTurn();
-  const firstExpiry = expiryOf(connection.sent[0].commands[0]);
-  busy(300);
-  connection.sent[0].reply([`x ${(firstExpiry + 0.001).toFixed(6)}`]); // the server's clock is this process'
-  await nextTurn();
-  await nextTurn();
-  expect(connection.sent).toHaveLength(2);
-  expect(expiryOf(connection.sent[1].commands[0])).toBeGreaterThan(monotonicSeconds());
-  await sleep(20);
-  connection.sent[1].answer();
-  expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
-  expect(logger.lines).toEqual([]);
-});
+// A first reply that asks for a second round trip, read once the deadline fell due (the process was busy past it):
+// the resend leaves from the poll phase right before the deadline's check, and no reply to it can be there yet.
+// - NOSCRIPT (a fresh server): timed by the wall clock, the check took a live server for a dead one.
+// - Refused as late (Redis ran the script after the batch's expiry: a slow write, a clock step).
+// Either way the resend must carry the time the deadline has left from now: the batch's first expiry went by while
+// the process was busy, and Redis would refuse the resend as late (then the same again: an outage of a server that
+// answered every time).
+it.each([
+  {
+    first: 'NOSCRIPT',
+    reply: () => new Error('NOSCRIPT No matching script. Please use EVAL.'),
+    resentAs: 'EVAL',
+  },
+  {
+    first: 'refused as late',
+    reply: (firstExpiry: number) => `x ${(firstExpiry + 0.001).toFixed(6)}`, // the server's clock is this process'
+    resentAs: 'EVALSHA',
+  },
+])(
+  'a resend after a busy stretch is not an outage: $first read once the deadline fell due, the resend decided',
+  async ({ reply, resentAs }) => {
+    const connection = new HeldConnection();
+    const logger = capture();
+    const faults = new CacheFaults({ name: 'fake', policy: 'allow', timeoutMs: 200, logger });
+    const store = new RedisThrottleStore(connection, faults);
+    const hit = store.hit('a', 5, 60, undefined);
+    await nextTurn();
+    const firstExpiry = expiryOf(connection.sent[0].commands[0]);
+    busy(300);
+    connection.sent[0].reply([reply(firstExpiry)]);
+    await nextTurn();
+    await nextTurn();
+    expect(connection.sent.map(({ commands }) => commands[0][0])).toEqual(['EVALSHA', resentAs]);
+    expect(expiryOf(connection.sent[1].commands[0])).toBeGreaterThan(monotonicSeconds());
+    await sleep(20);
+    connection.sent[1].answer();
+    expect(await hit).toEqual({ allowed: true, now: 100, count: 1, oldest: 100 }); // Redis' answer, not the policy's
+    expect(logger.lines).toEqual([]);
+  },
+);
 
 describe('on a Cluster, each master has its own queue, batches, deadline and outage', () => {
   /** Three masters, as a Cluster of three splits its slots. */
