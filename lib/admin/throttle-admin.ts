@@ -3,7 +3,6 @@ import { Injectable } from '@nestjs/common';
 import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.error';
 import { RoutePlans } from '../guard/route-plans';
 import { ThrottleStores } from '../module/caches';
-import { RefusalCache } from '../stores/refusal-cache';
 import type { ThrottleStore } from '../stores/throttle-store';
 import { MAX_RATE_DURATION_SECONDS } from '../throttles/rate';
 import { checkClient, checkSeconds, type ThrottleClient } from './admin-client';
@@ -132,9 +131,8 @@ export class ThrottleAdmin {
     );
   }
 
-  /** `'default' (RedisThrottleStore)`: the cache's name and the store's class (the one the app chose). */
+  /** `'default' (RedisThrottleStore)`: the cache's name and the store's class. */
   private describe(store: ThrottleStore): string {
-    const inner = store instanceof RefusalCache ? store.store : store;
-    return `'${this.stores.nameOf(store)}' (${inner.constructor.name})`;
+    return `'${this.stores.nameOf(store)}' (${store.constructor.name})`;
   }
 }

@@ -3,7 +3,6 @@ import { ImproperlyConfiguredError } from '../exceptions/improperly-configured.e
 import type { RestflowThrottleOptions, ThrottleCacheLike } from './options';
 import { LocalFallback } from '../stores/local-fallback';
 import { MemoryThrottleStore } from '../stores/memory/memory.store';
-import { RefusalCache } from '../stores/refusal-cache';
 import { storeForCache, type StoreOptions } from '../stores/store-for-cache';
 import type { ThrottleStore } from '../stores/throttle-store';
 import { ThrottleEvents } from '../events/throttle-events';
@@ -97,9 +96,7 @@ export class ThrottleStores {
     const stores = this.all();
     const stuck = stores.filter((store) => typeof store.reset !== 'function');
     if (stuck.length > 0) {
-      // A store behind a refusal cache is named by its own class, the one the app chose.
-      const kind = (store: ThrottleStore) => (store instanceof RefusalCache ? store.store : store).constructor.name;
-      const names = stuck.map((store) => `'${this.nameOf(store)}' (${kind(store)})`).join(', ');
+      const names = stuck.map((store) => `'${this.nameOf(store)}' (${store.constructor.name})`).join(', ');
       const message = `Cannot reset the throttle counts: the store of cache ${names} has no reset().`;
       throw new ImproperlyConfiguredError(message, 'RFT_RESET_UNSUPPORTED');
     }

@@ -66,8 +66,8 @@ export class LocalFallback {
   }
 
   /**
-   * A local answer in the throttle's terms: the count moved up by what the division took away; provisional, so
-   * that a refusal made here is not remembered in front of the shared store once it is back.
+   * A local answer in the throttle's terms: the count moved up by what the division took away; provisional: it
+   * stands for this request only.
    */
   private inTerms(hit: UndecidedHit, result: HitResult): HitResult {
     return { ...result, count: result.count + hit.limit - this.share(hit.limit), provisional: true };

@@ -7,7 +7,7 @@ import type { LocalFallback } from './local-fallback';
 import { CacheManagerStore } from './get-set/cache-manager.store';
 import { findRedisConnection, warnIfSharedGetSetCache } from './redis/find-redis';
 import { RedisThrottleStore } from './redis/redis.store';
-import { RefusalCache } from './refusal-cache';
+import { RefusalCache } from './redis/refusal-cache';
 import type { ThrottleStore } from './throttle-store';
 
 export interface StoreOptions {
@@ -19,7 +19,7 @@ export interface StoreOptions {
   local?: LocalFallback;
   /** Outage start (`'down'`) and end (`'up'`) of this cache (of one master, `node`, on a Cluster): the events. */
   onOutage?: (state: 'down' | 'up', reason?: string, node?: string) => void;
-  /** `false`: a shared store's refusals are not remembered in process ({@link RefusalCache}). Default `true`. */
+  /** `false`: Redis' refusals are not remembered in process ({@link RefusalCache}). Default `true`. */
   refusalCache?: boolean;
 }
 
@@ -29,15 +29,16 @@ export interface StoreOptions {
  * as it is; a Redis client, or a cache with one behind it, gets the atomic
  * Lua store; any other cache goes through its get/set. Each remote store
  * gets its own {@link CacheFaults}: the deadline, the `onCacheError` policy
- * and the outage warnings of that cache, and (unless `refusalCache` is
- * `false`) a {@link RefusalCache} in front, so a key it refused is answered
- * in process until its wait ends.
+ * and the outage warnings of that cache; the Redis store also gets (unless
+ * `refusalCache` is `false`) a {@link RefusalCache}, so a key Redis refused
+ * is answered in process until its wait ends.
  */
 export function storeForCache(cache: object, options: StoreOptions): ThrottleStore {
   if (isThrottleStore(cache)) return cache;
   const connection = findRedisConnection(cache);
   if (connection !== undefined) {
-    return refusalsOf(new RedisThrottleStore(connection, new CacheFaults(options)), options);
+    const refusals = options.refusalCache === false ? undefined : new RefusalCache();
+    return new RedisThrottleStore(connection, new CacheFaults(options), refusals);
   }
   if (typeof (cache as { getSentinelNode?: unknown }).getSentinelNode === 'function') {
     // It has get/set, but its writes fail: taken as a get/set cache it would let every request through.
@@ -58,11 +59,6 @@ export function storeForCache(cache: object, options: StoreOptions): ThrottleSto
       'nor a ThrottleStore (hit).',
     'RFT_INVALID_CACHE',
   );
-}
-
-/** The shared store, behind a {@link RefusalCache} unless the app turned it off. */
-function refusalsOf(store: ThrottleStore, options: StoreOptions): ThrottleStore {
-  return options.refusalCache === false ? store : new RefusalCache(store);
 }
 
 function isThrottleStore(value: object): value is ThrottleStore {

@@ -24,7 +24,8 @@ export interface HitResult {
    * `true` when the answer was made without the shared store's counts: the
    * Redis store's overload refusal (its queue had no room for the key), or
    * the `'local'` fallback's answer during an outage. It stands for this
-   * request only: no cache in front of the store remembers it.
+   * request only: the Redis store's refusal cache learns only what Redis
+   * itself decided.
    */
   readonly provisional?: boolean;
 }

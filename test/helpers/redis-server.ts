@@ -122,7 +122,7 @@ export class RedisServer {
   }
 
   /** What `action` resolves to, and how many times it made Redis run each command (lower-case name). */
-  async callsDuring<T>(action: () => Promise<T>): Promise<{ result: T; calls: (command: string) => number }> {
+  async callsDuring<T>(action: () => T | Promise<T>): Promise<{ result: T; calls: (command: string) => number }> {
     const before = await this.commandCalls();
     const result = await action();
     const after = await this.commandCalls();

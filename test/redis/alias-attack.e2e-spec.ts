@@ -133,7 +133,7 @@ function expectExact(others: readonly Timed[], withinMs = Infinity): void {
 
 const slowest = (timed: readonly Timed[]) => Math.max(...timed.map((o) => o.ms)).toFixed(0);
 
-async function admittedOf(hits: ReadonlyArray<Promise<HitResult>>): Promise<number> {
+async function admittedOf(hits: ReadonlyArray<HitResult | Promise<HitResult>>): Promise<number> {
   return (await Promise.allSettled(hits)).filter((o) => o.status === 'fulfilled' && o.value.allowed).length;
 }
 
@@ -177,7 +177,7 @@ describe.each(['allow', 'deny'] as const)("onCacheError '%s'", (policy) => {
     const attacker = `attacker-turns-${policy}`;
     const { store, warnings, writes } = storeOn(policy, attacker);
     await store.hit('warm', 1, 60, undefined);
-    const attack: Array<Promise<HitResult>> = [];
+    const attack: Array<HitResult | Promise<HitResult>> = [];
     const others: Array<Promise<Timed>> = [];
     for (let request = 0; request < 24; request++) {
       for (let field = 0; field < 5000; field++) {

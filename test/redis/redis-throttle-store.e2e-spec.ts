@@ -55,7 +55,7 @@ const busy = (ms: number) => {
   while (performance.now() < until);
 };
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-const settle = <T>(promises: Array<Promise<T>>) => Promise.allSettled(promises);
+const settle = <T>(answers: Array<T | Promise<T>>) => Promise.allSettled(answers);
 
 it('a process busy for longer than cacheTimeoutMs is not an outage: exactly the limit admitted, no warning', async () => {
   const { store, warnings } = storeOn({ timeoutMs: 200 });

@@ -21,8 +21,10 @@
  * `onCacheError` is for a failing cache, and admitting it under `'allow'`
  * would let the flooding client past its limit.
  */
+import type { HitCallbacks } from '../cache-faults';
 import { loopIdleMs } from '../deadline';
 import { monotonicSeconds, type HitResult } from '../throttle-store';
+import type { HitExtra, ScriptHit } from './script-protocol';
 
 /** Hits in one batch: sixteen scripts of 256, a few ms of Redis. */
 export const MAX_BATCH_HITS = 4096;
@@ -34,6 +36,37 @@ export const MAX_WAITING_PER_KEY = 512;
 export const MAX_WAITING_PER_SCOPE = MAX_BATCH_HITS / 2;
 /** The wait an overload refusal suggests, in seconds: by then the key's queued hits are decided. */
 const OVERLOAD_RETRY_SECONDS = 1;
+
+/**
+ * One hit of the Redis store, from its arrival to its answer: what the script takes, where it goes, and (once
+ * its lane queues it) its caller. One object per hit, made by the store and queued as it is: every hit costs
+ * its allocation, so it has no copy.
+ */
+export class QueuedHit implements ScriptHit, HitCallbacks {
+  /** Answered (by Redis or by the policy): nothing may answer it again. */
+  done = false;
+  resolve: HitCallbacks['resolve'] = notQueued;
+  reject: HitCallbacks['reject'] = notQueued;
+
+  constructor(
+    readonly key: string,
+    /** Its key's Cluster slot (hits of one slot go in one script); `0` for a single server. */
+    readonly slot: number,
+    /** Its throttle's scope: the queue's share of one scope. */
+    readonly scope: string | undefined,
+    readonly limit: number,
+    readonly duration: number,
+    readonly now: number | undefined,
+    readonly algorithm: 's' | 'g',
+    /** A plain hit (cost 1, no block, decided alone) has none: one field, so hits keep one shape. */
+    readonly extra: HitExtra | undefined,
+  ) {}
+}
+
+/** A hit's callbacks before its lane queued it: nothing can answer it yet. */
+function notQueued(): void {
+  throw new Error('a Redis hit was answered before it was queued');
+}
 
 /** A queued hit's key and scope; the rest of it is the store's business. */
 interface Keyed {

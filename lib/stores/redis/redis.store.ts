@@ -4,9 +4,11 @@ import type { CacheFaults } from '../cache-faults';
 import type { HitResult, KeySpec, StoreHit, ThrottleAlgorithm, ThrottleStore } from '../throttle-store';
 import { keySlot } from './cluster-slot';
 import { KeyAdmin } from './key-admin';
-import { type LaneHit, NodeLane } from './node-lane';
+import { QueuedHit } from './hit-queue';
+import { NodeLane } from './node-lane';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
+import type { RefusalCache } from './refusal-cache';
 import type { HitExtra } from './script-protocol';
 
 /**
@@ -58,16 +60,19 @@ export class RedisThrottleStore implements ThrottleStore {
   private checkedAt = Number.NEGATIVE_INFINITY;
   private readonly admin: KeyAdmin;
 
+  /** @param refusals the refusals this process remembers (`refusalCache: false`: none, Redis decides every hit). */
   constructor(
     private readonly connection: RedisConnection,
     private readonly faults: CacheFaults,
+    readonly refusals?: RefusalCache,
   ) {
-    this.own = new NodeLane(connection, faults);
+    this.own = new NodeLane(connection, faults, refusals);
     this.admin = new KeyAdmin(connection, faults.timeoutMs);
   }
 
   /** Deletes this app's throttle keys (tests), found by the patterns of the throttles' cache formats. */
   reset(keyPatterns: readonly string[]): Promise<void> {
+    this.refusals?.clear();
     return deleteMatching(this.connection, keyPatterns);
   }
 
@@ -80,42 +85,49 @@ export class RedisThrottleStore implements ThrottleStore {
     scope?: string,
     cost?: number,
     blockSec?: number,
-  ): Promise<HitResult> {
+  ): HitResult | Promise<HitResult> {
     const algo = algorithm === 'gcra' ? 'g' : 's';
     const extra = (cost === undefined || cost === 1) && !blockSec ? undefined : extraOf(cost, blockSec, 0);
-    if (!this.connection.cluster)
-      return this.own.hit({ key, slot: 0, scope, limit, duration: durationSec, now, algorithm: algo, extra });
-    const slot = keySlot(key);
-    return this.laneOf(slot).hit({ key, slot, scope, limit, duration: durationSec, now, algorithm: algo, extra });
+    const slot = this.connection.cluster ? keySlot(key) : 0;
+    const hit = new QueuedHit(key, slot, scope, limit, durationSec, now, algo, extra);
+    const known = this.refusals?.answer(hit);
+    if (known !== undefined) return known;
+    return (this.connection.cluster ? this.laneOf(slot) : this.own).hit(hit);
   }
 
   /**
    * One request's hits, all or none, in one script run. On a Cluster its keys must share a slot (a script's keys
    * must): a request whose keys do not is refused with `RFT_CLUSTER_CROSS_SLOT` rather than decided in parts.
    */
-  hitAll(hits: readonly StoreHit[], now: number | undefined): Promise<HitResult[]> {
-    if (hits.length === 0) return Promise.resolve([]);
+  hitAll(hits: readonly StoreHit[], now: number | undefined): HitResult[] | Promise<HitResult[]> {
+    if (hits.length === 0) return [];
     const slot = this.connection.cluster ? keySlot(hits[0].key) : 0;
-    const lane: LaneHit[] = [];
+    const lane: QueuedHit[] = [];
     for (let i = 0; i < hits.length; i++) {
       const { key, scope, limit, durationSec, algorithm, cost, blockSec } = hits[i];
       if (this.connection.cluster && i > 0 && keySlot(key) !== slot) return Promise.reject(crossSlot(hits[0].key, key));
       const algo = algorithm === 'gcra' ? 'g' : 's';
       const extra = extraOf(cost, blockSec, i === 0 ? hits.length : 0);
-      lane.push({ key, slot, scope, limit, duration: durationSec, now, algorithm: algo, extra });
+      lane.push(new QueuedHit(key, slot, scope, limit, durationSec, now, algo, extra));
     }
+    // Every key known refused: Redis would refuse each and record none.
+    const known = this.refusals?.answerAll(lane);
+    if (known !== undefined) return known;
     return (this.connection.cluster ? this.laneOf(slot) : this.own).hitAll(lane);
   }
 
   refund(key: string, cost: number, spec: KeySpec, now: number | undefined): Promise<void> {
+    this.refusals?.drop(key);
     return this.admin.refund(key, cost, spec, now);
   }
 
   block(key: string, seconds: number, spec: KeySpec, now: number | undefined): Promise<void> {
+    this.refusals?.drop(key);
     return this.admin.block(key, seconds, spec, now);
   }
 
   forget(key: string): Promise<void> {
+    this.refusals?.drop(key);
     return this.admin.forget(key);
   }
 
@@ -131,7 +143,7 @@ export class RedisThrottleStore implements ThrottleStore {
     // A master not seen before: the slot map changed (a failover), or the store is starting.
     this.forgetGoneMasters(this.lanes.size >= MAX_LANES);
     if (this.lanes.size >= MAX_LANES) return this.own;
-    const created = new NodeLane(this.connection, this.faults.forNode(master));
+    const created = new NodeLane(this.connection, this.faults.forNode(master), this.refusals);
     this.lanes.set(master, created);
     return created;
   }

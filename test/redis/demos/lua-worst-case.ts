@@ -36,7 +36,7 @@ async function fill(client: Redis, key: string, entries: number, newest: number)
 /** The SLOWLOG duration of the one script the action runs. */
 async function timed(
   client: Redis,
-  action: () => Promise<{ allowed: boolean; count: number }>,
+  action: () => { allowed: boolean; count: number } | Promise<{ allowed: boolean; count: number }>,
 ): Promise<{ scriptUs: number; allowed: boolean; count: number }> {
   await client.slowlog('RESET');
   const result = await action();

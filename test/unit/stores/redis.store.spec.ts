@@ -75,7 +75,7 @@ it('keeps at most two batches out; hits that arrive meanwhile go together as one
   );
   const settled: string[] = [];
   const hit = (key: string): Promise<HitResult> =>
-    store.hit(key, 5, 60, undefined).then((result) => (settled.push(key), result));
+    Promise.resolve(store.hit(key, 5, 60, undefined)).then((result) => (settled.push(key), result));
 
   const a = hit('a');
   await nextTurn();
@@ -179,7 +179,7 @@ it(`past a full batch each scope queues at most ${MAX_WAITING_PER_SCOPE} more, a
   const flood = hitsOf('a', MAX_BATCH_HITS); // fills the batch: 'a' is over its share past it
   const [a, b, c, d] = [hitsOf('a', 1), hitsOf('b', MAX_WAITING_PER_SCOPE + 1), hitsOf('c', 2048), hitsOf('d', 1)];
   await nextTurn();
-  const overloaded = async (hits: Array<Promise<HitResult>>) =>
+  const overloaded = async (hits: Array<HitResult | Promise<HitResult>>) =>
     (await Promise.all(hits)).map((r) => r.provisional === true);
   expect(await overloaded(a)).toEqual([true]);
   expect((await overloaded(b.slice(MAX_WAITING_PER_SCOPE))).concat(await overloaded(d))).toEqual([true, true]);
@@ -202,7 +202,10 @@ it('the deadline counts from when a hit asked: a batch that waited on the two ou
   void store.hit('b', 5, 60, undefined);
   await nextTurn();
   const askedAt = performance.now();
-  const queued = store.hit('c', 5, 60, undefined).then((result) => ({ result, ms: performance.now() - askedAt }));
+  const queued = Promise.resolve(store.hit('c', 5, 60, undefined)).then((result) => ({
+    result,
+    ms: performance.now() - askedAt,
+  }));
   await sleep(200); // c waits for the two out, the loop idle: the cache's time
   connection.sent[0].answer();
   await nextTurn();
