@@ -4,14 +4,17 @@
  * clients and under attack. Each run of one build is made next to the same run of the other, in an order that
  * alternates each round, and the table gives the per-round ratios of the server's CPU time per answer and of
  * answers a second. On a machine whose speed drifts (a shared VM: up to 2x between rounds), a ratio of two runs
- * side by side is what can say "no slower than"; two separate `npm run bench` reports cannot.
+ * side by side is what can say "no slower than"; two separate `npm run bench` reports cannot. With
+ * `--instructions`, each run is counted in CPU instructions under valgrind instead (instructions.ts): one round
+ * of that tells a few percent apart, which timing rounds on a shared VM cannot.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { comparisonTable, type PairedRuns } from './compare-report';
+import { INSTRUCTION_ANSWERS, instructionRun } from './instructions';
 import { httpRun, OWN_BUILD, PIN, startRedis } from './processes';
-import { HTTP } from './report';
+import { HTTP, median, table } from './report';
 
 const OTHER_BUILD = `${OWN_BUILD}/other`;
 const LIMITERS = ['ours-memory', 'ours-redis'];
@@ -21,10 +24,11 @@ const log = (line: string) => console.log(`[compare ${new Date().toISOString().s
 async function main(): Promise<void> {
   const [commit, rounds] = [process.argv[2], roundsArg()];
   if (commit === undefined || commit.startsWith('-'))
-    throw new Error('usage: npm run bench:compare -- <commit> [--rounds N]');
+    throw new Error('usage: npm run bench:compare -- <commit> [--rounds N] [--instructions]');
   const other = git('rev-parse', '--short=12', '--verify', `${commit}^{commit}`);
   const own = `${git('rev-parse', '--short=12', 'HEAD')}${git('status', '--porcelain') === '' ? '' : '+changes'}`;
   buildOther(other);
+  if (process.argv.includes('--instructions')) return compareInstructions(own, other, rounds);
   if (PIN) execFileSync('taskset', ['-acp', '1', String(process.pid)]);
   const redis = await startRedis();
   const runs: PairedRuns = {};
@@ -52,6 +56,47 @@ async function main(): Promise<void> {
   console.log(comparisonTable(runs, own, other));
 }
 
+/**
+ * Both builds' runs counted in instructions, side by side (a core each, a Redis each: the attack's counts must not
+ * meet), `rounds` times; a row per run with each build's median instructions per answer and their ratio.
+ */
+async function compareInstructions(own: string, other: string, rounds: number): Promise<void> {
+  const redis = [await startRedis(), await startRedis()];
+  const counts: Record<string, { own: number[]; other: number[] }> = {};
+  try {
+    for (let round = 0; round < rounds; round++)
+      for (const scenario of SCENARIOS)
+        for (const limiter of LIMITERS) {
+          const [mine, theirs] = await Promise.all(
+            [OWN_BUILD, OTHER_BUILD].map((build, i) =>
+              instructionRun(HTTP, { limiter, scenario, redisPort: redis[i].port, build }),
+            ),
+          );
+          const run = (counts[`${scenario} ${limiter}`] ??= { own: [], other: [] });
+          run.own.push(mine.perAnswer);
+          run.other.push(theirs.perAnswer);
+          const at = `round ${round + 1}/${rounds}, ${scenario}, ${limiter}`;
+          log(
+            `${at}: ${own} ${mine.perAnswer.toFixed(0)} instructions/answer, ${other} ${theirs.perAnswer.toFixed(0)}`,
+          );
+        }
+  } finally {
+    for (const server of redis) server.proc.kill();
+  }
+  const { warmup, counted } = INSTRUCTION_ANSWERS;
+  console.log(
+    `\nFastify under callgrind, ${rounds} rounds, ${counted} answers counted after ${warmup}; ${own} is this`,
+  );
+  console.log(`tree, ${other} the other. Instructions per answer, V8's optimizing compiler left out.\n`);
+  const rows = Object.entries(counts).map(([run, { own: mine, other: theirs }]) => ({
+    run,
+    [own]: median(mine).toFixed(0),
+    [other]: median(theirs).toFixed(0),
+    [`${own} / ${other}`]: `${(median(mine) / median(theirs)).toFixed(3)}x`,
+  }));
+  console.log(table(rows));
+}
+
 /** The other commit's library, built by its own build script into bench/.build/other beside this tree's child. */
 function buildOther(commit: string): void {
   const source = resolve(`${OWN_BUILD}/other-source`);
@@ -74,7 +119,7 @@ function buildOther(commit: string): void {
 
 function roundsArg(): number {
   const at = process.argv.indexOf('--rounds');
-  const rounds = at < 0 ? 7 : Number(process.argv[at + 1]);
+  const rounds = at < 0 ? (process.argv.includes('--instructions') ? 1 : 7) : Number(process.argv[at + 1]);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number of rounds, 1 or more');
   return rounds;
 }

@@ -1,5 +1,6 @@
 /**
- * The pure parts of the benchmark (bench/report.ts, bench/compare-report.ts): ratios, CPU time read from /proc, the
+ * The pure parts of the benchmark (bench/report.ts, bench/compare-report.ts, the callgrind reading of
+ * bench/instructions.ts): ratios, CPU time read from /proc, the
  * refusal to write results from a dirty tree, the report with its targets, and the comparison of two commits. No
  * timing is asserted and the bench is not run: timings belong to `npm run bench`.
  */
@@ -11,6 +12,7 @@ import { clientAddress, cpuTicks, dirtyTreeRefusal, median, ratio, table } from 
 import { HTTP, LIMITERS, limitersOf, renderReport, SCENARIOS, SMOKE, shortfalls, targets } from '../../bench/report';
 import type { Results, Samples } from '../../bench/report';
 import { comparisonTable } from '../../bench/compare-report';
+import { instructionTotals, selfCosts } from '../../bench/instructions';
 
 describe('bench statistics', () => {
   it('medians, client addresses, ratio spreads and tables', () => {
@@ -270,5 +272,41 @@ describe('npm run bench:compare', () => {
     );
     // CPU ratios 0.909, 1.2, 1 -> median 1.00; answers 1.11, 1, 0.95 -> median 1.00
     expect(row).toBe('| 1 ours-memory | 31.0 | 33.0 | 1.00x (0.91-1.20) | 1.00x (0.95-1.11) |');
+  });
+});
+
+describe('npm run bench:compare --instructions', () => {
+  // A callgrind output as valgrind 3.19 writes it: names compressed to `(id)` after their first use, each call's
+  // inclusive cost on the line after `calls=`, positions relative (`+1`) after the first.
+  const output = [
+    'events: Ir',
+    'summary: 62',
+    'fn=(1) main',
+    '0 10',
+    'cfn=(2) v8::internal::compiler::GraphReducer::Reduce()',
+    'calls=1 0',
+    '0 540',
+    'fn=(2)',
+    '0 40',
+    'fn=(3) Builtins_RunMicrotasks',
+    '0 5',
+    '+1 7',
+    'fn=(1)',
+    '+2 -',
+    '',
+  ].join('\n');
+
+  it("counts each function's own instructions, not its callees' again", () => {
+    expect(selfCosts(output)).toEqual(
+      new Map([
+        ['main', 10],
+        ['v8::internal::compiler::GraphReducer::Reduce()', 40],
+        ['Builtins_RunMicrotasks', 12],
+      ]),
+    );
+  });
+
+  it("leaves V8's optimizing compiler out of the count it compares", () => {
+    expect(instructionTotals(output)).toEqual({ all: 62, withoutCompiler: 22 });
   });
 });

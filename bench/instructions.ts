@@ -1,0 +1,108 @@
+/**
+ * `npm run bench:compare -- <commit> --instructions`: the server's CPU instructions per answer, counted by
+ * valgrind's callgrind, for this tree and another commit. Timings on a shared VM drift by 2x between rounds; an
+ * instruction count does not: the same work counts the same whatever else the machine does. So this is what can
+ * tell a 3% difference. Each server runs V8 single-threaded (its compiler and GC on the main thread, not on threads
+ * valgrind schedules at will), is warmed up, then counted over a fixed number of answers; the count leaves out
+ * V8's optimizing compiler, whose work comes in lumps at moments that vary from run to run and that a long-running
+ * server has long finished. About 20 minutes: each run is some 50 times slower than natively.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import autocannon from 'autocannon';
+import { ATTACK_LIMIT, clientAddress, type HttpSettings, type Row } from './report';
+
+/** Answers before counting (the code optimized), then answers counted. */
+export const INSTRUCTION_ANSWERS = { warmup: 30_000, counted: 30_000 };
+
+/** V8's optimizing compiler (TurboFan, Maglev), by the names of its C++ functions in node's symbols. */
+const COMPILER = /compiler::|Turbofan|Maglev|maglev|OptimizedCompilationJob|Pipeline/;
+
+/**
+ * Instructions each function executed itself (callees not included), from a callgrind output file: the cost lines
+ * under each `fn=`, less the inclusive cost line that follows each `calls=`. Names are compressed as `(id) name`
+ * once, then `(id)`.
+ */
+export function selfCosts(callgrindOutput: string): Map<string, number> {
+  const names = new Map<string, string>();
+  const costs = new Map<string, number>();
+  let fn: string | undefined;
+  let skipNext = false;
+  for (const line of callgrindOutput.split('\n')) {
+    if (skipNext) {
+      skipNext = false;
+      continue;
+    }
+    const named = /^(c?fn)=\((\d+)\)(?: (.*))?$/.exec(line);
+    if (named !== null) {
+      if (named[3] !== undefined) names.set(named[2], named[3]);
+      if (named[1] === 'fn') fn = names.get(named[2]);
+    } else if (line.startsWith('calls=')) skipNext = true;
+    else if (fn !== undefined && /^[+\-*\d]/.test(line)) {
+      const cost = Number(line.split(' ')[1]);
+      if (Number.isFinite(cost)) costs.set(fn, (costs.get(fn) ?? 0) + cost);
+    }
+  }
+  return costs;
+}
+
+/** All instructions of a callgrind output, and those outside V8's optimizing compiler. */
+export function instructionTotals(callgrindOutput: string): { all: number; withoutCompiler: number } {
+  let [all, compiler] = [0, 0];
+  for (const [fn, cost] of selfCosts(callgrindOutput)) {
+    all += cost;
+    if (COMPILER.test(fn)) compiler += cost;
+  }
+  return { all, withoutCompiler: all - compiler };
+}
+
+/**
+ * One counted run: `build`'s child server under callgrind, on its own Redis, `warmup` answers, then `counted`
+ * answers counted. Answers the instructions per answer (outside the compiler) and how many answers were 2xx.
+ */
+export async function instructionRun(
+  http: HttpSettings,
+  run: { limiter: string; scenario: string; redisPort: number; build: string },
+): Promise<{ perAnswer: number; admitted: number }> {
+  const attack = run.scenario === 'attack';
+  const keys = attack ? 1 : Number(run.scenario);
+  const store = run.limiter.endsWith('-redis') ? 'redis' : 'memory';
+  execFileSync('redis-cli', ['-p', String(run.redisPort), 'FLUSHALL']);
+  const settings = { task: 'server', platform: 'fastify', limiter: run.limiter, store, redisPort: run.redisPort };
+  const json = JSON.stringify({ ...settings, limit: attack ? ATTACK_LIMIT : 1e9 });
+  const dir = mkdtempSync(`${tmpdir()}/bench-callgrind-`);
+  const node = [process.execPath, '--single-threaded', '--expose-gc', `${run.build}/child.js`, json];
+  const args = ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, '--smc-check=all-non-file', ...node];
+  const server = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.on('data', (chunk: Buffer) => {
+        const line = String(chunk)
+          .split('\n')
+          .find((l) => l.startsWith('{'));
+        if (line !== undefined) resolve((JSON.parse(line) as Row).port as number);
+      });
+      server.on('exit', (code) => reject(new Error(`valgrind ${run.build}/child.js exited (${String(code)})`)));
+    });
+    let next = 0; // each connection cycles through a slice of the client addresses of its own
+    const address = () => ({ headers: { 'x-forwarded-for': clientAddress(next++ % keys) } });
+    const slice = Math.ceil(keys / http.connections);
+    const setupClient = (c: autocannon.Client) => c.setRequests(Array.from({ length: slice }, address));
+    const load = (amount: number) =>
+      autocannon({ url: `http://127.0.0.1:${port}/`, connections: http.connections, amount, setupClient, timeout: 60 });
+    await load(INSTRUCTION_ANSWERS.warmup);
+    execFileSync('callgrind_control', ['--zero', String(server.pid)]);
+    const counted = await load(INSTRUCTION_ANSWERS.counted);
+    execFileSync('callgrind_control', ['--dump', String(server.pid)]);
+    const answers = counted['2xx'] + counted.non2xx;
+    if (counted.errors > 0 || answers !== INSTRUCTION_ANSWERS.counted)
+      throw new Error(`${run.limiter} ${run.scenario}: ${answers} answers, ${counted.errors} errors`);
+    const dump = readdirSync(dir).find((file) => file.startsWith('out.'));
+    if (dump === undefined) throw new Error(`callgrind wrote no dump in ${dir}`);
+    const { withoutCompiler } = instructionTotals(readFileSync(`${dir}/${dump}`, 'utf8'));
+    return { perAnswer: withoutCompiler / answers, admitted: counted['2xx'] };
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
