@@ -4,7 +4,7 @@ import type { CacheFaults } from '../cache-faults';
 import type { HitResult, KeySpec, StoreHit, ThrottleAlgorithm, ThrottleStore } from '../throttle-store';
 import { keySlot } from './cluster-slot';
 import { KeyAdmin } from './key-admin';
-import { QueuedHit } from './hit-queue';
+import { type QueuedHit, queuedHit } from './hit-queue';
 import { NodeLane } from './node-lane';
 import type { RedisConnection } from './redis-connection';
 import { deleteMatching } from './redis-reset';
@@ -89,7 +89,7 @@ export class RedisThrottleStore implements ThrottleStore {
     const algo = algorithm === 'gcra' ? 'g' : 's';
     const extra = (cost === undefined || cost === 1) && !blockSec ? undefined : extraOf(cost, blockSec, 0);
     const slot = this.connection.cluster ? keySlot(key) : 0;
-    const hit = new QueuedHit(key, slot, scope, limit, durationSec, now, algo, extra);
+    const hit = queuedHit(key, slot, scope, limit, durationSec, now, algo, extra);
     const known = this.refusals?.answer(hit);
     if (known !== undefined) return known;
     return (this.connection.cluster ? this.laneOf(slot) : this.own).hit(hit);
@@ -108,7 +108,7 @@ export class RedisThrottleStore implements ThrottleStore {
       if (this.connection.cluster && i > 0 && keySlot(key) !== slot) return Promise.reject(crossSlot(hits[0].key, key));
       const algo = algorithm === 'gcra' ? 'g' : 's';
       const extra = extraOf(cost, blockSec, i === 0 ? hits.length : 0);
-      lane.push(new QueuedHit(key, slot, scope, limit, durationSec, now, algo, extra));
+      lane.push(queuedHit(key, slot, scope, limit, durationSec, now, algo, extra));
     }
     // Every key known refused: Redis would refuse each and record none.
     const known = this.refusals?.answerAll(lane);

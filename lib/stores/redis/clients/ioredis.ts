@@ -46,7 +46,8 @@ export class IoredisConnection implements RedisConnection {
   }
 
   isReady(): boolean {
-    return !DISCONNECTED.has(this.client.status);
+    const status = this.client.status;
+    return status === 'ready' || !DISCONNECTED.has(status);
   }
 
   masterOf(slot: number): string | undefined {
