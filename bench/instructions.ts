@@ -3,7 +3,8 @@
  * valgrind's callgrind, for this tree and another commit. Timings on a shared VM drift by 2x between rounds; an
  * instruction count does not: the same work counts the same whatever else the machine does. So this is what can
  * tell a 3% difference. Each server runs V8 single-threaded (its compiler and GC on the main thread, not on threads
- * valgrind schedules at will), is warmed up, then counted over a fixed number of answers; the count leaves out
+ * valgrind schedules at will) and without its memory reducer (full GCs timed by the wall clock), is warmed up, then
+ * counted over a fixed number of answers; the count leaves out
  * V8's optimizing compiler, whose work comes in lumps at moments that vary from run to run and that a long-running
  * server has long finished. About 20 minutes: each run is some 50 times slower than natively.
  */
@@ -72,7 +73,10 @@ export async function instructionRun(
   const settings = { task: 'server', platform: 'fastify', limiter: run.limiter, store, redisPort: run.redisPort };
   const json = JSON.stringify({ ...settings, limit: attack ? ATTACK_LIMIT : 1e9 });
   const dir = mkdtempSync(`${tmpdir()}/bench-callgrind-`);
-  const node = [process.execPath, '--single-threaded', '--expose-gc', `${run.build}/child.js`, json];
+  // No memory reducer: it starts full GCs by the wall clock, which valgrind slows 50 times, so at moments that vary
+  // from run to run (natively, neither build makes a full GC in 200 000 answers of these runs).
+  const v8 = ['--single-threaded', '--no-memory-reducer'];
+  const node = [process.execPath, ...v8, '--expose-gc', `${run.build}/child.js`, json];
   const args = ['--tool=callgrind', `--callgrind-out-file=${dir}/out`, '--smc-check=all-non-file', ...node];
   const server = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
@@ -92,9 +96,9 @@ export async function instructionRun(
     const load = (amount: number) =>
       autocannon({ url: `http://127.0.0.1:${port}/`, connections: http.connections, amount, setupClient, timeout: 60 });
     await load(INSTRUCTION_ANSWERS.warmup);
-    execFileSync('callgrind_control', ['--zero', String(server.pid)]);
+    execFileSync('callgrind_control', ['--zero', String(server.pid)], { stdio: 'ignore' });
     const counted = await load(INSTRUCTION_ANSWERS.counted);
-    execFileSync('callgrind_control', ['--dump', String(server.pid)]);
+    execFileSync('callgrind_control', ['--dump', String(server.pid)], { stdio: 'ignore' });
     const answers = counted['2xx'] + counted.non2xx;
     if (counted.errors > 0 || answers !== INSTRUCTION_ANSWERS.counted)
       throw new Error(`${run.limiter} ${run.scenario}: ${answers} answers, ${counted.errors} errors`);
