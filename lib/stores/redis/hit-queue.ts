@@ -1,5 +1,6 @@
 /**
- * The Redis store's queue of hits waiting for the next batch, bounded so
+ * The Redis store's hits ({@link QueuedHit}, one object each from arrival
+ * to answer) and its queue of those waiting for the next batch, bounded so
  * that no request and no client can make a batch (and so its round trip)
  * as long as it likes, nor keep other clients out of the queue:
  *
