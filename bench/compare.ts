@@ -73,12 +73,10 @@ async function compareInstructions(own: string, other: string, rounds: number): 
             ),
           );
           const run = (counts[`${scenario} ${limiter}`] ??= { own: [], other: [] });
-          run.own.push(mine.perAnswer);
-          run.other.push(theirs.perAnswer);
+          run.own.push(mine);
+          run.other.push(theirs);
           const at = `round ${round + 1}/${rounds}, ${scenario}, ${limiter}`;
-          log(
-            `${at}: ${own} ${mine.perAnswer.toFixed(0)} instructions/answer, ${other} ${theirs.perAnswer.toFixed(0)}`,
-          );
+          log(`${at}: ${own} ${mine.toFixed(0)} instructions/answer, ${other} ${theirs.toFixed(0)}`);
         }
   } finally {
     for (const server of redis) server.proc.kill();
