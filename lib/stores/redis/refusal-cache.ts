@@ -51,7 +51,10 @@ interface Refusal {
    * read its own (TIME) and they are this process's {@link monotonicSeconds}.
    */
   readonly given: boolean;
-  /** The clock when the hit was sent: Redis decided no earlier, so the local `now` never lags the store's. */
+  /**
+   * When the hit's batch was sent (on a given clock, the hit's own `now`): Redis decided no earlier, so the local
+   * `now` never lags Redis'.
+   */
   readonly origin: number;
   /** When the refusal ends on the same clock, a hair early. */
   readonly until: number;
@@ -78,7 +81,7 @@ interface Refusal {
  */
 export class RefusalCache {
   private readonly refusals = new Map<string, Refusal>();
-  /** Bumped whenever refusals are forgotten: a hit sent before that and decided after teaches nothing. */
+  /** Bumped whenever refusals are forgotten: a batch sent before that and decided after teaches nothing. */
   private epoch = 0;
 
   /** @param maxKeys keys remembered at most. */
@@ -94,13 +97,13 @@ export class RefusalCache {
     return this.epoch;
   }
 
-  /** Forgets every refusal remembered here; hits in flight will not bring theirs back. */
+  /** Forgets every refusal remembered here; batches already sent will not bring theirs back. */
   clear(): void {
     this.refusals.clear();
     this.epoch++;
   }
 
-  /** Forgets this process's refusal of `key` (its count went down, or a block came); hits in flight too. */
+  /** Forgets this process's refusal of `key` (its count went down, or a block came); batches already sent too. */
   drop(key: string): void {
     this.refusals.delete(key);
     this.epoch++;
